@@ -1,0 +1,59 @@
+"""Atomic ``.npz`` files: write to a temporary name in the target folder, then rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+def atomic_savez(path, arrays: dict) -> Path:
+    """Write ``arrays`` to ``path`` (an ``.npz`` file) so that no half-written file is seen.
+
+    The data go to a temporary file in the same folder, are flushed to disk, and the file is
+    renamed over ``path`` (an atomic operation on POSIX and Windows).
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_npz(path, kind: str, required) -> dict:
+    """Read every array of an ``.npz`` file written by :func:`atomic_savez`.
+
+    Raises ValueError naming ``path`` if the file is not a readable npz archive or lacks one
+    of the ``required`` keys (a truncated or foreign file), FileNotFoundError if it is absent.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {str(path)!r} does not exist.")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(
+            f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file ({exc})."
+        ) from None
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(
+            f"{kind} file {str(path)!r} is not a fastbias {kind} file: missing {missing}."
+        )
+    return data
