@@ -6,12 +6,46 @@ Departure from the Full-batch Regime* (Baek, Song, Yun, ICLR 2026).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets
+from . import datasets, metrics
 from .datasets import Dataset
+from .metrics import cosine, log_loss, normalized_margin
+from .optimizers import (
+    GD,
+    AdamProxy,
+    DetAdam,
+    IncAdam,
+    IncSignum,
+    NormalizedGD,
+    Optimizer,
+    SignGD,
+)
+from .schedules import Constant, PolynomialDecay
+from .simulate import simulate
+from .trajectory import Trajectory
 
 try:
     __version__ = version("fastbias")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["Dataset", "datasets", "__version__"]
+__all__ = [
+    "AdamProxy",
+    "Constant",
+    "Dataset",
+    "DetAdam",
+    "GD",
+    "IncAdam",
+    "IncSignum",
+    "NormalizedGD",
+    "Optimizer",
+    "PolynomialDecay",
+    "SignGD",
+    "Trajectory",
+    "cosine",
+    "datasets",
+    "log_loss",
+    "metrics",
+    "normalized_margin",
+    "simulate",
+    "__version__",
+]

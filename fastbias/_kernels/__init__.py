@@ -1,0 +1,1 @@
+"""Compiled recurrences (numba only): no validation, I/O, random draws or printing here."""

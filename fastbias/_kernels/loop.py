@@ -1,0 +1,128 @@
+"""The one step loop shared by every optimizer; the update rule is the part that varies."""
+
+import math
+
+import numpy as np
+
+from .._jit import kernel
+from ._scaled import HIGH_BITS, LN2, LOW_BITS, log_neg_derivative, rescale_state, shift_exponent
+from .rules import ADAM, GD_RULE, PROXY, SIGNUM, apply_rule
+
+#: Layout of the ``scale`` array: log-scale S, bound on max|m|, bound on max v.
+LOG_SCALE, M_BOUND, V_BOUND = 0, 1, 2
+
+
+@kernel()
+def margin(Z, i, w):
+    """``<w, Z[i]>`` with four partial sums in a fixed order (reproducible, vectorizable)."""
+    d = w.size
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    k = 0
+    while k + 4 <= d:
+        s0 += Z[i, k] * w[k]
+        s1 += Z[i, k + 1] * w[k + 1]
+        s2 += Z[i, k + 2] * w[k + 2]
+        s3 += Z[i, k + 3] * w[k + 3]
+        k += 4
+    while k < d:
+        s0 += Z[i, k] * w[k]
+        k += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@kernel()
+def run_epochs(
+    rule, loss, Z, zinf, log_zinf, order, n_epochs, batch_size, lrs, beta1, beta2, w, m, v, scale
+):
+    """Run ``n_epochs`` epochs of optimizer ``rule``, updating ``w, m, v, scale`` in place.
+
+    Parameters
+    ----------
+    rule : int
+        ADAM, SIGNUM, GD_RULE, NGD_RULE or PROXY (``rules.py``).
+    loss : int
+        EXP_LOSS or LOGISTIC_LOSS (``_scaled.py``).
+    Z : float64 (n, d)
+        Signed samples.
+    zinf, log_zinf : float64 (n,)
+        ``max_k |Z[i, k]|`` and its natural log (``-inf`` for a zero row).
+    order : int64 (E, n)
+        Sample order of each epoch; with ``E == 1`` the same row serves every epoch.
+    n_epochs, batch_size : int
+        Epochs to run; samples per step (consecutive blocks of the order, last one smaller).
+    lrs : float64 (n_epochs * ceil(n / batch_size),)
+        Learning rate of each step of this chunk.
+    beta1, beta2 : float
+        Moment parameters (Signum: beta1 = beta).
+    w, m, v : float64 (d,)
+        Iterate and optimizer state; ``m`` and ``v`` hold the moments times ``exp(S)`` and
+        ``exp(2 S)``.
+    scale : float64 (3,)
+        ``[S, bound of max|m|, bound of max v]``, carried from chunk to chunk.
+
+    Notes
+    -----
+    Loss derivatives are formed as ``exp(S + log(-l'(s)))``. For the stateful rules (Adam,
+    Signum) S follows the state: when the incoming gradient would exceed ``2**HIGH_BITS``, or
+    when both the state and the gradient fall below ``2**-LOW_BITS``, S moves by a whole
+    number of ``ln 2`` and the state is multiplied by the matching power of two. The
+    stateless rules (AdamProxy, normalized GD) pick S per step from the largest derivative. GD is not scale invariant and uses S = 0.
+    No input validation.
+    """
+    n = Z.shape[0]
+    d = w.size
+    stateful = rule == ADAM or rule == SIGNUM
+    lphi = np.empty(batch_size)
+    coef = np.empty(batch_size)
+    g = np.empty(d)
+    aux = np.empty(d)
+    log_scale = scale[LOG_SCALE]
+    m_bound = scale[M_BOUND]
+    v_bound = scale[V_BOUND]
+    high = HIGH_BITS * LN2
+    low = -LOW_BITS * LN2
+    small_sq = math.ldexp(1.0, -2 * LOW_BITS)
+    rows = order.shape[0]
+    step = 0
+    for e in range(n_epochs):
+        row = order[e % rows]
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            idx = row[start:stop]
+            nb = stop - start
+            top = -np.inf
+            for r in range(nb):
+                i = idx[r]
+                lp = log_neg_derivative(margin(Z, i, w), loss)
+                lphi[r] = lp
+                top = max(top, lp + log_zinf[i])
+            if rule == GD_RULE:
+                log_scale = 0.0
+            elif not stateful:
+                log_scale = -top if top > -np.inf else 0.0
+            elif top > -np.inf:
+                top += log_scale
+                state_sq = max(m_bound * m_bound, v_bound)
+                if top > high or (top < low and state_sq < small_sq):
+                    k = shift_exponent(top, state_sq)
+                    rescale_state(k, m, v)
+                    log_scale += k * LN2
+                    m_bound = math.ldexp(m_bound, k)
+                    v_bound = math.ldexp(v_bound, 2 * k)
+            inv = 1.0 if rule == PROXY else 1.0 / nb
+            grad_bound = 0.0
+            for r in range(nb):
+                c = math.exp(log_scale + lphi[r]) * inv
+                coef[r] = c
+                grad_bound += c * zinf[idx[r]]
+            apply_rule(rule, Z, idx, coef[:nb], w, m, v, g, aux, beta1, beta2, lrs[step])
+            if stateful:
+                m_bound = beta1 * m_bound + (1.0 - beta1) * grad_bound
+                v_bound = beta2 * v_bound + (1.0 - beta2) * grad_bound * grad_bound
+            step += 1
+    scale[LOG_SCALE] = log_scale
+    scale[M_BOUND] = m_bound
+    scale[V_BOUND] = v_bound
