@@ -20,7 +20,7 @@ from .optimizers import (
     SignGD,
 )
 from .schedules import Constant, PolynomialDecay
-from .simulate import simulate
+from .simulate import simulate, warmup
 from .trajectory import Trajectory
 
 try:
@@ -47,5 +47,6 @@ __all__ = [
     "metrics",
     "normalized_margin",
     "simulate",
+    "warmup",
     "__version__",
 ]

@@ -18,7 +18,7 @@ from .optimizers import GD, Optimizer
 from .schedules import Constant, PolynomialDecay, Schedule
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "record_epochs", "LOSSES"]
+__all__ = ["simulate", "record_epochs", "warmup", "LOSSES"]
 
 #: Loss names accepted by :func:`simulate`.
 LOSSES = {"exp": EXP_LOSS, "logistic": LOGISTIC_LOSS}
@@ -339,3 +339,17 @@ def simulate(
         np.min(W @ Z.T, axis=1),
         params,
     )
+
+
+def warmup() -> None:
+    """Compile (or load from the on-disk cache) every kernel with its one signature.
+
+    Call it once before timing or before dispatching many runs to worker processes, so that
+    no run pays for compilation.
+    """
+    X = np.array([[1.0, 2.0], [1.5, -0.5]])
+    data = Dataset(X, np.array([1.0, 1.0]), check_separable=False)
+    from .optimizers import AdamProxy, IncAdam, NormalizedGD
+
+    for optimizer in (IncAdam(), AdamProxy(), NormalizedGD()):
+        simulate(data, optimizer, epochs=1, record=1)
