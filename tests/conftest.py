@@ -1,0 +1,52 @@
+"""Shared fixtures: Hypothesis profiles, kernels compiled once, small datasets."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import fastbias as fb
+
+# The first call of a kernel compiles it; Hypothesis must not time examples.
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=25
+)
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=25,
+    derandomize=True,
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels():
+    """Compile (or load) every kernel once so that no test example pays for it."""
+    fb.warmup()
+
+
+def separable_data(n, d, seed, labels=(-1.0, 1.0)):
+    """Separable data by construction: points labelled by a random w*, classes alternating.
+
+    Each point is reflected (x -> -x) if needed so that sample i lies on the side of w* its
+    label asks for, and pushed away from the boundary by at least 0.1 ||w*||.
+    """
+    rng = np.random.default_rng(seed)
+    w_star = rng.standard_normal(d)
+    X = rng.standard_normal((n, d))
+    side = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    X *= np.where(X @ w_star >= 0, 1.0, -1.0)[:, None] * side[:, None]
+    X += 0.1 * side[:, None] * w_star / np.linalg.norm(w_star)
+    y = np.where(side > 0, labels[1], labels[0])
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def user_data():
+    """User data with 0/1 labels and a duplicated sample (n = 7, d = 4 < n)."""
+    X, y = separable_data(6, 4, seed=11, labels=(0.0, 1.0))
+    X = np.vstack([X, X[2]])
+    y = np.append(y, y[2])
+    return fb.Dataset(X, y)
