@@ -162,7 +162,7 @@ def _random_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0]), size=n)
 
 
-def gaussian(n: int = 10, d: int = 50, seed=0) -> Dataset:
+def gaussian(n: int = 10, d: int = 50, seed=0, *, check_separable: bool = True) -> Dataset:
     """Gaussian data: ``x_i ~ N(0, I_d)`` and labels uniform in {-1, +1}.
 
     Parameters
@@ -173,6 +173,8 @@ def gaussian(n: int = 10, d: int = 50, seed=0) -> Dataset:
         are not and a ValueError is raised.
     seed : int or numpy.random.Generator, default 0
         Seed of ``numpy.random.default_rng``.
+    check_separable : bool, default True
+        Passed to :class:`Dataset`.
 
     Examples
     --------
@@ -183,10 +185,18 @@ def gaussian(n: int = 10, d: int = 50, seed=0) -> Dataset:
     n, d = check_int("n", n, 1), check_int("d", d, 1)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    return Dataset(X, _random_labels(rng, n))
+    return Dataset(X, _random_labels(rng, n), check_separable=check_separable)
 
 
-def generalized_rademacher(n: int = 10, d: int = 50, seed=0, low: float = 1.0, high: float = 2.0):
+def generalized_rademacher(
+    n: int = 10,
+    d: int = 50,
+    seed=0,
+    low: float = 1.0,
+    high: float = 2.0,
+    *,
+    check_separable: bool = True,
+) -> Dataset:
     """Generalized Rademacher (GR) data (paper Definition 3.1).
 
     Every entry of sample i has the same magnitude ``r_i``: ``x_i[k] = r_i * s_ik`` with random
@@ -200,6 +210,8 @@ def generalized_rademacher(n: int = 10, d: int = 50, seed=0, low: float = 1.0, h
     seed : int or numpy.random.Generator, default 0
     low, high : float, default 1.0, 2.0
         Range of the per-sample magnitudes, ``0 < low <= high`` (our defaults).
+    check_separable : bool, default True
+        Passed to :class:`Dataset` (random signs with ``n > d`` are rarely separable).
     """
     n, d = check_int("n", n, 1), check_int("d", d, 1)
     low = check_interval("low", low, 0.0, np.inf, "neither")
@@ -207,7 +219,7 @@ def generalized_rademacher(n: int = 10, d: int = 50, seed=0, low: float = 1.0, h
     rng = np.random.default_rng(seed)
     r = rng.uniform(low, high, size=n)
     signs = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
-    return Dataset(r[:, None] * signs, _random_labels(rng, n))
+    return Dataset(r[:, None] * signs, _random_labels(rng, n), check_separable=check_separable)
 
 
 def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:

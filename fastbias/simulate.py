@@ -49,9 +49,11 @@ def record_epochs(record, epochs: int) -> np.ndarray:
             )
         return np.union1d(arr.astype(np.int64), [epochs])
     k = check_int("record", record, 1)
-    grid = np.unique(np.rint(np.logspace(0.0, np.log10(epochs), k)).astype(np.int64))
-    grid = grid[(grid >= 1) & (grid <= epochs)]
-    return np.union1d(grid, [epochs])
+    if k == 1:
+        return np.array([epochs], dtype=np.int64)
+    grid = np.rint(np.logspace(0.0, np.log10(epochs), k)).astype(np.int64)
+    grid[-1] = epochs
+    return np.unique(np.clip(grid, 1, epochs))
 
 
 _VECTOR_DRAWS_OK: dict = {}
