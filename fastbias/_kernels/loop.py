@@ -6,15 +6,15 @@ import numpy as np
 
 from .._jit import kernel
 from ._scaled import HIGH_BITS, LN2, LOW_BITS, log_neg_derivative, rescale_state, shift_exponent
-from .rules import ADAM, GD_RULE, PROXY, SIGNUM, apply_rule
+from .rules import ADAM, GD_RULE, PROXY, SIGNUM, apply_rule, proxy_update
 
 #: Layout of the ``scale`` array: log-scale S, bound on max|m|, bound on max v.
 LOG_SCALE, M_BOUND, V_BOUND = 0, 1, 2
 
 
 @kernel()
-def margin(Z, i, w):
-    """``<w, Z[i]>`` with four partial sums in a fixed order (reproducible, vectorizable)."""
+def margin(z, w):
+    """``<w, z>`` with four partial sums in a fixed order (reproducible on every CPU)."""
     d = w.size
     s0 = 0.0
     s1 = 0.0
@@ -22,13 +22,13 @@ def margin(Z, i, w):
     s3 = 0.0
     k = 0
     while k + 4 <= d:
-        s0 += Z[i, k] * w[k]
-        s1 += Z[i, k + 1] * w[k + 1]
-        s2 += Z[i, k + 2] * w[k + 2]
-        s3 += Z[i, k + 3] * w[k + 3]
+        s0 += z[k] * w[k]
+        s1 += z[k + 1] * w[k + 1]
+        s2 += z[k + 2] * w[k + 2]
+        s3 += z[k + 3] * w[k + 3]
         k += 4
     while k < d:
-        s0 += Z[i, k] * w[k]
+        s0 += z[k] * w[k]
         k += 1
     return (s0 + s1) + (s2 + s3)
 
@@ -77,7 +77,7 @@ def run_epochs(
     stateful = rule == ADAM or rule == SIGNUM
     lphi = np.empty(batch_size)
     coef = np.empty(batch_size)
-    g = np.empty(d)
+    batch_sum = np.empty(d)
     aux = np.empty(d)
     log_scale = scale[LOG_SCALE]
     m_bound = scale[M_BOUND]
@@ -90,13 +90,11 @@ def run_epochs(
     for e in range(n_epochs):
         row = order[e % rows]
         for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            idx = row[start:stop]
-            nb = stop - start
+            nb = min(batch_size, n - start)
             top = -np.inf
             for r in range(nb):
-                i = idx[r]
-                lp = log_neg_derivative(margin(Z, i, w), loss)
+                i = row[start + r]
+                lp = log_neg_derivative(margin(Z[i], w), loss)
                 lphi[r] = lp
                 top = max(top, lp + log_zinf[i])
             if rule == GD_RULE:
@@ -117,8 +115,20 @@ def run_epochs(
             for r in range(nb):
                 c = math.exp(log_scale + lphi[r]) * inv
                 coef[r] = c
-                grad_bound += c * zinf[idx[r]]
-            apply_rule(rule, Z, idx, coef[:nb], w, m, v, g, aux, beta1, beta2, lrs[step])
+                grad_bound += c * zinf[row[start + r]]
+            eta = lrs[step]
+            if rule == PROXY:
+                proxy_update(Z, row[start:start + nb], coef, w, batch_sum, aux, eta)
+            elif nb == 1:
+                apply_rule(rule, Z[row[start]], coef[0], w, m, v, beta1, beta2, eta)
+            else:
+                batch_sum[:] = 0.0
+                for r in range(nb):
+                    z = Z[row[start + r]]
+                    c = coef[r]
+                    for k in range(d):
+                        batch_sum[k] += c * z[k]
+                apply_rule(rule, batch_sum, 1.0, w, m, v, beta1, beta2, eta)
             if stateful:
                 m_bound = beta1 * m_bound + (1.0 - beta1) * grad_bound
                 v_bound = beta2 * v_bound + (1.0 - beta2) * grad_bound * grad_bound
