@@ -6,9 +6,18 @@ Departure from the Full-batch Regime* (Baek, Song, Yun, ICLR 2026).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, metrics
+from . import datasets, metrics, theory
 from .datasets import Dataset
-from .metrics import cosine, log_loss, normalized_margin
+from .geometry import (
+    ConvergenceWarning,
+    SolverError,
+    cosine,
+    fixed_point,
+    margin_ratio,
+    max_margin,
+    normalized_margin,
+)
+from .metrics import log_loss
 from .optimizers import (
     GD,
     AdamProxy,
@@ -31,6 +40,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = [
     "AdamProxy",
     "Constant",
+    "ConvergenceWarning",
     "Dataset",
     "DetAdam",
     "GD",
@@ -40,13 +50,18 @@ __all__ = [
     "Optimizer",
     "PolynomialDecay",
     "SignGD",
+    "SolverError",
     "Trajectory",
     "cosine",
     "datasets",
+    "fixed_point",
     "log_loss",
+    "margin_ratio",
+    "max_margin",
     "metrics",
     "normalized_margin",
     "simulate",
+    "theory",
     "warmup",
     "__version__",
 ]

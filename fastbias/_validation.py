@@ -22,7 +22,8 @@ _BRACKETS = {
 def check_real(name: str, value) -> float:
     """Return ``value`` as a Python float; TypeError unless it is a real number (not bool)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}.")
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {kind}.")
     return float(value)
 
 

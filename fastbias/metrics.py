@@ -1,11 +1,11 @@
-"""Diagnostics of iterates: log-loss at any margin, cosine similarity, normalized margins."""
+"""The training loss of iterates, as ``log L(w)``: finite at any margin."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["log_loss", "cosine", "normalized_margin"]
+__all__ = ["log_loss"]
 
 # Beyond this margin log(1 + e^-s) = e^-s (1 - e^-s / 2 + ...) to far below float64 precision.
 _LOGISTIC_TAIL = 36.0
@@ -45,32 +45,4 @@ def log_loss(Z, w, loss: str = "exp") -> np.ndarray | float:
     W = np.atleast_2d(np.asarray(w, dtype=np.float64))
     logl = _log_sample_losses(W @ Z.T, loss)
     out = logsumexp(logl, axis=1) - np.log(Z.shape[0])
-    return float(out[0]) if np.ndim(w) == 1 else out
-
-
-def cosine(w, u) -> np.ndarray | float:
-    """Cosine similarity of ``w`` (one vector or rows of a stack) with ``u``; NaN where w = 0."""
-    W = np.atleast_2d(np.asarray(w, dtype=np.float64))
-    u = np.asarray(u, dtype=np.float64).ravel()
-    if u.shape[0] != W.shape[1]:
-        raise ValueError(f"u must have length d = {W.shape[1]}; got shape {np.shape(u)}.")
-    nu = np.linalg.norm(u)
-    if nu == 0.0:
-        raise ValueError("u must be nonzero to define a cosine similarity.")
-    nw = np.linalg.norm(W, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (W @ u) / (nw * nu)
-    return float(out[0]) if np.ndim(w) == 1 else out
-
-
-def _p_norm(W: np.ndarray, p: float) -> np.ndarray:
-    return np.linalg.norm(W, ord=p, axis=1)
-
-
-def normalized_margin(Z, w, p: float) -> np.ndarray | float:
-    """``gamma_p(w) = min_i <w, z_i> / ||w||_p`` for one iterate or a stack; NaN where w = 0."""
-    Z = np.asarray(Z, dtype=np.float64)
-    W = np.atleast_2d(np.asarray(w, dtype=np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.min(W @ Z.T, axis=1) / _p_norm(W, p)
     return float(out[0]) if np.ndim(w) == 1 else out

@@ -120,7 +120,7 @@ def grid(**axes) -> list[dict]:
             values = [value]
         names.append(name)
         options.append(values)
-    return [dict(zip(names, combo)) for combo in itertools.product(*options)]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*options)]
 
 
 def _check_configs(configs) -> list[dict]:
@@ -358,13 +358,15 @@ def _describe(config: dict, fingerprint) -> dict:
 
 
 def _build_table(configs, keys, trajectories, errors, fingerprint):
-    rows, param_columns = [], {}
-    for i, config in enumerate(configs):
-        described = _describe(config, fingerprint)
-        for name in described:
-            param_columns.setdefault(name, None)
-        rows.append(described)
-    columns = ("index", "key", "status", *param_columns, *_METRICS, "error_type", "error")
+    rows = [_describe(config, fingerprint) for config in configs]
+    # parameter columns in a fixed order, each optimizer/schedule parameter after its parent
+    names = {name: None for row in rows for name in row}
+    base = ("data", "n", "d", "optimizer", "lr", "epochs", "loss", "seed", "record", "w0")
+    params = []
+    for name in base:
+        params.append(name)
+        params.extend(other for other in names if other.startswith(f"{name}."))
+    columns = ("index", "key", "status", *params, *_METRICS, "error_type", "error")
     table = []
     for i, described in enumerate(rows):
         row = dict.fromkeys(columns)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._io import atomic_savez, load_npz
 from ._validation import check_interval, check_real
-from .metrics import cosine as _cosine
+from .geometry import cosine as _cosine
 
 __all__ = ["Trajectory"]
 

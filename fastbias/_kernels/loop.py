@@ -69,8 +69,8 @@ def run_epochs(
     Signum) S follows the state: when the incoming gradient would exceed ``2**HIGH_BITS``, or
     when both the state and the gradient fall below ``2**-LOW_BITS``, S moves by a whole
     number of ``ln 2`` and the state is multiplied by the matching power of two. The
-    stateless rules (AdamProxy, normalized GD) pick S per step from the largest derivative. GD is not scale invariant and uses S = 0.
-    No input validation.
+    stateless rules (AdamProxy, normalized GD) pick S per step from the largest derivative.
+    GD is not scale invariant and uses S = 0. No input validation.
     """
     n = Z.shape[0]
     d = w.size
