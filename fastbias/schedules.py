@@ -20,13 +20,14 @@ class Schedule:
     def _params(self) -> tuple[float, float]:
         raise NotImplementedError
 
-    def rates(self, t0: int, steps: int) -> np.ndarray:
+    def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
         """Learning rates of steps ``t0, ..., t0 + steps - 1`` as a float64 array.
 
         Computed by the same compiled routine the simulator uses, so values are identical
-        however a run is split into chunks.
+        however a run is split into chunks. ``out`` (float64, at least ``steps`` long) is
+        reused if given; the returned array is then a view of it.
         """
-        out = np.empty(int(steps), dtype=np.float64)
+        out = np.empty(int(steps), dtype=np.float64) if out is None else out[: int(steps)]
         a, b = self._params()
         fill_learning_rates(self._code, a, b, np.int64(t0), out)
         return out

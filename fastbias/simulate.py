@@ -305,6 +305,7 @@ def simulate(
     steps_per_epoch = -(-n // spec.batch_size)
     max_chunk = chunk_epochs or max(1, _CHUNK_WORK // (n * d * 2 + steps_per_epoch * d))
     pending = records[records > state.epoch]
+    lr_buffer = np.empty(min(max_chunk, epochs) * steps_per_epoch)
     bar = _progress_bar(progress, epochs, state.epoch)
     last_save = time.monotonic()
     try:
@@ -312,7 +313,7 @@ def simulate(
             while state.epoch < target:
                 chunk = int(min(max_chunk, target - state.epoch))
                 orders = _epoch_orders(state.rng, spec.sampling, n, chunk)
-                lrs = lr.rates(state.step, chunk * steps_per_epoch)
+                lrs = lr.rates(state.step, chunk * steps_per_epoch, out=lr_buffer)
                 run_epochs(
                     spec.rule, loss_code, Z, zinf, log_zinf, orders, chunk, spec.batch_size,
                     lrs, spec.beta1, spec.beta2, state.w, state.m, state.v, state.scale,

@@ -99,9 +99,13 @@ def test_minibatch_signum_matches_reference(data_name, loss, sampling, batch_siz
     assert_close_rows(tr.w, ref)
 
 
+# (beta1, beta2) = (0, 0.5) is left out on purpose: on these data full-batch Adam then
+# amplifies rounding differences about 6x per epoch (two references whose learning rates
+# differ by one ulp disagree by 7e-13 after 18 epochs), so 1e-12 agreement is not defined.
 FULL_BATCH = [
     fb.DetAdam(),
-    fb.DetAdam(beta1=0.0, beta2=0.5),
+    fb.DetAdam(beta1=0.0, beta2=0.9),
+    fb.DetAdam(beta1=0.5, beta2=0.5),
     fb.AdamProxy(),
     fb.SignGD(),
     fb.SignGD(batch_size=3, sampling="reshuffle"),
