@@ -16,3 +16,14 @@ def kernel(**overrides):
     options = {"cache": True, "error_model": "numpy", "fastmath": FASTMATH, "nogil": True}
     options.update(overrides)
     return numba.njit(**options)
+
+
+#: Flags of the reductions (dot products) only: let the compiler reorder the sum so that it
+#: is vectorized (4x faster at d >= 200). Results are then bitwise reproducible for a given
+#: CPU model (vector width), and agree across CPUs to rounding.
+REDUCTION_FASTMATH = frozenset({"reassoc"})
+
+
+def reduction_kernel(**overrides):
+    """The :func:`kernel` decorator with :data:`REDUCTION_FASTMATH` (for dot products)."""
+    return kernel(fastmath=set(REDUCTION_FASTMATH), **overrides)

@@ -21,7 +21,7 @@ HIGH_BITS = 256
 LN2 = math.log(2.0)
 
 
-@kernel()
+@kernel(inline="always")
 def log_neg_derivative(s, loss):
     """``log(-l'(s))`` for margin ``s``: ``-s`` (exp loss) or ``-log(1 + e^s)`` (logistic)."""
     if loss == EXP_LOSS:
@@ -31,7 +31,7 @@ def log_neg_derivative(s, loss):
     return -math.log1p(math.exp(s))
 
 
-@kernel()
+@kernel(inline="always")
 def sign0(x):
     """Sign with ``sign(0) = 0``."""
     if x > 0.0:

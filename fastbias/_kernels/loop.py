@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import kernel, reduction_kernel
 from ._scaled import HIGH_BITS, LN2, LOW_BITS, log_neg_derivative, rescale_state, shift_exponent
 from .rules import ADAM, GD_RULE, PROXY, SIGNUM, apply_rule, proxy_update
 
@@ -12,25 +12,13 @@ from .rules import ADAM, GD_RULE, PROXY, SIGNUM, apply_rule, proxy_update
 LOG_SCALE, M_BOUND, V_BOUND = 0, 1, 2
 
 
-@kernel()
-def margin(z, w):
-    """``<w, z>`` with four partial sums in a fixed order (reproducible on every CPU)."""
-    d = w.size
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    k = 0
-    while k + 4 <= d:
-        s0 += z[k] * w[k]
-        s1 += z[k + 1] * w[k + 1]
-        s2 += z[k + 2] * w[k + 2]
-        s3 += z[k + 3] * w[k + 3]
-        k += 4
-    while k < d:
-        s0 += z[k] * w[k]
-        k += 1
-    return (s0 + s1) + (s2 + s3)
+@reduction_kernel()
+def margin(Z, i, w):
+    """``<w, Z[i]>``; the compiler picks the summation order (a vectorized reduction)."""
+    s = 0.0
+    for k in range(w.size):
+        s += Z[i, k] * w[k]
+    return s
 
 
 @kernel()
@@ -77,7 +65,7 @@ def run_epochs(
     stateful = rule == ADAM or rule == SIGNUM
     lphi = np.empty(batch_size)
     coef = np.empty(batch_size)
-    batch_sum = np.empty(d)
+    batch_sum = np.empty((1, d))
     aux = np.empty(d)
     log_scale = scale[LOG_SCALE]
     m_bound = scale[M_BOUND]
@@ -88,13 +76,13 @@ def run_epochs(
     rows = order.shape[0]
     step = 0
     for e in range(n_epochs):
-        row = order[e % rows]
+        er = e % rows
         for start in range(0, n, batch_size):
             nb = min(batch_size, n - start)
             top = -np.inf
             for r in range(nb):
-                i = row[start + r]
-                lp = log_neg_derivative(margin(Z[i], w), loss)
+                i = order[er, start + r]
+                lp = log_neg_derivative(margin(Z, i, w), loss)
                 lphi[r] = lp
                 top = max(top, lp + log_zinf[i])
             if rule == GD_RULE:
@@ -110,25 +98,26 @@ def run_epochs(
                     log_scale += k * LN2
                     m_bound = math.ldexp(m_bound, k)
                     v_bound = math.ldexp(v_bound, 2 * k)
-            inv = 1.0 if rule == PROXY else 1.0 / nb
             grad_bound = 0.0
             for r in range(nb):
-                c = math.exp(log_scale + lphi[r]) * inv
+                c = math.exp(log_scale + lphi[r])
+                if nb > 1 and rule != PROXY:
+                    c /= nb
                 coef[r] = c
-                grad_bound += c * zinf[row[start + r]]
+                grad_bound += c * zinf[order[er, start + r]]
             eta = lrs[step]
             if rule == PROXY:
-                proxy_update(Z, row[start:start + nb], coef, w, batch_sum, aux, eta)
+                proxy_update(Z, order, er, coef, w, aux, batch_sum[0], eta)
             elif nb == 1:
-                apply_rule(rule, Z[row[start]], coef[0], w, m, v, beta1, beta2, eta)
+                apply_rule(rule, Z, order[er, start], coef[0], w, m, v, beta1, beta2, eta)
             else:
-                batch_sum[:] = 0.0
+                batch_sum[0, :] = 0.0
                 for r in range(nb):
-                    z = Z[row[start + r]]
+                    i = order[er, start + r]
                     c = coef[r]
                     for k in range(d):
-                        batch_sum[k] += c * z[k]
-                apply_rule(rule, batch_sum, 1.0, w, m, v, beta1, beta2, eta)
+                        batch_sum[0, k] += c * Z[i, k]
+                apply_rule(rule, batch_sum, 0, 1.0, w, m, v, beta1, beta2, eta)
             if stateful:
                 m_bound = beta1 * m_bound + (1.0 - beta1) * grad_bound
                 v_bound = beta2 * v_bound + (1.0 - beta2) * grad_bound * grad_bound
