@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 __all__ = ["log_loss"]
 
@@ -44,5 +43,6 @@ def log_loss(Z, w, loss: str = "exp") -> np.ndarray | float:
     Z = np.asarray(Z, dtype=np.float64)
     W = np.atleast_2d(np.asarray(w, dtype=np.float64))
     logl = _log_sample_losses(W @ Z.T, loss)
-    out = logsumexp(logl, axis=1) - np.log(Z.shape[0])
+    top = logl.max(axis=1)  # logsumexp, without importing scipy.special at start-up
+    out = top + np.log(np.exp(logl - top[:, None]).sum(axis=1)) - np.log(Z.shape[0])
     return float(out[0]) if np.ndim(w) == 1 else out
