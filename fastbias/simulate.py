@@ -128,7 +128,7 @@ class _RunState:
             "counters": np.array([self.epoch, self.step], dtype=np.int64),
             "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
             "rec_epochs": np.array(self.rec_epochs, dtype=np.int64),
-            "rec_w": np.array(self.rec_w, dtype=np.float64).reshape(len(self.rec_w), -1),
+            "rec_w": np.array(self.rec_w, dtype=np.float64).reshape(len(self.rec_w), self.w.size),
         }
 
     @classmethod

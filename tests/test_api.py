@@ -226,16 +226,33 @@ def test_progress_bar_does_not_change_results():
     np.testing.assert_array_equal(a.w, b.w)
 
 
-def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, monkeypatch):
+    import importlib
+    import shutil
+
+    sim = importlib.import_module("fastbias.simulate")  # the module, not fb.simulate
+
     opt = fb.IncAdam(batch_size=2, sampling="reshuffle")
     full = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7)
     ckpt = tmp_path / "ck.npz"
-    part = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, checkpoint=ckpt)
+    # keep a copy of the state file as it was after the 3rd of many checkpoints (epoch 111)
+    saves = []
+
+    def save_and_keep(path, arrays):
+        out = atomic_savez(path, arrays)
+        saves.append(int(arrays["counters"][0]))
+        if len(saves) == 3:
+            shutil.copy(out, tmp_path / "mid.npz")
+        return out
+
+    atomic_savez = sim.atomic_savez
+    monkeypatch.setattr(sim, "atomic_savez", save_and_keep)
+    part = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, checkpoint=ckpt,
+                       chunk_epochs=37, checkpoint_every=1e-9)
+    monkeypatch.undo()
     np.testing.assert_array_equal(part.w, full.w)
-    # a checkpoint taken mid-run: run the first 100 epochs as chunks, keep the state file
-    fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, checkpoint=ckpt, chunk_epochs=37,
-                checkpoint_every=1e-9)
-    resumed = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, resume=ckpt)
+    assert saves[2] == 111 and saves[-1] == 300
+    resumed = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, resume=tmp_path / "mid.npz")
     np.testing.assert_array_equal(resumed.w, full.w)
     np.testing.assert_array_equal(resumed.epochs, full.epochs)
     with pytest.raises(ValueError, match="belongs to a different run: seed differs"):
@@ -243,6 +260,17 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
     other = fb.datasets.gaussian(n=5, d=8, seed=2)
     with pytest.raises(ValueError, match="belongs to a different run: data differs"):
         fb.simulate(other, opt, epochs=300, seed=9, record=7, resume=ckpt)
+
+
+def test_checkpoint_before_the_first_record(tmp_path):
+    opt = fb.IncSignum()
+    ckpt = tmp_path / "ck.npz"
+    full = fb.simulate(GAUSS, opt, epochs=100, record=[100])
+    fb.simulate(GAUSS, opt, epochs=100, record=[100], checkpoint=ckpt, chunk_epochs=30,
+                checkpoint_every=1e-9)
+    assert np.load(ckpt)["rec_w"].shape == (1, 8)
+    resumed = fb.simulate(GAUSS, opt, epochs=100, record=[100], resume=ckpt)
+    np.testing.assert_array_equal(resumed.w, full.w)
 
 
 # --- kernel hygiene -----------------------------------------------------------------------
