@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -335,6 +336,13 @@ def simulate(
         atomic_savez(checkpoint, state.arrays(params_json))
 
     W = np.array(state.rec_w)
+    if not np.all(np.isfinite(W)):
+        warnings.warn(
+            "the iterate became non-finite: the run diverged (a learning rate too large for "
+            "GD with the exponential loss?).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return Trajectory(
         state.rec_epochs,
         W,
