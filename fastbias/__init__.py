@@ -30,6 +30,7 @@ from .optimizers import (
 )
 from .schedules import Constant, PolynomialDecay
 from .simulate import simulate, warmup
+from .sweep import SweepResult, grid, sweep
 from .trajectory import Trajectory
 
 try:
@@ -51,16 +52,19 @@ __all__ = [
     "PolynomialDecay",
     "SignGD",
     "SolverError",
+    "SweepResult",
     "Trajectory",
     "cosine",
     "datasets",
     "fixed_point",
+    "grid",
     "log_loss",
     "margin_ratio",
     "max_margin",
     "metrics",
     "normalized_margin",
     "simulate",
+    "sweep",
     "theory",
     "warmup",
     "__version__",

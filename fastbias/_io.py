@@ -35,18 +35,32 @@ def atomic_savez(path, arrays: dict) -> Path:
     return path
 
 
+def resolve_npz_path(path) -> Path:
+    """``path``, or ``path + ".npz"`` when only that exists (as :func:`atomic_savez` names it)."""
+    path = Path(path)
+    if not path.exists() and path.suffix != ".npz":
+        with_suffix = path.with_name(path.name + ".npz")
+        if with_suffix.exists():
+            return with_suffix
+    return path
+
+
 def load_npz(path, kind: str, required) -> dict:
     """Read every array of an ``.npz`` file written by :func:`atomic_savez`.
 
     Raises ValueError naming ``path`` if the file is not a readable npz archive or lacks one
     of the ``required`` keys (a truncated or foreign file), FileNotFoundError if it is absent.
     """
-    path = Path(path)
+    path = resolve_npz_path(path)
     if not path.exists():
         raise FileNotFoundError(f"{kind} file {str(path)!r} does not exist.")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            data = {key: archive[key] for key in archive.files}
+        with open(path, "rb") as fh:
+            archive = np.load(fh, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("not an npz archive")
+            with archive:
+                data = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
             f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file ({exc})."

@@ -43,8 +43,16 @@ def _is_separable(Z: np.ndarray) -> bool:
     from scipy.optimize import linprog
 
     n, d = Z.shape
+    scale = np.max(np.abs(Z), axis=1)
+    if np.any(scale == 0.0):
+        return False  # <w, 0> = 0 is never positive
+    # separability does not depend on positive row scales; unit rows keep HiGHS in range
     res = linprog(
-        np.zeros(d), A_ub=-Z, b_ub=-np.ones(n), bounds=[(None, None)] * d, method="highs"
+        np.zeros(d),
+        A_ub=-Z / scale[:, None],
+        b_ub=-np.ones(n),
+        bounds=[(None, None)] * d,
+        method="highs",
     )
     if res.status == 0:
         return True
@@ -158,6 +166,13 @@ class Dataset:
 load = Dataset.load
 
 
+def _rng(seed) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` for an integer seed >= 0 or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int("seed", seed, 0))
+
+
 def _random_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0]), size=n)
 
@@ -183,7 +198,7 @@ def gaussian(n: int = 10, d: int = 50, seed=0, *, check_separable: bool = True) 
     (4, 6)
     """
     n, d = check_int("n", n, 1), check_int("d", d, 1)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     X = rng.standard_normal((n, d))
     return Dataset(X, _random_labels(rng, n), check_separable=check_separable)
 
@@ -216,7 +231,7 @@ def generalized_rademacher(
     n, d = check_int("n", n, 1), check_int("d", d, 1)
     low = check_interval("low", low, 0.0, np.inf, "neither")
     high = check_interval("high", high, low, np.inf, "left")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     r = rng.uniform(low, high, size=n)
     signs = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
     return Dataset(r[:, None] * signs, _random_labels(rng, n), check_separable=check_separable)
@@ -237,7 +252,7 @@ def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
     """
     a = np.linspace(1.0, 2.0, 10) if a is None else check_finite_array("a", a, ndim=1)
     if np.any(a <= 0):
-        raise ValueError(f"a must be positive; got min(a) = {a.min()!r}.")
+        raise ValueError(f"a must be positive; got min(a) = {float(a.min())!r}.")
     delta = check_interval("delta", delta, 0.0, np.inf, "neither")
     X = np.diag(a) + delta
     return Dataset(X, np.ones(a.size))

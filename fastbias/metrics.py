@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_finite_array, check_option
+
 __all__ = ["log_loss"]
 
 # Beyond this margin log(1 + e^-s) = e^-s (1 - e^-s / 2 + ...) to far below float64 precision.
@@ -40,8 +42,12 @@ def log_loss(Z, w, loss: str = "exp") -> np.ndarray | float:
     -------
     float or ndarray (k,)
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    W = np.atleast_2d(np.asarray(w, dtype=np.float64))
+    check_option("loss", loss, ("exp", "logistic"))
+    Z = check_finite_array("Z", Z, ndim=2)
+    W = np.asarray(w, dtype=np.float64)
+    if W.ndim not in (1, 2) or W.shape[-1] != Z.shape[1]:
+        raise ValueError(f"w must have shape (d,) or (k, d) with d = {Z.shape[1]}; got {W.shape}.")
+    W = np.atleast_2d(W)
     logl = _log_sample_losses(W @ Z.T, loss)
     top = logl.max(axis=1)  # logsumexp, without importing scipy.special at start-up
     out = top + np.log(np.exp(logl - top[:, None]).sum(axis=1)) - np.log(Z.shape[0])

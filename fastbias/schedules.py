@@ -92,4 +92,7 @@ _SCHEDULES = {cls.__name__: cls for cls in (PolynomialDecay, Constant)}
 def schedule_from_dict(params: dict) -> Schedule:
     """Rebuild a schedule from :meth:`Schedule.to_dict` output."""
     params = dict(params)
-    return _SCHEDULES[params.pop("name")](**params)
+    name = params.pop("name", None)
+    if name not in _SCHEDULES:
+        raise ValueError(f"unknown schedule name {name!r}; expected one of {sorted(_SCHEDULES)}.")
+    return _SCHEDULES[name](**params)

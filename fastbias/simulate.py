@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from ._io import atomic_savez, load_npz
+from ._io import atomic_savez, load_npz, resolve_npz_path
 from ._kernels._scaled import EXP_LOSS, LOGISTIC_LOSS
 from ._kernels.loop import run_epochs
 from ._validation import check_finite_array, check_int, check_interval, check_option
@@ -28,6 +28,8 @@ LOSSES = {"exp": EXP_LOSS, "logistic": LOGISTIC_LOSS}
 # where records, progress and checkpoints happen. Results do not depend on it.
 _CHUNK_WORK = 1 << 24
 _CHECKPOINT_FORMAT = "fastbias-checkpoint-1"
+# Largest step counter: learning rates use float(t + 2), exact up to 2**53.
+_MAX_STEPS = 2**53
 
 
 def record_epochs(record, epochs: int) -> np.ndarray:
@@ -50,6 +52,8 @@ def record_epochs(record, epochs: int) -> np.ndarray:
             )
         return np.union1d(arr.astype(np.int64), [epochs])
     k = check_int("record", record, 1)
+    if k >= epochs:
+        return np.arange(1, epochs + 1, dtype=np.int64)
     if k == 1:
         return np.array([epochs], dtype=np.int64)
     grid = np.rint(np.logspace(0.0, np.log10(epochs), k)).astype(np.int64)
@@ -133,15 +137,27 @@ class _RunState:
         }
 
     @classmethod
-    def from_checkpoint(cls, path, params_json: str, d: int) -> _RunState:
+    def from_checkpoint(cls, path, params_json: str, d: int, steps_per_epoch: int) -> _RunState:
+        """Load and check a checkpoint of the run described by ``params_json``."""
+        path = resolve_npz_path(path)
         data = load_npz(
             path,
             "checkpoint",
-            ("format", "params", "w", "m", "v", "scale", "counters", "rng_state", "rec_epochs"),
+            ("format", "params", "w", "m", "v", "scale", "counters", "rng_state", "rec_epochs",
+             "rec_w"),
         )
+
+        def bad(what):
+            return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
+
         if str(data["format"]) != _CHECKPOINT_FORMAT:
             raise ValueError(f"checkpoint file {str(path)!r} has an unknown format.")
-        saved, wanted = json.loads(str(data["params"])), json.loads(params_json)
+        try:
+            saved = json.loads(str(data["params"]))
+            rng_state = json.loads(str(data["rng_state"]))
+        except json.JSONDecodeError as exc:
+            raise bad(f"unreadable parameters or generator state ({exc})") from None
+        wanted = json.loads(params_json)
         diff = sorted(key for key in wanted if saved.get(key) != wanted.get(key))
         if diff:
             raise ValueError(
@@ -149,19 +165,38 @@ class _RunState:
                 f"(checkpoint {saved.get(diff[0])!r}, this call {wanted.get(diff[0])!r}); "
                 "resume with the same data, optimizer, lr, loss, seed, epochs, record and w0."
             )
-        shapes_ok = all(data[key].shape == (d,) for key in ("w", "m", "v")) and (
-            data["scale"].shape == (3,) and data["counters"].shape == (2,)
-        )
-        if not shapes_ok:
-            raise ValueError(f"checkpoint {str(path)!r} has arrays of the wrong shape.")
+        for key, shape in (("w", (d,)), ("m", (d,)), ("v", (d,)), ("scale", (3,))):
+            arr = data[key]
+            if arr.dtype != np.float64 or arr.shape != shape or not np.all(np.isfinite(arr)):
+                raise bad(f"{key} must be finite float64 of shape {shape}")
+        counters, rec_epochs, rec_w = data["counters"], data["rec_epochs"], data["rec_w"]
+        if counters.dtype != np.int64 or counters.shape != (2,):
+            raise bad("counters must be two int64 values")
+        epoch, step = (int(c) for c in counters)
+        records = wanted["record"]
+        if not (0 <= epoch <= wanted["epochs"]) or step != epoch * steps_per_epoch:
+            raise bad(f"epoch {epoch} and step {step} do not fit this run")
+        expected = [e for e in records if e <= epoch]
+        if rec_epochs.dtype != np.int64 or rec_epochs.tolist() != expected:
+            raise bad(f"recorded epochs {rec_epochs.tolist()} should be {expected}")
+        if rec_w.dtype != np.float64 or rec_w.shape != (len(expected), d):
+            raise bad(f"recorded iterates have shape {rec_w.shape}; expected {(len(expected), d)}")
         rng = np.random.default_rng()
-        rng.bit_generator.state = json.loads(str(data["rng_state"]))
+        try:
+            rng.bit_generator.state = rng_state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise bad(f"invalid generator state ({exc!r})") from None
         state = cls(data["w"].copy(), d, rng)
         state.m, state.v, state.scale = data["m"].copy(), data["v"].copy(), data["scale"].copy()
-        state.epoch, state.step = (int(c) for c in data["counters"])
-        state.rec_epochs = [int(e) for e in data["rec_epochs"]]
-        state.rec_w = [row.copy() for row in data.get("rec_w", np.zeros((0, d)))]
+        state.epoch, state.step = epoch, step
+        state.rec_epochs = expected
+        state.rec_w = [row.copy() for row in rec_w]
         return state
+
+
+def _check_path(name: str, value):
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike) or None; got {value!r}.")
 
 
 def _progress_bar(enabled: bool, total: int, initial: int):
@@ -263,6 +298,8 @@ def simulate(
             f"got {lr!r}."
         )
     epochs = check_int("epochs", epochs, 1)
+    if epochs > _MAX_STEPS:
+        raise ValueError(f"epochs must be at most 2**53; got {epochs}.")
     loss_code = LOSSES[check_option("loss", loss, LOSSES)]
     seed = check_int("seed", seed, 0)
     records = record_epochs(record, epochs)
@@ -271,8 +308,16 @@ def simulate(
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
         chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
+    _check_path("checkpoint", checkpoint)
+    _check_path("resume", resume)
     n, d = data.n, data.d
     spec = optimizer.resolve(n)
+    steps_per_epoch = -(-n // spec.batch_size)
+    if epochs * steps_per_epoch > _MAX_STEPS:
+        raise ValueError(
+            f"epochs must be at most 2**53 / steps per epoch = {_MAX_STEPS // steps_per_epoch} "
+            f"for this data and batch size (the step counter must stay exact); got {epochs}."
+        )
     if w0 is None:
         w = np.zeros(d)
     else:
@@ -292,7 +337,7 @@ def simulate(
     }
     params_json = json.dumps(params, sort_keys=True)
     if resume is not None:
-        state = _RunState.from_checkpoint(resume, params_json, d)
+        state = _RunState.from_checkpoint(resume, params_json, d, steps_per_epoch)
     else:
         state = _RunState(w, d, np.random.default_rng(seed))
         if records[0] == 0:
@@ -303,7 +348,6 @@ def simulate(
     zinf = np.max(np.abs(Z), axis=1)
     with np.errstate(divide="ignore"):
         log_zinf = np.log(zinf)
-    steps_per_epoch = -(-n // spec.batch_size)
     max_chunk = chunk_epochs or max(1, _CHUNK_WORK // (n * d * 2 + steps_per_epoch * d))
     pending = records[records > state.epoch]
     lr_buffer = np.empty(min(max_chunk, epochs) * steps_per_epoch)
@@ -321,6 +365,12 @@ def simulate(
                 )
                 state.epoch += chunk
                 state.step += chunk * steps_per_epoch
+                if not np.all(np.isfinite(state.w)):
+                    raise FloatingPointError(
+                        f"the iterate left the float64 range before epoch {state.epoch}: the "
+                        f"exact run diverges (lr = {lr!r} is too large for these data; "
+                        "GD with the exponential loss on non-separable data does this)."
+                    )
                 if state.epoch == target:
                     state.rec_epochs.append(state.epoch)
                     state.rec_w.append(state.w.copy())
@@ -336,13 +386,6 @@ def simulate(
         atomic_savez(checkpoint, state.arrays(params_json))
 
     W = np.array(state.rec_w)
-    if not np.all(np.isfinite(W)):
-        warnings.warn(
-            "the iterate became non-finite: the run diverged (a learning rate too large for "
-            "GD with the exponential loss?).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
     return Trajectory(
         state.rec_epochs,
         W,

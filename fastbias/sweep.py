@@ -172,7 +172,7 @@ def _canonical(value, fingerprint):
     if isinstance(value, (Optimizer, Schedule)):
         return value.to_dict()
     if isinstance(value, np.ndarray):
-        return {"array": _canonical(value.tolist(), fingerprint), "dtype": str(value.dtype)}
+        return _canonical(value.tolist(), fingerprint)
     if isinstance(value, np.generic):
         return _canonical(value.item(), fingerprint)
     if isinstance(value, (list, tuple)):
@@ -205,6 +205,11 @@ def config_key(config: Mapping, *, _fingerprint=None) -> str:
     """
     fingerprint = _fingerprint or _Fingerprints()
     full = {**_DEFAULTS, **config}
+    if full["w0"] is not None:  # simulate() reads w0 as float64: [0, 1] and [0.0, 1.0] agree
+        try:
+            full["w0"] = np.asarray(full["w0"], dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
     payload = {
         name: _canonical(value, fingerprint)
         for name, value in full.items()
@@ -652,10 +657,11 @@ def _dispatch(configs, todo, executor, max_workers, out, trajectories, errors, b
             futures[executor.submit(_run_config, configs[indices[0]])] = key
         for future in cf.as_completed(futures):
             finish(futures[future], _outcome(future))
-    except BaseException:
+    except BaseException:  # e.g. KeyboardInterrupt: drop the queued runs, do not wait for them
         for future in futures:
             future.cancel()
-        raise
-    finally:
         if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    if own:
+        executor.shutdown(wait=True)

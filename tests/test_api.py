@@ -162,10 +162,9 @@ def test_simulate_rejects_wrong_objects():
         fb.simulate(GAUSS, fb.IncAdam(batch_size=6), epochs=1)
 
 
-def test_diverging_gd_warns():
-    with pytest.warns(RuntimeWarning, match="the run diverged"):
-        tr = fb.simulate(GAUSS, fb.GD(), lr=fb.Constant(1e6), epochs=5, record=1)
-    assert not np.all(np.isfinite(tr.w[-1]))
+def test_diverging_gd_is_an_error():
+    with pytest.raises(FloatingPointError, match=r"exact run diverges \(lr = Constant"):
+        fb.simulate(GAUSS, fb.GD(), lr=fb.Constant(1e6), epochs=5, record=1)
 
 
 def test_trajectory_contents_and_diagnostics():

@@ -1,0 +1,292 @@
+"""The figure registry, the runner, and each figure's claim at the quick horizon.
+
+All ten figures run once in quick mode (module fixture, two worker processes); each test then
+asserts the part of the paper's claim that is already visible at that horizon. The full-mode
+values are in docs/gallery.md.
+"""
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+import fastbias as fb
+from fastbias import experiments as ex
+
+JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
+needs_jit = pytest.mark.skipif(JIT_DISABLED, reason="quick horizons are 1e5-1e6 epochs")
+
+ADAM_B1 = ["Inc-Adam b=1 (cyclic)", "Adam b=1 (reshuffle)", "Adam b=1 (replacement)"]
+DET = "Det-Adam (full batch)"
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+
+def test_registry_holds_the_ten_figures_in_order():
+    assert ex.figure_names() == [f"fig{i}" for i in range(1, 11)]
+    for name, spec in ex.FIGURES.items():
+        assert spec.name == name
+        assert spec.panels and spec.checks and spec.claim and spec.notes
+        assert 1 <= spec.quick_epochs <= spec.epochs
+        assert spec.epochs >= 10**6  # long horizons in full mode
+
+
+@pytest.mark.parametrize("name", ex.figure_names())
+def test_every_check_refers_to_a_series_of_its_figure(name):
+    spec = ex.FIGURES[name]
+    series = {(c.label, p.reference, p.metric) for p in spec.panels for c in p.curves}
+    labels = [c.label for c in spec.curves]
+    assert len(labels) == len(set(labels))
+    for check in spec.checks:
+        assert check.left in series
+        assert check.right in series or isinstance(check.right, float)
+
+
+def test_registry_settings_follow_the_paper_defaults():
+    curves = {c.label: c for c in ex.FIGURES["fig1"].curves}
+    assert curves[DET].optimizer == fb.DetAdam(beta1=0.9, beta2=0.999)
+    assert curves["Inc-Adam b=1 (cyclic)"].optimizer == fb.IncAdam(0.9, 0.999, 1, "cyclic")
+    assert {c.optimizer.beta for c in ex.FIGURES["fig5"].curves} == {0.99}
+    for spec in ex.FIGURES.values():
+        for curve in spec.curves:
+            assert curve.lr == fb.PolynomialDecay(0.1, 0.5) and curve.loss == "exp"
+    assert ex.FIGURES["fig2"].curves[0].data.kind == "gr"
+    assert ex.FIGURES["fig4"].curves[0].data.kind == "shifted_diagonal"
+
+
+def test_data_spec_builds_the_generator_data():
+    spec = ex.DataSpec.of("gaussian", n=4, d=6, seed=2)
+    assert spec.make() == fb.datasets.gaussian(n=4, d=6, seed=2)
+    assert spec.describe() == "Gaussian n=4, d=6, seed=2"
+    with pytest.raises(ValueError, match="kind must be one of .* got 'moons'"):
+        ex.DataSpec.of("moons")
+
+
+def test_invalid_specs_are_rejected():
+    data = ex.DataSpec.of("gaussian", n=4, d=6)
+    with pytest.raises(ValueError, match="needs a max-margin reference .* 'fixed_point'"):
+        ex.Panel("fixed_point", "margin_ratio", ())
+    with pytest.raises(ValueError, match="reference must be one of .* got 'l1'"):
+        ex.Panel("l1", "cosine", ())
+    with pytest.raises(ValueError, match="loss must be one of .* got 'hinge'"):
+        ex.Curve("x", data, fb.IncAdam(), loss="hinge")
+    with pytest.raises(ValueError, match=r"op must be one of .* got '=='"):
+        ex.Check("x", ("a", "l2", "cosine"), "==", 1.0)
+    with pytest.raises(ValueError, match="figure must be one of .* got 'fig11'"):
+        ex.get_figure("fig11")
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1; got 0"):
+        next(ex.run_figures(["fig1"], jobs=0))
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 0"):
+        next(ex.run_figures(["fig1"], epochs=0))
+
+
+# --------------------------------------------------------------------------------------------
+# Runner (short horizons)
+# --------------------------------------------------------------------------------------------
+
+SHORT = 400
+
+
+@pytest.fixture(scope="module")
+def short_serial():
+    return {r.name: r for r in ex.run_figures(["fig2", "fig9"], epochs=SHORT, record=25)}
+
+
+def test_parallel_runs_equal_serial_runs(short_serial):
+    parallel = {r.name: r for r in ex.run_figures(["fig2", "fig9"], epochs=SHORT, record=25,
+                                                   jobs=2)}
+    for name, serial in short_serial.items():
+        assert len(parallel[name].series) == len(serial.series)
+        for a, b in zip(serial.series, parallel[name].series, strict=True):
+            assert (a.curve, a.reference, a.metric) == (b.curve, b.reference, b.metric)
+            np.testing.assert_array_equal(a.epochs, b.epochs)
+            assert a.values.tobytes() == b.values.tobytes()
+
+
+def test_series_match_direct_simulation(short_serial):
+    from fastbias.geometry import max_margin
+
+    result = short_serial["fig2"]
+    data = fb.datasets.generalized_rademacher(n=10, d=50, seed=0)
+    tr = fb.simulate(data, fb.IncAdam(), epochs=SHORT, record=25)
+    l2 = max_margin(data, p=2)
+    expected = tr.cosine(l2.w)
+    (series,) = [s for s in result.series
+                 if (s.curve, s.reference) == ("Inc-Adam b=1 (cyclic)", "l2")]
+    np.testing.assert_array_equal(series.epochs, tr.epochs)
+    np.testing.assert_array_equal(series.values, expected)
+    assert result.epochs == SHORT and series.epochs[-1] == SHORT
+
+
+def test_shared_runs_are_simulated_once():
+    fig1, fig3 = ex.run_figures(["fig1", "fig3"], epochs=50, record=5)
+    label = "Inc-Adam b=1 (cyclic)"
+    assert fig3.trajectories[label] is fig1.trajectories[label]
+    assert fig3.run_seconds[label] == 0.0 and fig1.run_seconds[label] > 0.0
+    assert fig3.run_seconds["AdamProxy"] > 0.0
+
+
+def test_rows_are_tidy(short_serial):
+    result = short_serial["fig9"]
+    rows = result.rows()
+    assert len(rows) == sum(len(s.epochs) for s in result.series)
+    assert {r[0] for r in rows} == {"fig9"}
+    assert {(r[2], r[3]) for r in rows} == {("l2", "cosine"), ("linf", "cosine")}
+    for *_, epoch, value in rows:
+        assert isinstance(epoch, int) and 1 <= epoch <= SHORT
+        assert isinstance(value, float) and np.isfinite(value)
+    keys = [(r[1], r[2], r[3], r[4]) for r in rows]
+    assert len(keys) == len(set(keys))  # one value per (curve, reference, metric, epoch)
+
+
+def test_summary_states_claim_values_and_checks(short_serial):
+    result = short_serial["fig2"]
+    text = result.summary()
+    assert text.startswith("fig2: ")
+    assert "paper's claim: " in text and "Theorem 3.3" in text
+    assert "settings that are ours: " in text
+    assert f"horizon: {SHORT:,} epochs (full mode)" in text
+    final = result.final("Inc-Adam b=1 (cyclic)", "l2", "cosine")
+    assert f"{final:.4f}" in text
+    assert text.count("[visible    ]") + text.count("[NOT visible]") == len(result.spec.checks)
+    assert "gamma* = 3.05731" in text  # l_2 max-margin of the GR data
+
+
+def test_plot_has_one_log_axis_per_panel(short_serial):
+    from fastbias.plotting import plot_figure
+
+    result = short_serial["fig2"]
+    fig = plot_figure(result)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == len(result.spec.panels)
+    for ax, panel in zip(axes, result.spec.panels, strict=True):
+        assert ax.get_xscale() == "log"
+        assert ax.get_title() == panel.title
+        assert len(ax.get_lines()) == len(panel.curves) + 1  # curves and the y = 1 guide
+    (legend,) = fig.legends  # same curves in every panel: one shared legend
+    assert [t.get_text() for t in legend.get_texts()] == [c.label for c in result.spec.curves]
+    assert fig.get_suptitle().startswith("fig2: GR data")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=50)
+    assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Each figure's claim at the quick horizon
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return {r.name: r for r in ex.run_figures(quick=True, jobs=2)}
+
+
+def final(result, curve, reference, metric="cosine"):
+    return result.final(curve, reference, metric)
+
+
+@needs_jit
+def test_fig1_full_batch_goes_to_linf_and_batch_one_does_not(quick):
+    r = quick["fig1"]
+    assert final(r, DET, "linf") > 0.99 > final(r, DET, "l2")
+    for label in ADAM_B1:
+        assert final(r, label, "l2") > final(r, label, "linf") + 0.1
+
+
+@needs_jit
+def test_fig2_batch_one_goes_to_l2_on_gr_data(quick):
+    r = quick["fig2"]
+    assert final(r, DET, "linf") > final(r, DET, "l2")
+    for label in ADAM_B1:
+        assert final(r, label, "l2") > 0.9999
+        assert final(r, label, "linf") < 0.9  # the l_inf direction is far (cos 0.818)
+
+
+@needs_jit
+def test_fig3_proxy_and_batch_one_go_to_the_fixed_point(quick):
+    r = quick["fig3"]
+    refs = {name: ref for (_, name), ref in r.references.items()}
+    fp = refs["fixed_point"]
+    assert fp.info["converged"] and fp.info["iterations"] <= 20  # as the paper reports
+    for other in ("l2", "linf"):  # the predicted direction is neither max-margin direction
+        assert abs(fp.w @ refs[other].w) / np.linalg.norm(refs[other].w) < 0.98
+    for label in ["AdamProxy", *ADAM_B1]:
+        assert final(r, label, "fixed_point") > 0.999
+        assert final(r, label, "l2") < 0.98 and final(r, label, "linf") < 0.9
+
+
+@needs_jit
+def test_fig4_shifted_diagonal_heads_to_linf(quick):
+    r = quick["fig4"]
+    ratio = {s.curve: s for s in r.series if (s.reference, s.metric) == ("linf", "margin_ratio")}
+    for label in ["AdamProxy", *ADAM_B1]:
+        assert final(r, label, "linf") > 0.995
+        assert final(r, label, "linf", "margin_ratio") > final(r, label, "l2", "margin_ratio")
+        s = ratio[label]
+        decade = s.values[s.epochs >= s.epochs[-1] // 10]
+        assert np.all(np.diff(decade) > 0)  # still rising over the last decade
+    assert final(r, "AdamProxy", "linf", "margin_ratio") > 0.96
+
+
+@needs_jit
+def test_fig5_signum_keeps_linf_for_every_batch_size(quick):
+    r = quick["fig5"]
+    for b in (1, 2, 5, 10):
+        label = f"Inc-Signum b={b}"
+        assert final(r, label, "linf") > 0.95
+        assert final(r, label, "linf") > final(r, label, "l2") + 0.05
+    assert final(r, "Inc-Signum b=1", "linf") > 0.99
+
+
+@needs_jit
+def test_fig6_larger_batches_are_closer_to_linf(quick):
+    r = quick["fig6"]
+    cos = {b: final(r, f"Inc-Adam b={b}", "linf") for b in (1, 2, 5, 10)}
+    assert cos[10] > cos[5] > max(cos[1], cos[2])
+
+
+@needs_jit
+def test_fig7_b1_does_not_change_the_limit(quick):
+    r = quick["fig7"]
+    values = [final(r, f"b1={b1}", "fixed_point") for b1 in (0.0, 0.5, 0.9, 0.99)]
+    assert min(values) > 0.995
+
+
+@needs_jit
+def test_fig8_low_b2_leaves_the_fixed_point(quick):
+    r = quick["fig8"]
+    cos = {b2: final(r, f"b2={b2}", "fixed_point") for b2 in (0.3, 0.5, 0.7, 0.9, 0.99, 0.999)}
+    assert min(cos[0.9], cos[0.99], cos[0.999]) > 0.998
+    assert max(cos[0.3], cos[0.5]) < 0.98
+    assert cos[0.3] < cos[0.5] < cos[0.7] < cos[0.9]
+
+
+@needs_jit
+def test_fig9_gr_goes_to_l2_for_every_momentum_pair(quick):
+    r = quick["fig9"]
+    for curve in r.spec.curves:
+        assert final(r, curve.label, "l2") > 0.9999
+
+
+@needs_jit
+def test_fig10_smaller_batches_need_momentum_closer_to_one(quick):
+    r = quick["fig10"]
+
+    def cos(b, beta):
+        return final(r, f"b={b}, beta={beta}", "linf")
+
+    assert min(cos(10, beta) for beta in (0.0, 0.5, 0.9)) > 0.999  # full batch: any beta
+    assert cos(5, 0.9) > 0.99 and cos(5, 0.5) < 0.95
+    assert cos(1, 0.99) > 0.99 and max(cos(1, beta) for beta in (0.0, 0.5, 0.9)) < 0.95
+
+
+@needs_jit
+def test_quick_checks_in_summaries_match_the_values(quick):
+    for result in quick.values():
+        for check, left, right, passed in result.check_results():
+            assert passed == {">": left > right, ">=": left >= right,
+                              "<": left < right, "<=": left <= right}[check.op]
