@@ -1,4 +1,4 @@
-"""Atomic ``.npz`` files: write to a temporary name in the target folder, then rename."""
+"""Atomic files: write to a temporary name in the target folder, then rename."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from pathlib import Path
 import numpy as np
 
 
-def atomic_savez(path, arrays: dict) -> Path:
-    """Write ``arrays`` to ``path`` (an ``.npz`` file) so that no half-written file is seen.
+def atomic_write(path, write, mode: str = "wb") -> Path:
+    """Create ``path`` so that no half-written file is ever seen under that name.
 
-    The data go to a temporary file in the same folder, are flushed to disk, and the file is
-    renamed over ``path`` (an atomic operation on POSIX and Windows).
+    ``write(fh)`` writes to a temporary file in the same folder (opened with ``mode``), which
+    is flushed to disk and renamed over ``path`` (atomic on POSIX and Windows). The folder is
+    created if needed; on any error the temporary file is removed.
     """
     path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+        with os.fdopen(fd, mode, **text) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -33,6 +33,19 @@ def atomic_savez(path, arrays: dict) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    return atomic_write(path, lambda fh: fh.write(text), mode="w")
+
+
+def atomic_savez(path, arrays: dict) -> Path:
+    """Write ``arrays`` to the ``.npz`` file ``path`` atomically (suffix added if missing)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def resolve_npz_path(path) -> Path:

@@ -20,12 +20,12 @@ import multiprocessing
 import numbers
 import operator
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_write_text
 from ._validation import check_int
 from .datasets import Dataset
 from .optimizers import Optimizer
@@ -286,25 +286,6 @@ def _load_saved(path: Path, config: dict, fingerprint) -> Trajectory:
     return tr
 
 
-def _atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 # --------------------------------------------------------------------------------------------
 # Table
 # --------------------------------------------------------------------------------------------
@@ -448,7 +429,7 @@ class SweepResult:
         Floats are written with ``repr`` (they read back exactly); empty cells are None.
         Returns the path written.
         """
-        return _atomic_write_text(Path(path), _csv_text(self.table, self.columns))
+        return atomic_write_text(Path(path), _csv_text(self.table, self.columns))
 
 
 # --------------------------------------------------------------------------------------------
