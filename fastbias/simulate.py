@@ -359,13 +359,17 @@ def simulate(
                 chunk = int(min(max_chunk, target - state.epoch))
                 orders = _epoch_orders(state.rng, spec.sampling, n, chunk)
                 lrs = lr.rates(state.step, chunk * steps_per_epoch, out=lr_buffer)
-                run_epochs(
-                    spec.rule, loss_code, Z, zinf, log_zinf, orders, chunk, spec.batch_size,
-                    lrs, spec.beta1, spec.beta2, state.w, state.m, state.v, state.scale,
-                )
+                try:
+                    run_epochs(
+                        spec.rule, loss_code, Z, zinf, log_zinf, orders, chunk, spec.batch_size,
+                        lrs, spec.beta1, spec.beta2, state.w, state.m, state.v, state.scale,
+                    )
+                    overflowed = False
+                except OverflowError:  # only without the JIT: math.exp raises, Numba gives inf
+                    overflowed = True
                 state.epoch += chunk
                 state.step += chunk * steps_per_epoch
-                if not np.all(np.isfinite(state.w)):
+                if overflowed or not np.all(np.isfinite(state.w)):
                     raise FloatingPointError(
                         f"the iterate left the float64 range before epoch {state.epoch}: the "
                         f"exact run diverges (lr = {lr!r} is too large for these data; "
