@@ -35,7 +35,7 @@ def test_sweep_throughput_scales_with_cores(benchmark):
                                 rounds=1, iterations=1)
     t_serial = time.perf_counter() - start
     assert not parallel.failed and not serial.failed
-    for a, b in zip(parallel.trajectories, serial.trajectories):
+    for a, b in zip(parallel.trajectories, serial.trajectories, strict=True):
         assert (a.w == b.w).all()
     speedup = t_serial / t_parallel
     benchmark.extra_info.update(

@@ -1,6 +1,15 @@
 """The ``fastbias`` command line: reproduce the paper's figures, run one simulation, solve the
 AdamProxy fixed point, describe the installation.
 
+Examples::
+
+    fastbias reproduce fig1                      # one figure, full horizon
+    fastbias reproduce all --quick --jobs 2      # all ten, short horizons, two processes
+    fastbias run --optimizer inc-adam --epochs 1e6 --checkpoint state.npz
+    fastbias run --optimizer inc-adam --epochs 1e6 --checkpoint state.npz --resume state.npz
+    fastbias fixed-point --data gaussian
+    fastbias info
+
 This is the only module of the package that prints. Every file it writes goes to a temporary
 name in the target folder first and is then renamed, so no half-written file is ever seen.
 """
@@ -10,15 +19,15 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main", "write_figure_files"]
 
 _DATA_KINDS = ("gaussian", "gr", "shifted-diagonal")
 _OPTIMIZERS = ("inc-adam", "det-adam", "adam-proxy", "inc-signum", "signgd", "gd", "ngd")
@@ -27,29 +36,6 @@ _OPTIMIZERS = ("inc-adam", "det-adam", "adam-proxy", "inc-signum", "signgd", "gd
 # --------------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, write: Callable, binary: bool = False) -> Path:
-    """Write a file through ``write(handle)`` to a temporary name, then rename it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        mode = "wb" if binary else "w"
-        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates the file readable by its owner only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def _progress_default(value):
@@ -66,6 +52,17 @@ def _positive_int(text: str) -> int:
     if value < 1 or value != int(value):
         raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
     return int(value)
+
+
+def _positive_float(text: str) -> float:
+    """A finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
 
 
 def _fmt(value: float, width: int = 11) -> str:
@@ -213,14 +210,30 @@ def _figure_list(names: list[str]) -> list[str]:
 
 
 def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
-    """Write ``<fig>.png``, ``<fig>.csv`` (tidy) and ``<fig>.txt`` (summary) into ``out``."""
+    """Write ``<fig>.png``, ``<fig>.csv`` and ``<fig>.txt`` of a reproduced figure.
+
+    Parameters
+    ----------
+    result : fastbias.experiments.FigureResult
+    out : path
+        Folder, created if needed. Each file is written to a temporary name and renamed.
+    dpi : int, default 100
+        Resolution of the PNG.
+
+    Returns
+    -------
+    list of Path
+        The PNG (:func:`fastbias.plotting.plot_figure`), the tidy CSV (columns ``figure,
+        curve, reference, metric, epoch, value``; values in shortest round-trip form) and the
+        text summary (:meth:`~fastbias.experiments.FigureResult.summary`).
+    """
+    from ._io import atomic_write, atomic_write_text
     from .plotting import plot_figure
 
     out = Path(out)
     name = result.name
     fig = plot_figure(result)
-    png = _atomic_write(out / f"{name}.png",
-                        lambda fh: fig.savefig(fh, format="png", dpi=dpi), binary=True)
+    png = atomic_write(out / f"{name}.png", lambda fh: fig.savefig(fh, format="png", dpi=dpi))
 
     def write_csv(fh):
         writer = csv.writer(fh, lineterminator="\n")
@@ -228,8 +241,8 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
         for row in result.rows():
             writer.writerow((*row[:5], repr(row[5])))
 
-    table = _atomic_write(out / f"{name}.csv", write_csv)
-    text = _atomic_write(out / f"{name}.txt", lambda fh: fh.write(result.summary()))
+    table = atomic_write(out / f"{name}.csv", write_csv, mode="w")
+    text = atomic_write_text(out / f"{name}.txt", result.summary())
     return [png, table, text]
 
 
@@ -288,6 +301,17 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="progress bar (default: on when writing to a terminal)")
 
 
+def _checkpoint_epoch(path) -> int | None:
+    """The epoch saved in a checkpoint, or None if it cannot be read (simulate says why)."""
+    from ._io import resolve_npz_path
+
+    try:
+        with np.load(resolve_npz_path(path), allow_pickle=False) as saved:
+            return int(saved["counters"][0])
+    except Exception:  # simulate() reports a bad checkpoint precisely
+        return None
+
+
 def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
     """Indices of up to k recorded epochs, log-spaced, always including the last."""
     positive = np.flatnonzero(epochs > 0)
@@ -305,6 +329,7 @@ def _run(args) -> int:
     data = _dataset(args)
     optimizer = _optimizer(args)
     lr = _schedule(args)
+    resumed_at = _checkpoint_epoch(args.resume) if args.resume is not None else None
     start = time.perf_counter()
     tr = fb.simulate(data, optimizer, lr=lr, epochs=args.epochs, loss=args.loss,
                      seed=args.seed, record=args.record,
@@ -314,7 +339,11 @@ def _run(args) -> int:
     path = tr.save(args.out)
     print(f"data: {_data_text(args, data)}")
     print(f"optimizer: {optimizer!r}; lr: {lr!r}; loss: {args.loss}; seed: {args.seed}")
-    print(f"{args.epochs:,} epochs in {seconds:.2f} s; trajectory written to {path}")
+    if resumed_at is None:
+        print(f"{args.epochs:,} epochs in {seconds:.2f} s; trajectory written to {path}")
+    else:
+        print(f"resumed at epoch {resumed_at:,}: {args.epochs - resumed_at:,} more epochs in "
+              f"{seconds:.2f} s; trajectory written to {path}")
     if args.checkpoint is not None:
         print(f"checkpoint: {args.checkpoint}")
 
@@ -433,11 +462,75 @@ def _info(args) -> int:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         available = os.cpu_count()
-    parallel = "`fastbias reproduce --jobs`" + (" or fastbias.sweep" if hasattr(fb, "sweep")
-                                                 else "")
+    parallel = "`fastbias reproduce --jobs` or fastbias.sweep"
     print(f"threads: {os.cpu_count()} CPUs, {available} available to this process, numba "
           f"threads {numba.config.NUMBA_NUM_THREADS}; each run is sequential, runs go in "
           f"parallel with {parallel}")
+    return 0
+
+
+def _bench_arguments(p: argparse.ArgumentParser) -> None:
+    from .benchmarks import OPTIMIZERS, SHAPES
+
+    shapes = " ".join(f"{n}x{d}" for n, d in SHAPES)
+    p.add_argument("--shapes", nargs="+", type=_shape, default=None, metavar="NxD",
+                   help=f"data shapes (default: {shapes})")
+    names = [_slug(name) for name in OPTIMIZERS]
+    p.add_argument("--optimizers", nargs="+", default=None, choices=names, metavar="NAME",
+                   help=f"optimizers of the table (default: all of {', '.join(names)})")
+    p.add_argument("--loss", nargs="+", default=["exp"], choices=("exp", "logistic"),
+                   help="loss functions (default: exp)")
+    p.add_argument("--budget", type=_positive_float, default=0.2, metavar="SECONDS",
+                   help="approximate duration of one timed call (default 0.2)")
+    p.add_argument("--rounds", type=_positive_int, default=3,
+                   help="timed calls per entry; the best is reported (default 3)")
+
+
+def _slug(name: str) -> str:
+    """A benchmark row name as a command-line word: ``"Inc-Adam b=1"`` -> ``inc-adam-b-1``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _shape(text: str) -> tuple[int, int]:
+    """A data shape written ``NxD`` with N, D >= 1."""
+    try:
+        n, d = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NxD such as 10x50; got {text!r}") from None
+    if n < 1 or d < 1:
+        raise argparse.ArgumentTypeError(f"expected N, D >= 1; got {text!r}")
+    return n, d
+
+
+def _bench(args) -> int:
+    from .benchmarks import OPTIMIZERS, SHAPES, benchmark_table
+
+    shapes = SHAPES if args.shapes is None else tuple(args.shapes)
+    optimizers = {name: opt for name, opt in OPTIMIZERS.items()
+                  if args.optimizers is None or _slug(name) in args.optimizers}
+    print("timing (each entry: one untimed warm-up call, then the best of --rounds) ...",
+          file=sys.stderr, flush=True)
+    rows = benchmark_table(shapes=shapes, optimizers=optimizers, losses=tuple(args.loss),
+                           budget=args.budget, rounds=args.rounds)
+    refs = [key[: -len("_ns_per_step")] for key in rows[0] if key.endswith("_ns_per_step")]
+    header = ["shape", "optimizer", "loss", "ns/step", "ns/coord"]
+    header += [f"{ref} ns/step" for ref in refs] + [f"x {ref}" for ref in refs]
+    table = [header]
+    for row in rows:
+        table.append([row["shape"], row["optimizer"], row["loss"],
+                      f"{row['ns_per_step']:.0f}", f"{row['ns_per_coordinate']:.2f}",
+                      *(f"{row[f'{ref}_ns_per_step']:.0f}" for ref in refs),
+                      *(f"{row[f'ratio_to_{ref}']:.2f}" for ref in refs)])
+    widths = [max(len(line[k]) for line in table) for k in range(len(header))]
+    for line in table:
+        print("  ".join(cell.rjust(w) if k >= 3 else cell.ljust(w)
+                        for k, (cell, w) in enumerate(zip(line, widths, strict=True))))
+    print("\nns per optimizer step, best of --rounds, compilation excluded. References, timed "
+          "in this process:\n  plain = a textbook Numba loop of cyclic Inc-Adam (exp loss, "
+          "plain float64)")
+    print("  c     = the same loop in C (-O3 -march=native)" if "c" in refs
+          else "  (no C compiler found: no C reference)")
+    print("x ref = ns/step divided by the reference's; ns/coord = ns/step / (d * batch size).")
     return 0
 
 
@@ -455,6 +548,8 @@ SUBCOMMANDS: list[tuple[str, str, Callable, Callable]] = [
     ("fixed-point", "solve the AdamProxy fixed point of Algorithm 3 for a dataset",
      _fixed_point_arguments, _fixed_point),
     ("info", "versions, kernel cache location and threads", _info_arguments, _info),
+    ("bench", "time the kernels in ns per step, with same-process reference loops",
+     _bench_arguments, _bench),
 ]
 
 
@@ -478,9 +573,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``fastbias`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+    """Run the ``fastbias`` command.
 
-    Invalid values are reported as ``fastbias <command>: error: ...`` with exit code 2.
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code: 0 on success; 2 for invalid values, reported as
+        ``fastbias <command>: error: ...`` on stderr; 1 for a failed convex solve.
+
+    Examples
+    --------
+    >>> main(["reproduce", "fig2", "--quick", "--out", "results"])  # doctest: +SKIP
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -492,6 +600,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"fastbias {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from .geometry import SolverError
+
+        if not isinstance(exc, SolverError):
+            raise
+        print(f"fastbias {args.command}: solver error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"fastbias {args.command}: interrupted", file=sys.stderr)
         return 130

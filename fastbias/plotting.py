@@ -60,8 +60,10 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
     width, height = panel_size
     fig = Figure(figsize=(width * ncols, height * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    curve_sets = {tuple(c.label for c in panel.curves) for panel in panels}
-    shared_legend = len(curve_sets) == 1
+    # One legend below the panels when every panel shows the same legend entries.
+    legends = {tuple(c.legend_label for c in panel.curves) for panel in panels}
+    shared_legend = len(legends) == 1
+    legend_of = {c.label: c.legend_label for c in spec.curves}
     by_panel: dict[int, list] = {}
     for s in result.series:
         by_panel.setdefault(s.panel, []).append(s)
@@ -71,7 +73,8 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
         # same color in every panel.
         for s, color in zip(series, _colors(len(series)), strict=True):
             keep = s.epochs > 0  # the log axis cannot show epoch 0
-            ax.plot(s.epochs[keep], s.values[keep], label=s.curve, color=color, linewidth=1.4)
+            ax.plot(s.epochs[keep], s.values[keep], label=legend_of[s.curve], color=color,
+                    linewidth=1.4)
         ax.set_xscale("log")
         ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
         ax.set_title(panel.title, fontsize=10)
@@ -82,10 +85,12 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
             ax.legend(fontsize=7, loc="best", framealpha=0.85)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    if shared_legend:  # every panel shows the same curves: one legend below the panels
+    if shared_legend:
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
-                   fontsize=8, frameon=False)
+        # One row if it fits (about 0.07 inch per character at font size 8), else two.
+        one_row = sum(0.07 * len(t) + 0.6 for t in labels) < width * ncols
+        fig.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8,
+                   ncols=len(labels) if one_row else math.ceil(len(labels) / 2))
     mode = "quick" if result.quick else "full"
     setting = textwrap.fill(f"{spec.setting}; {result.epochs:,} epochs ({mode})",
                             width=int(width * ncols * 14))

@@ -19,7 +19,7 @@ def test_help_lists_every_subcommand(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: fastbias")
-    for name in ("reproduce", "run", "fixed-point", "info"):
+    for name in ("reproduce", "run", "fixed-point", "info", "bench"):
         assert name in out
 
 
@@ -53,6 +53,35 @@ def test_info_names_versions_cache_and_threads(capsys):
 # --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
+
+
+def test_bench_prints_one_row_per_entry_with_ratios(capsys):
+    assert main(["bench", "--shapes", "4x3", "5x2", "--optimizers", "inc-adam-b-1", "gd",
+                 "--loss", "exp", "logistic", "--budget", "1e-4", "--rounds", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    assert header[:5] == ["shape", "optimizer", "loss", "ns/step", "ns/coord"]
+    n_numbers = 2 + 2 * (header.count("ns/step") - 1)  # own 2, then ns/step and ratio per ref
+    expected = [(shape, opt, loss) for shape in ("4x3", "5x2")
+                for opt in ("Inc-Adam b=1", "GD") for loss in ("exp", "logistic")]
+    for line, (shape, opt, loss) in zip(lines[1:9], expected, strict=True):
+        assert line.startswith(shape) and f" {opt} " in line and f" {loss} " in line
+        numbers = [float(x) for x in line.split()[-n_numbers:]]
+        assert all(x > 0 for x in numbers)
+    assert "plain = a textbook Numba loop" in "\n".join(lines[9:])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--shapes", "10"], "expected NxD"),
+    (["--shapes", "0x5"], "expected N, D >= 1"),
+    (["--optimizers", "adam"], "invalid choice"),
+    (["--budget", "-1"], "expected a positive number"),
+])
+def test_bench_rejects_bad_values(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_run_saves_the_trajectory_and_prints_the_table(tmp_path, capsys):
@@ -125,7 +154,7 @@ def test_run_checkpoint_flags(tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "b.npz"), "--resume", str(ckpt)]) == 0
     a, b = fb.Trajectory.load(tmp_path / "a.npz"), fb.Trajectory.load(tmp_path / "b.npz")
     assert a.w.tobytes() == b.w.tobytes()
-    capsys.readouterr()
+    assert "resumed at epoch 300: 0 more epochs" in capsys.readouterr().out
     # a checkpoint of another run is refused, naming what differs
     assert main([*base, "--seed", "1", "--out", str(tmp_path / "c.npz"),
                  "--resume", str(ckpt)]) == 2

@@ -148,7 +148,7 @@ def test_summary_states_claim_values_and_checks(short_serial):
     text = result.summary()
     assert text.startswith("fig2: ")
     assert "paper's claim: " in text and "Theorem 3.3" in text
-    assert "settings that are ours: " in text
+    assert "settings that are ours (the paper's were lost): " in text
     assert f"horizon: {SHORT:,} epochs (full mode)" in text
     final = result.final("Inc-Adam b=1 (cyclic)", "l2", "cosine")
     assert f"{final:.4f}" in text
@@ -290,3 +290,11 @@ def test_quick_checks_in_summaries_match_the_values(quick):
         for check, left, right, passed in result.check_results():
             assert passed == {">": left > right, ">=": left >= right,
                               "<": left < right, "<=": left <= right}[check.op]
+
+
+def test_progress_bar_goes_to_stderr_only_when_asked(capsys):
+    next(ex.run_figures(["fig9"], epochs=30, record=4))
+    assert capsys.readouterr().err == ""
+    next(ex.run_figures(["fig9"], epochs=30, record=4, progress=True))
+    err = capsys.readouterr().err
+    assert "simulating" in err and "5/5" in err
