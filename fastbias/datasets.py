@@ -38,6 +38,18 @@ def _signed_labels(y: np.ndarray) -> np.ndarray:
     return np.where(y == values[1], 1.0, -1.0)
 
 
+def _text_labels(y) -> np.ndarray:
+    """Two distinct text labels as -1/+1, the later one in sorted order mapped to +1."""
+    y = np.asarray(y)
+    values = np.unique(y)
+    if y.ndim != 1 or values.size != 2:
+        raise ValueError(
+            "text labels y must be a 1-D array with exactly two distinct values; got shape "
+            f"{y.shape} with {values.size} distinct values {values[:5].tolist()}."
+        )
+    return np.where(y == values[1], 1.0, -1.0)
+
+
 def _is_separable(Z: np.ndarray) -> bool:
     """Whether some w has Z w >= 1 (a linear feasibility problem solved with HiGHS)."""
     from scipy.optimize import linprog
@@ -70,7 +82,8 @@ class Dataset:
         Finite real features.
     y : array_like of shape (n,)
         Labels. Values already in {-1, +1} are used as they are (a single class is allowed);
-        otherwise there must be exactly two distinct values, the larger mapped to +1.
+        otherwise there must be exactly two distinct values (numbers or strings), the larger
+        (for strings: the later in sorted order) mapped to +1.
     check_separable : bool, default True
         Check with a linear program that some ``w`` has ``y_i <w, x_i> > 0`` for all i
         (the paper's Assumption 2.1) and raise ValueError if not.
@@ -99,6 +112,7 @@ class Dataset:
 
     def __init__(self, X, y, *, check_separable: bool = True):
         X = check_finite_array("X", X, ndim=2)
+        y = _text_labels(y) if np.asarray(y).dtype.kind in "US" else y
         y = check_finite_array("y", y, ndim=1)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -106,6 +120,15 @@ class Dataset:
             )
         y = _signed_labels(y)
         Z = y[:, None] * X
+        row_max = np.max(np.abs(X), axis=1) if X.size else np.zeros(0)
+        tiny = np.finfo(np.float64).tiny
+        subnormal = np.flatnonzero((row_max > 0.0) & (row_max < tiny))
+        if subnormal.size:
+            raise ValueError(
+                f"X has rows whose entries are all subnormal (below {tiny:.3g} in magnitude), "
+                f"first row {int(subnormal[0])}; rescale X (the optimizers other than GD are "
+                "invariant to a positive scale of the data)."
+            )
         if not isinstance(check_separable, (bool, np.bool_)):
             raise TypeError(f"check_separable must be True or False; got {check_separable!r}.")
         if check_separable and not _is_separable(Z):

@@ -113,7 +113,9 @@ class MaxMarginResult:
     dual : ndarray of shape (n,)
         Lagrange multipliers (>= 0) of ``Z w >= 1`` in ``min 1/2 ||w||_2^2`` for p = 2, so that
         ``Z^T dual = w / margin`` (the unnormalized solution); in ``min ||w||_p`` otherwise, so
-        that ``sum(dual) = 1 / gamma_p*`` and ``||Z^T dual||_q = 1``.
+        that ``sum(dual) = 1 / gamma_p*`` and ``||Z^T dual||_q = 1``. For p = 2 they scale
+        as ``1 / |Z|^2`` and leave the float64 range (0 or inf) for data beyond about
+        ``1e+-154``; ``margin_upper`` and ``support`` do not depend on it.
     support : ndarray of int
         Indices of the support vectors: ``dual[i] > SUPPORT_RTOL * max(dual)``.
     p : float
@@ -626,7 +628,10 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
             w_s, dual_s = polished
     # Undo the scaling: w(Z) = w(Zs) / scale; the multipliers scale as 1/scale^2 for
     # 1/2 ||w||^2 and as 1/scale for ||w||_p (both margin bounds are scale-free).
-    dual = dual_s / scale**2 if p == 2.0 else dual_s / scale
+    # Beyond data scales of about 1e+-154 the p = 2 multipliers leave the float64 range (0 or
+    # inf); the bound and the support below use the scale-free dual_s, so they are unaffected.
+    with np.errstate(over="ignore", under="ignore"):
+        dual = dual_s / scale / scale if p == 2.0 else dual_s / scale
     norm = np.linalg.norm(w_s, ord=p)
     if not (np.all(np.isfinite(w_s)) and norm > 0):
         raise SolverError(
@@ -636,8 +641,9 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
         )
     w_unit = w_s / norm
     margin = float(np.min(Z @ w_unit))
-    total = dual.sum()
-    upper = float(np.linalg.norm(Z.T @ dual, ord=_dual_norm(p)) / total) if total > 0 else math.inf
+    total = dual_s.sum()
+    upper = (float(np.linalg.norm(Zs.T @ dual_s, ord=_dual_norm(p)) / total) * scale
+             if total > 0 else math.inf)
     gap = 1.0 - margin / upper if upper > 0 else math.inf
     if status == "optimal_inaccurate" and polished is None and not gap <= _ACCEPT_GAP:
         raise SolverError(
@@ -650,7 +656,7 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
         margin=margin,
         margin_upper=upper,
         dual=_readonly(dual),
-        support=_readonly(_support(dual)),
+        support=_readonly(_support(dual_s)),
         p=p,
         status=status,
     )

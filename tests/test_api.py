@@ -21,6 +21,12 @@ def test_labels_two_values_map_larger_to_plus_one():
     assert (ds.n, ds.d) == (6, 3)
 
 
+def test_text_labels_map_the_later_one_to_plus_one():
+    X, y = separable_data(6, 3, seed=0, labels=(3.0, 7.0))
+    text = np.where(y == 7.0, "spam", "ham")
+    np.testing.assert_array_equal(fb.Dataset(X, text).y, fb.Dataset(X, y).y)
+
+
 def test_signed_labels_are_kept_even_with_one_class():
     ds = fb.datasets.shifted_diagonal([1.0, 2.0, 3.0], delta=0.5)
     np.testing.assert_array_equal(ds.y, 1.0)

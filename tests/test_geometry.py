@@ -233,6 +233,20 @@ def test_scale_and_units_do_not_matter():
                 np.testing.assert_allclose(scaled.dual, base.dual / alpha**2, rtol=1e-7)
 
 
+def test_extreme_scales_give_the_same_direction():
+    Z = separable_Z(8, 6, seed=5)
+    for p in (1.0, 2.0, np.inf):
+        base = max_margin(Z, p)
+        for alpha in (1e-300, 1e160, 1e300):  # alpha**2 leaves the float64 range
+            scaled = max_margin(alpha * Z, p)
+            assert scaled.margin == pytest.approx(alpha * base.margin, rel=1e-9)
+            assert scaled.margin_upper == pytest.approx(alpha * base.margin_upper, rel=1e-9)
+            np.testing.assert_array_equal(scaled.support, base.support)
+            assert np.all(scaled.dual >= 0)
+            if p == 2.0:
+                np.testing.assert_allclose(scaled.w, base.w, atol=1e-9)
+
+
 def test_result_is_frozen_and_read_only():
     mm = max_margin(datasets.gaussian(4, 6, seed=0), p=2)
     assert isinstance(mm, MaxMarginResult)
