@@ -228,7 +228,8 @@ def _signed_samples(data, *, require_separable: bool = True) -> np.ndarray:
     return Z
 
 
-def _check_p(p) -> float:
+def check_p(p) -> float:
+    """``p`` of an l_p norm as a float in [1, inf]; the string ``"inf"`` is accepted."""
     if isinstance(p, str) and p.lower() == "inf":
         return math.inf
     return check_interval("p", p, 1.0, math.inf, "both")
@@ -419,7 +420,7 @@ def normalized_margin(w, data, p=2):
     >>> normalized_margin([1.0, 1.0], [[1.0, 0.0], [0.0, 2.0]], p=2)
     0.7071067811865475
     """
-    p = _check_p(p)
+    p = check_p(p)
     Z = _signed_samples(data, require_separable=False)
     W = np.asarray(w, dtype=np.float64)
     single = W.ndim == 1
@@ -471,18 +472,21 @@ def margin_ratio(w, data, p=2, gamma_star=None):
     >>> round(margin_ratio([1.0, 1.0, 1.0], ds, p=float("inf")), 9)
     1.0
     """
-    p = _check_p(p)
+    p = check_p(p)
     if gamma_star is None:
         gamma_star = max_margin(data, p).margin
-    elif isinstance(gamma_star, MaxMarginResult):
+    return normalized_margin(w, data, p) / check_gamma_star(gamma_star, p)
+
+
+def check_gamma_star(gamma_star, p: float) -> float:
+    """``gamma_star`` as a positive float; a MaxMarginResult must be for the same ``p``."""
+    if isinstance(gamma_star, MaxMarginResult):
         if gamma_star.p != p:
             raise ValueError(
                 f"gamma_star is a max-margin result for p = {gamma_star.p!r}; expected p = {p!r}."
             )
-        gamma_star = gamma_star.margin
-    else:
-        gamma_star = check_interval("gamma_star", gamma_star, 0.0, math.inf, "neither")
-    return normalized_margin(w, data, p) / gamma_star
+        return gamma_star.margin
+    return check_interval("gamma_star", gamma_star, 0.0, math.inf, "neither")
 
 
 def cosine(w, u):
@@ -592,7 +596,7 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
     >>> round(mm.margin, 9)
     1.3
     """
-    p = _check_p(p)
+    p = check_p(p)
     Z = _signed_samples(data)
     cone = p not in (1.0, 2.0, math.inf)
     solver, opts = _solver_setup(

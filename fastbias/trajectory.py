@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from ._io import atomic_savez, load_npz
-from ._validation import check_interval, check_real
+from .geometry import check_gamma_star, check_p
 from .geometry import cosine as _cosine
 
 __all__ = ["Trajectory"]
@@ -65,22 +65,21 @@ class Trajectory:
         return _cosine(self.w, u)
 
     def normalized_margin(self, p) -> np.ndarray:
-        """``gamma_p(w) = min_i <w, z_i> / ||w||_p`` at each record (p >= 1 or inf)."""
-        p = check_interval("p", p, 1.0, np.inf, "both")
+        """``gamma_p(w) = min_i <w, z_i> / ||w||_p`` at each record (p in [1, inf] or "inf")."""
+        p = check_p(p)
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.min_margin / np.linalg.norm(self.w, ord=p, axis=1)
 
     def margin_ratio(self, p, gamma_star) -> np.ndarray:
         """Normalized-margin ratio ``gamma_p(w) / gamma_p*`` at each record.
 
-        Use it to compare with l_1 / l_inf max-margin solutions, which may be non-unique:
-        a ratio near 1 means the iterate attains the max-margin, whichever solution it is
-        near.
+        ``gamma_star`` is the max-margin value or the :func:`fastbias.max_margin` result for
+        the same ``p``. Use it to compare with l_1 / l_inf max-margin solutions, which may be
+        non-unique: a ratio near 1 means the iterate attains the max-margin, whichever
+        solution it is near.
         """
-        gamma_star = check_real("gamma_star", gamma_star)
-        if not gamma_star > 0:
-            raise ValueError(f"gamma_star must be > 0; got {gamma_star!r}.")
-        return self.normalized_margin(p) / gamma_star
+        p = check_p(p)
+        return self.normalized_margin(p) / check_gamma_star(gamma_star, p)
 
     def save(self, path):
         """Write the trajectory atomically to an ``.npz`` file (no pickles); returns the path."""

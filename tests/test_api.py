@@ -189,8 +189,12 @@ def test_trajectory_contents_and_diagnostics():
     np.testing.assert_allclose(ratio[1:], tr.min_margin[1:] / np.abs(tr.w[1:]).max(axis=1) / 2.0)
     with pytest.raises(ValueError, match=r"p must be in \[1, inf\]"):
         tr.margin_ratio(0.5, 1.0)
-    with pytest.raises(ValueError, match="gamma_star must be > 0"):
+    with pytest.raises(ValueError, match=r"gamma_star must be in \(0, inf\)"):
         tr.margin_ratio(2, 0.0)
+    mm = fb.max_margin(GAUSS, p=np.inf)
+    np.testing.assert_array_equal(tr.margin_ratio("inf", mm), tr.margin_ratio(np.inf, mm.margin))
+    with pytest.raises(ValueError, match="max-margin result for p = inf; expected p = 2"):
+        tr.margin_ratio(2, mm)
     with pytest.raises(ValueError, match="u must have length d = 8"):
         tr.cosine(np.ones(3))
 
