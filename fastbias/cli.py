@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -89,17 +88,25 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: 0.1, ours)")
     group.add_argument("--data-file", type=Path, default=None, metavar="FILE.npz",
                        help="load X and y from a file written by Dataset.save (overrides --data)")
+    group.add_argument("--no-separability-check", dest="check_separable", action="store_false",
+                       help="accept data that are not linearly separable (for GD-type runs)")
 
 
 def _dataset(args):
     import fastbias as fb
 
-    if args.data_file is not None:
-        return fb.datasets.load(args.data_file)
-    if args.data == "gaussian":
-        return fb.datasets.gaussian(n=args.n, d=args.d, seed=args.data_seed)
-    if args.data == "gr":
-        return fb.datasets.generalized_rademacher(n=args.n, d=args.d, seed=args.data_seed)
+    check = {"check_separable": args.check_separable}
+    try:
+        if args.data_file is not None:
+            return fb.datasets.load(args.data_file, **check)
+        if args.data == "gaussian":
+            return fb.datasets.gaussian(n=args.n, d=args.d, seed=args.data_seed, **check)
+        if args.data == "gr":
+            return fb.datasets.generalized_rademacher(n=args.n, d=args.d, seed=args.data_seed,
+                                                      **check)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("pass check_separable=False",
+                                          "pass --no-separability-check")) from None
     return fb.datasets.shifted_diagonal(np.linspace(1.0, 2.0, args.n), delta=args.delta)
 
 
@@ -115,47 +122,67 @@ def _add_optimizer_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("optimizer and learning rate")
     group.add_argument("--optimizer", choices=_OPTIMIZERS, default="inc-adam",
                        help="default: inc-adam (mini-batch Adam, batch size 1, cyclic)")
-    group.add_argument("--beta1", type=float, default=0.9, help="Adam b1 (default: 0.9)")
-    group.add_argument("--beta2", type=float, default=0.999, help="Adam b2 (default: 0.999)")
-    group.add_argument("--beta", type=float, default=0.99,
+    group.add_argument("--beta1", type=float, default=None, help="Adam b1 (default: 0.9)")
+    group.add_argument("--beta2", type=float, default=None, help="Adam b2 (default: 0.999)")
+    group.add_argument("--beta", type=float, default=None,
                        help="Signum momentum (default: 0.99)")
     group.add_argument("--batch-size", type=_positive_int, default=None,
                        help="samples per step, 1..n (default: 1 for inc-adam and inc-signum, "
                             "n for the others)")
     group.add_argument("--sampling", choices=("cyclic", "reshuffle", "replacement"),
-                       default="cyclic", help="batch order (default: cyclic)")
+                       default=None, help="batch order (default: cyclic)")
     group.add_argument("--eta0", type=float, default=0.1,
                        help="eta_t = eta0 (t + 2)^-power (default: 0.1, ours)")
-    group.add_argument("--power", type=float, default=0.5, help="decay power (default: 0.5, ours)")
+    group.add_argument("--power", type=float, default=None,
+                       help="decay power (default: 0.5, ours)")
     group.add_argument("--constant-lr", action="store_true",
                        help="constant rate eta0 (always used for gd)")
+
+
+#: The options each optimizer takes (the others are refused rather than ignored).
+_OPTIMIZER_OPTIONS = {
+    "inc-adam": ("beta1", "beta2", "batch_size", "sampling"),
+    "det-adam": ("beta1", "beta2"),
+    "adam-proxy": (),
+    "inc-signum": ("beta", "batch_size", "sampling"),
+    "signgd": ("batch_size", "sampling"),
+    "gd": ("batch_size", "sampling"),
+    "ngd": ("batch_size", "sampling"),
+}
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
 
 def _optimizer(args):
     import fastbias as fb
 
-    name, b = args.optimizer, args.batch_size
-    batched = {"sampling": args.sampling}
-    if b is not None:
-        batched["batch_size"] = b
-    if name == "inc-adam":
-        return fb.IncAdam(beta1=args.beta1, beta2=args.beta2, **batched)
-    if name == "det-adam":
-        return fb.DetAdam(beta1=args.beta1, beta2=args.beta2)
-    if name == "adam-proxy":
-        return fb.AdamProxy()
-    if name == "inc-signum":
-        return fb.IncSignum(beta=args.beta, **batched)
-    cls = {"signgd": fb.SignGD, "gd": fb.GD, "ngd": fb.NormalizedGD}[name]
-    return cls(**batched)
+    name = args.optimizer
+    takes = _OPTIMIZER_OPTIONS[name]
+    given = {key: getattr(args, key) for key in ("beta1", "beta2", "beta", "batch_size",
+                                                  "sampling") if getattr(args, key) is not None}
+    refused = [key for key in given if key not in takes]
+    if refused:
+        allowed = ", ".join(_flag(key) for key in takes) or "no optimizer options"
+        verb = "does" if len(refused) == 1 else "do"
+        raise ValueError(f"{', '.join(_flag(key) for key in refused)} {verb} not apply to "
+                         f"--optimizer {name} (it takes {allowed}).")
+    cls = {"inc-adam": fb.IncAdam, "det-adam": fb.DetAdam, "adam-proxy": fb.AdamProxy,
+           "inc-signum": fb.IncSignum, "signgd": fb.SignGD, "gd": fb.GD,
+           "ngd": fb.NormalizedGD}[name]
+    return cls(**given)
 
 
 def _schedule(args):
     import fastbias as fb
 
     if args.constant_lr or args.optimizer == "gd":
+        if args.power is not None:
+            why = "gd runs" if args.optimizer == "gd" else "--constant-lr asks for"
+            raise ValueError(f"--power does not apply: {why} a constant rate eta0.")
         return fb.Constant(args.eta0)
-    return fb.PolynomialDecay(args.eta0, args.power)
+    return fb.PolynomialDecay(args.eta0, 0.5 if args.power is None else args.power)
 
 
 def _references(data, with_fixed_point: bool = True) -> dict:
@@ -326,6 +353,8 @@ def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
 def _run(args) -> int:
     import fastbias as fb
 
+    from .datasets import _is_separable
+
     data = _dataset(args)
     optimizer = _optimizer(args)
     lr = _schedule(args)
@@ -350,7 +379,10 @@ def _run(args) -> int:
     gamma2 = tr.normalized_margin(2)
     gamma_inf = tr.normalized_margin(np.inf)
     columns = [("log-loss", tr.log_loss), ("gamma_2", gamma2), ("gamma_inf", gamma_inf)]
-    if args.references:
+    separable = data.separability_checked or _is_separable(data.Z)
+    if args.references and not separable:
+        print("no max-margin references: the data are not linearly separable")
+    if args.references and separable:
         refs = _references(data)
         l2, linf, fp = refs["l2"], refs["linf"], refs["fixed_point"]
         print(f"l_2 max-margin gamma* = {l2.margin:.6g}; l_inf max-margin gamma* = "
@@ -381,8 +413,8 @@ def _fixed_point_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("iteration")
     group.add_argument("--tol", type=float, default=1e-8,
                        help="stop when ||c^(k+1) - c^k||_1 < tol (default: 1e-8)")
-    group.add_argument("--max-iter", type=_positive_int, default=100,
-                       help="at most this many applications of T (default: 100)")
+    group.add_argument("--max-iter", type=_positive_int, default=200,
+                       help="at most this many applications of T (default: 200)")
     group.add_argument("--out", type=Path, default=None, metavar="FILE.npz",
                        help="also save c, w and the step history to this file")
 
@@ -475,7 +507,7 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
     shapes = " ".join(f"{n}x{d}" for n, d in SHAPES)
     p.add_argument("--shapes", nargs="+", type=_shape, default=None, metavar="NxD",
                    help=f"data shapes (default: {shapes})")
-    names = [_slug(name) for name in OPTIMIZERS]
+    names = [_BENCH_NAMES[name] for name in OPTIMIZERS]
     p.add_argument("--optimizers", nargs="+", default=None, choices=names, metavar="NAME",
                    help=f"optimizers of the table (default: all of {', '.join(names)})")
     p.add_argument("--loss", nargs="+", default=["exp"], choices=("exp", "logistic"),
@@ -486,9 +518,9 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
                    help="timed calls per entry; the best is reported (default 3)")
 
 
-def _slug(name: str) -> str:
-    """A benchmark row name as a command-line word: ``"Inc-Adam b=1"`` -> ``inc-adam-b-1``."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+#: Command-line names of the rows of the benchmark table (as in ``fastbias run --optimizer``).
+_BENCH_NAMES = {"Inc-Adam b=1": "inc-adam", "Adam b=5": "adam-b5", "Det-Adam": "det-adam",
+                "AdamProxy": "adam-proxy", "Inc-Signum b=1": "inc-signum", "GD": "gd"}
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -507,7 +539,7 @@ def _bench(args) -> int:
 
     shapes = SHAPES if args.shapes is None else tuple(args.shapes)
     optimizers = {name: opt for name, opt in OPTIMIZERS.items()
-                  if args.optimizers is None or _slug(name) in args.optimizers}
+                  if args.optimizers is None or _BENCH_NAMES[name] in args.optimizers}
     print("timing (each entry: one untimed warm-up call, then the best of --rounds) ...",
           file=sys.stderr, flush=True)
     rows = benchmark_table(shapes=shapes, optimizers=optimizers, losses=tuple(args.loss),

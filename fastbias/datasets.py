@@ -269,13 +269,20 @@ def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
     Parameters
     ----------
     a : array_like of shape (n,), optional
-        Positive diagonal entries; ``n = d = len(a)``. Default ``linspace(1, 2, 10)`` (ours).
+        Distinct positive diagonal entries; ``n = d = len(a)``. Default
+        ``linspace(1, 2, 10)`` (ours).
     delta : float, default 0.1
         Positive shift added to every entry (ours).
     """
     a = np.linspace(1.0, 2.0, 10) if a is None else check_finite_array("a", a, ndim=1)
     if np.any(a <= 0):
         raise ValueError(f"a must be positive; got min(a) = {float(a.min())!r}.")
+    values, counts = np.unique(a, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(
+            f"a must hold distinct values (Example 4.11); {float(values[counts > 1][0])!r} "
+            "occurs more than once."
+        )
     delta = check_interval("delta", delta, 0.0, np.inf, "neither")
     X = np.diag(a) + delta
     return Dataset(X, np.ones(a.size))

@@ -56,7 +56,7 @@ def test_info_names_versions_cache_and_threads(capsys):
 
 
 def test_bench_prints_one_row_per_entry_with_ratios(capsys):
-    assert main(["bench", "--shapes", "4x3", "5x2", "--optimizers", "inc-adam-b-1", "gd",
+    assert main(["bench", "--shapes", "4x3", "5x2", "--optimizers", "inc-adam", "gd",
                  "--loss", "exp", "logistic", "--budget", "1e-4", "--rounds", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
@@ -127,6 +127,35 @@ def test_run_gd_uses_a_constant_rate(tmp_path, capsys):
     assert main(["run", "--optimizer", "gd", "--eta0", "0.2", "--epochs", "20",
                  "--no-references", "--out", str(out), "--no-progress"]) == 0
     assert fb.Trajectory.load(out).params["lr"] == fb.Constant(0.2).to_dict()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "det-adam", "--batch-size", "3", "--sampling", "reshuffle"],
+     "--batch-size, --sampling do not apply to --optimizer det-adam (it takes --beta1, "
+     "--beta2)"),
+    (["--optimizer", "adam-proxy", "--beta1", "0.5"],
+     "--beta1 does not apply to --optimizer adam-proxy (it takes no optimizer options)"),
+    (["--optimizer", "inc-signum", "--beta2", "0.5"], "--beta2 does not apply"),
+    (["--optimizer", "inc-adam", "--beta", "0.5"], "--beta does not apply"),
+    (["--optimizer", "gd", "--power", "0.3"], "--power does not apply: gd runs a constant"),
+    (["--constant-lr", "--power", "0.3"], "--power does not apply: --constant-lr"),
+])
+def test_run_refuses_options_that_do_not_apply(argv, message, tmp_path, capsys):
+    out = tmp_path / "x.npz"
+    assert main(["run", *argv, "--epochs", "5", "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_run_on_non_separable_data_needs_the_flag(tmp_path, capsys):
+    base = ["run", "--n", "40", "--d", "2", "--optimizer", "gd", "--epochs", "20",
+            "--out", str(tmp_path / "gd.npz"), "--no-progress"]
+    assert main(base) == 2
+    assert "not linearly separable" in capsys.readouterr().err
+    assert main([*base, "--no-separability-check"]) == 0
+    out = capsys.readouterr().out
+    assert "no max-margin references: the data are not linearly separable" in out
+    assert fb.Trajectory.load(tmp_path / "gd.npz").epochs[-1] == 20
 
 
 def test_run_reports_invalid_values(tmp_path, capsys):
