@@ -301,6 +301,12 @@ def simulate(
     if epochs > _MAX_STEPS:
         raise ValueError(f"epochs must be at most 2**53; got {epochs}.")
     loss_code = LOSSES[check_option("loss", loss, LOSSES)]
+    if isinstance(seed, np.random.Generator):
+        raise TypeError(
+            "seed must be an integer >= 0, not a Generator: the run draws its sample orders "
+            "from numpy.random.default_rng(seed), so that it can be stored, resumed and "
+            "repeated."
+        )
     seed = check_int("seed", seed, 0)
     records = record_epochs(record, epochs)
     if not isinstance(progress, (bool, np.bool_)):

@@ -187,6 +187,8 @@ CASES = [
     case("schedule-name", lambda f: schedule_from_dict({"name": "Cosine"}), ValueError,
          r"Cosine"),
     # --- simulate --------------------------------------------------------------------------
+    case("seed-generator", lambda f: sim(seed=np.random.default_rng(0)), TypeError,
+         r"seed must be an integer >= 0, not a Generator"),
     case("epochs-0", lambda f: sim(epochs=0), ValueError, r"epochs must be an integer >= 1; got 0"),
     case("epochs-negative", lambda f: sim(epochs=-3), ValueError, r"epochs must be an integer"),
     case("epochs-float", lambda f: sim(epochs=2.5), TypeError, r"epochs must be an integer"),
