@@ -330,12 +330,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checkpoint_epoch(path) -> int | None:
     """The epoch saved in a checkpoint, or None if it cannot be read (simulate says why)."""
-    from ._io import resolve_npz_path
+    from ._io import load_npz
 
     try:
-        with np.load(resolve_npz_path(path), allow_pickle=False) as saved:
-            return int(saved["counters"][0])
-    except Exception:  # simulate() reports a bad checkpoint precisely
+        return int(load_npz(path, "checkpoint", ("counters",))["counters"][0])
+    except (ValueError, FileNotFoundError, IndexError):  # simulate() reports it precisely
         return None
 
 

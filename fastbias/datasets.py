@@ -24,29 +24,27 @@ class ZeroEntryWarning(UserWarning):
     """Some entries of X are exactly zero (the paper's Assumption 2.2 does not hold)."""
 
 
+def _label_array(y) -> np.ndarray:
+    """``y`` as a 1-D array: finite float64 numbers, or text labels as they are."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "US":
+        return check_finite_array("y", y, ndim=1)
+    if arr.ndim != 1:
+        raise ValueError(f"y must be a 1-D array; got shape {arr.shape}.")
+    return arr
+
+
 def _signed_labels(y: np.ndarray) -> np.ndarray:
-    """Map labels to -1/+1 (SPEC section 1): signed labels stay, two values map by order."""
+    """Map labels to -1/+1 (SPEC section 1): signed numbers stay, two values map by order."""
     values = np.unique(y)
-    if np.all(np.isin(values, (-1.0, 1.0))):
+    text = y.dtype.kind in "US"
+    if not text and np.all(np.isin(values, (-1.0, 1.0))):
         return y.astype(np.float64)
     if values.size != 2:
         shown = values[:5].tolist() + (["..."] if values.size > 5 else [])
-        raise ValueError(
-            "y must hold exactly two distinct label values (or only -1/+1); "
-            f"got {values.size} distinct values {shown}."
-        )
-    return np.where(y == values[1], 1.0, -1.0)
-
-
-def _text_labels(y) -> np.ndarray:
-    """Two distinct text labels as -1/+1, the later one in sorted order mapped to +1."""
-    y = np.asarray(y)
-    values = np.unique(y)
-    if y.ndim != 1 or values.size != 2:
-        raise ValueError(
-            "text labels y must be a 1-D array with exactly two distinct values; got shape "
-            f"{y.shape} with {values.size} distinct values {values[:5].tolist()}."
-        )
+        rule = ("text labels y must hold exactly two distinct values" if text else
+                "y must hold exactly two distinct label values (or only -1/+1)")
+        raise ValueError(f"{rule}; got {values.size} distinct values {shown}.")
     return np.where(y == values[1], 1.0, -1.0)
 
 
@@ -112,15 +110,14 @@ class Dataset:
 
     def __init__(self, X, y, *, check_separable: bool = True):
         X = check_finite_array("X", X, ndim=2)
-        y = _text_labels(y) if np.asarray(y).dtype.kind in "US" else y
-        y = check_finite_array("y", y, ndim=1)
+        y = _label_array(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"y must have one label per row of X: X has {X.shape[0]} rows, y has {y.shape[0]}."
             )
         y = _signed_labels(y)
         Z = y[:, None] * X
-        row_max = np.max(np.abs(X), axis=1) if X.size else np.zeros(0)
+        row_max = np.max(np.abs(X), axis=1)
         tiny = np.finfo(np.float64).tiny
         subnormal = np.flatnonzero((row_max > 0.0) & (row_max < tiny))
         if subnormal.size:
