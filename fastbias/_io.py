@@ -1,26 +1,190 @@
-"""Atomic files: write to a temporary name in the target folder, then rename."""
+"""Files: atomic writes, checked output paths and guarded reading of ``.npz`` archives.
+
+Writing: every file is written to a temporary name in the target folder and renamed (atomic
+on POSIX and Windows), through symlinks to their target; temporary files of killed writes are
+removed at the next write to the same path. Output paths are checked before any work
+(:func:`output_path`), and an output may never be one of the inputs.
+
+Reading: :func:`read_npz` checks the declared shape and dtype of every array it needs against
+limits before reading it, reads nothing else, and turns every kind of damage into a
+ValueError naming the file and what is wrong. JSON fields are parsed with a depth limit.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
 import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+# Temporary files are named ".<target name>.<pid>.<random>.tmp" in the target's folder.
+_TMP_SUFFIX = ".tmp"
+# A temporary file of a process that is still alive is left alone unless it is this old.
+_STALE_SECONDS = 24 * 3600.0
+#: Deepest nesting accepted in a JSON field of a fastbias file.
+MAX_JSON_DEPTH = 64
+#: Largest number of elements of one array read from a file (8 GiB of float64).
+MAX_ARRAY_ELEMENTS = 2**30
 
-def atomic_write(path, write, mode: str = "wb") -> Path:
+
+# --------------------------------------------------------------------------------------------
+# Paths
+# --------------------------------------------------------------------------------------------
+
+
+def npz_path(path) -> Path:
+    """``path`` with the ``.npz`` suffix that :func:`atomic_savez` adds when it is missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def resolve_npz_path(path) -> Path:
+    """``path``, or ``path + ".npz"`` when only that exists (as :func:`atomic_savez` names it)."""
+    path = Path(path)
+    if not path.exists() and path.suffix != ".npz":
+        with_suffix = path.with_name(path.name + ".npz")
+        if with_suffix.exists():
+            return with_suffix
+    return path
+
+
+def same_file(a, b) -> bool:
+    """Whether two paths name the same file, after resolving symlinks (and ``..``)."""
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def output_path(path, name: str, *, inputs=(), npz: bool = False, folder: bool = False) -> Path:
+    """Check before any work that ``path`` can be written; return it (``.npz`` added if asked).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    name : str
+        What the path is, for messages (``"--out"``, ``"checkpoint"``).
+    inputs : iterable of (str, path)
+        Files the same run reads, with their names: the output must not be one of them
+        (paths compared after resolving the ``.npz`` suffix and symlinks).
+    npz : bool
+        The file is written by :func:`atomic_savez` (``.npz`` added when missing).
+    folder : bool
+        ``path`` is a folder to write files into, not a file.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a path.
+    ValueError
+        If the path is an input, a folder where a file is expected (or the reverse), lies
+        under a regular file, or its folder is not writable.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {path!r}.")
+    path = npz_path(path) if npz else Path(path)
+    for input_name, input_path in inputs:
+        if input_path is None:
+            continue
+        candidates = {Path(input_path), npz_path(input_path)}
+        if any(same_file(path, c) for c in candidates):
+            raise ValueError(
+                f"{name} {str(path)!r} is also the {input_name}: refusing to overwrite an input; "
+                "choose another path."
+            )
+    target = Path(os.path.realpath(path))
+    if folder:
+        if target.exists() and not target.is_dir():
+            raise ValueError(f"{name} must be a folder; {str(path)!r} exists and is not one.")
+        _check_creatable(target, name, path)
+        return path
+    if target.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give a file path.")
+    _check_creatable(target.parent, name, path)
+    if target.exists() and not os.access(target, os.W_OK) and not os.access(target.parent, os.W_OK):
+        raise ValueError(f"{name} {str(path)!r} is not writable.")
+    return path
+
+
+def _check_creatable(folder: Path, name: str, shown: Path) -> None:
+    """The folder exists and is writable, or its nearest existing ancestor is a writable folder."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(
+            f"{name} {str(shown)!r} cannot be created: {str(probe)!r} is a file, not a folder."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{name} {str(shown)!r} cannot be written: the folder {str(probe)!r} is not "
+            "writable."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------------------------
+
+
+def _remove_stale_temporaries(folder: Path, target_name: str) -> None:
+    """Remove temporary files left by killed writes of ``target_name`` in ``folder``."""
+    prefix = f".{target_name}."
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and entry.name.endswith(_TMP_SUFFIX)):
+            continue
+        middle = entry.name[len(prefix):-len(_TMP_SUFFIX)]
+        pid_text = middle.split(".", 1)[0]
+        try:
+            stale = now - entry.stat().st_mtime > _STALE_SECONDS or not _alive(int(pid_text))
+        except (ValueError, OSError):
+            continue  # not one of ours, or already gone
+        if stale:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def atomic_write(path, write: Callable, mode: str = "wb") -> Path:
     """Create ``path`` so that no half-written file is ever seen under that name.
 
     ``write(fh)`` writes to a temporary file in the same folder (opened with ``mode``), which
-    is flushed to disk and renamed over ``path`` (atomic on POSIX and Windows). The folder is
-    created if needed; on any error the temporary file is removed.
+    is flushed to disk and renamed over ``path``. A symlink is written through (its target
+    is replaced, the link stays). The folder is created if needed; temporary files of killed
+    writes to the same path are removed first; on any error the temporary file is removed
+    and the old file, if any, is untouched. Returns ``path``.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    target = Path(os.path.realpath(path))
+    folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    _remove_stale_temporaries(folder, target.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=_TMP_SUFFIX,
+                               dir=folder)
     text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
     try:
         with os.fdopen(fd, mode, **text) as fh:
@@ -28,7 +192,7 @@ def atomic_write(path, write, mode: str = "wb") -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file readable by its owner only
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -50,45 +214,150 @@ def atomic_write_text(path, text: str) -> Path:
 
 def atomic_savez(path, arrays: dict) -> Path:
     """Write ``arrays`` to the ``.npz`` file ``path`` atomically (suffix added if missing)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    return atomic_write(npz_path(path), lambda fh: np.savez(fh, **arrays))
 
 
-def resolve_npz_path(path) -> Path:
-    """``path``, or ``path + ".npz"`` when only that exists (as :func:`atomic_savez` names it)."""
-    path = Path(path)
-    if not path.exists() and path.suffix != ".npz":
-        with_suffix = path.with_name(path.name + ".npz")
-        if with_suffix.exists():
-            return with_suffix
-    return path
+# --------------------------------------------------------------------------------------------
+# Guarded reading
+# --------------------------------------------------------------------------------------------
 
 
-def load_npz(path, kind: str, required) -> dict:
-    """Read every array of an ``.npz`` file written by :func:`atomic_savez`.
+@dataclass(frozen=True)
+class ArraySpec:
+    """What an array of a file may be: dtype kinds, number of dimensions, element limit.
 
-    Raises ValueError naming ``path`` if the file is not a readable npz archive or lacks one
-    of the ``required`` keys (a truncated or foreign file), FileNotFoundError if it is absent.
+    Parameters
+    ----------
+    kinds : str
+        Allowed ``dtype.kind`` letters (``"f"`` float, ``"i"`` signed int, ``"U"`` text,
+        ``"b"`` bool, ...).
+    ndim : int or tuple of int
+        Allowed numbers of dimensions.
+    max_elements : int
+        Largest number of elements (checked on the declared shape, before reading).
+    """
+
+    kinds: str
+    ndim: int | tuple = 1
+    max_elements: int = MAX_ARRAY_ELEMENTS
+
+
+def read_npz(path, kind: str, required: dict, optional: dict | None = None) -> dict:
+    """Read the arrays ``required`` (and those of ``optional`` that exist) of an ``.npz`` file.
+
+    Each array's header is checked against its :class:`ArraySpec` before its data are read;
+    other members of the archive are never read. Pickled objects are refused.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        Naming the file and the problem: not an npz archive, a missing key, a damaged member,
+        a declared shape or dtype outside the spec.
     """
     path = resolve_npz_path(path)
     if not path.exists():
         raise FileNotFoundError(f"{kind} file {str(path)!r} does not exist.")
+    optional = optional or {}
+
+    def bad(what):
+        return ValueError(f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file: "
+                          f"{what}.")
+
+    out = {}
     try:
-        with open(path, "rb") as fh:
-            archive = np.load(fh, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("not an npz archive")
-            with archive:
-                data = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(
-            f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file ({exc})."
-        ) from None
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ValueError(
-            f"{kind} file {str(path)!r} is not a fastbias {kind} file: missing {missing}."
-        )
-    return data
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = [key for key in required if f"{key}.npy" not in names]
+            if missing:
+                raise bad(f"missing {missing}")
+            for key, spec in {**required, **optional}.items():
+                if f"{key}.npy" in names:
+                    with archive.open(f"{key}.npy") as member:
+                        out[key] = _read_member(member, key, spec, bad)
+    except ValueError:
+        raise
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError,
+            RuntimeError, KeyError) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from None
+    return out
+
+
+def _read_member(member, key: str, spec: ArraySpec, bad) -> np.ndarray:
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise bad(f"array {key!r} has an unsupported npy version {version}")
+    except ValueError as exc:
+        if "corrupt" in str(exc):
+            raise
+        raise bad(f"array {key!r} has an unreadable header ({exc})") from None
+    ndims = spec.ndim if isinstance(spec.ndim, tuple) else (spec.ndim,)
+    if dtype.hasobject or dtype.kind not in spec.kinds:
+        raise bad(f"array {key!r} has dtype {dtype}; expected kind {spec.kinds!r}")
+    if len(shape) not in ndims:
+        raise bad(f"array {key!r} has shape {shape}; expected {ndims[0]}-D")
+    size = int(np.prod(shape, dtype=object))
+    if size > spec.max_elements:
+        raise bad(f"array {key!r} declares {size:,} elements (shape {shape}), more than the "
+                  f"limit {spec.max_elements:,}")
+    count = size
+    data = member.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise bad(f"array {key!r} is truncated")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    order = "F" if fortran else "C"
+    return array.reshape(shape, order=order).copy()
+
+
+def _json_depth(text: str) -> int:
+    """Largest nesting depth of brackets in a JSON text (outside strings)."""
+    depth = top = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            top = max(top, depth)
+        elif ch in "]}":
+            depth -= 1
+    return top
+
+
+def parse_json(value, what: str, path, expect: type = dict):
+    """Parse a JSON field of a file (a 0-d text array or a string) with a depth limit.
+
+    Raises ValueError naming the file if the text is not JSON, nests deeper than
+    :data:`MAX_JSON_DEPTH`, or is not of type ``expect``.
+    """
+    text = str(value[()] if isinstance(value, np.ndarray) else value)
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"file {str(path)!r}: {what} nests deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        parsed = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"file {str(path)!r}: {what} is not valid JSON ({exc}).") from None
+    if not isinstance(parsed, expect):
+        raise ValueError(f"file {str(path)!r}: {what} must be a JSON {expect.__name__}; "
+                         f"got {type(parsed).__name__}.")
+    return parsed
+
+
+def text_field(value, what: str, path) -> str:
+    """A 0-d text array of a file as a Python string; ValueError otherwise."""
+    if not isinstance(value, np.ndarray) or value.ndim != 0 or value.dtype.kind != "U":
+        raise ValueError(f"file {str(path)!r}: {what} must be a text field.")
+    return str(value[()])

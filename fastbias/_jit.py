@@ -1,9 +1,10 @@
 """The one place where kernels are compiled and the fastmath policy is set."""
 
 import numba
+from numba.extending import register_jitable
 
 #: fastmath policy of every kernel. Off: the kernels rely on IEEE inf/NaN semantics and on
-#: an explicit 0/0 rule, and their results must be reproducible bit for bit on any CPU.
+#: an explicit 0/0 rule, and their results must be reproducible bit for bit.
 FASTMATH = False
 
 
@@ -18,9 +19,20 @@ def kernel(**overrides):
     return numba.njit(**options)
 
 
+def jitable(func):
+    """Mark a function as callable from kernels (compiled inside the kernel that calls it).
+
+    Update rules and other pieces that the step loops of :mod:`fastbias._kernels.engine`
+    call are written this way: they stay plain Python functions (so that the loops can be
+    specialized for each rule and cached on disk), and they are compiled, with the flags of
+    the calling kernel, into every loop that uses them.
+    """
+    return register_jitable(func)
+
+
 #: Flags of the reductions (dot products) only: let the compiler reorder the sum so that it
-#: is vectorized (4x faster at d >= 200). Results are then bitwise reproducible for a given
-#: CPU model (vector width), and agree across CPUs to rounding.
+#: is vectorized. Results are then bitwise reproducible for a given CPU model (vector width)
+#: and agree across CPUs to rounding. Every other operation is compiled without them.
 REDUCTION_FASTMATH = frozenset({"reassoc"})
 
 

@@ -352,7 +352,7 @@ def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
 def _run(args) -> int:
     import fastbias as fb
 
-    from .datasets import _is_separable
+    from .datasets import is_separable
 
     data = _dataset(args)
     optimizer = _optimizer(args)
@@ -378,7 +378,7 @@ def _run(args) -> int:
     gamma2 = tr.normalized_margin(2)
     gamma_inf = tr.normalized_margin(np.inf)
     columns = [("log-loss", tr.log_loss), ("gamma_2", gamma2), ("gamma_inf", gamma_inf)]
-    separable = data.separability_checked or _is_separable(data.Z)
+    separable = data.separability_checked or is_separable(data.Z)
     if args.references and not separable:
         print("no max-margin references: the data are not linearly separable")
     if args.references and separable:

@@ -1,4 +1,10 @@
-"""Linearly separable datasets: the validated :class:`Dataset` and the paper's generators."""
+"""Linearly separable datasets: binary :class:`Dataset`, :class:`MulticlassDataset`, generators.
+
+Binary data (SPEC section 1) work on the signed samples ``z_i = y_i x_i``; multiclass data
+(SPEC section 9) on the features ``x_i`` and classes ``y_i`` in ``0..k-1``. Both are
+immutable, validated once, and know how they were made: data from a generator carry its
+recipe (``source``), which checkpoints and sweep tables use to name and rebuild them.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,24 @@ import warnings
 
 import numpy as np
 
-from ._io import atomic_savez, load_npz
+from ._io import ArraySpec, atomic_savez, parse_json, read_npz, text_field
 from ._validation import check_finite_array, check_int, check_interval
 
 __all__ = [
     "Dataset",
+    "MulticlassDataset",
     "ZeroEntryWarning",
     "gaussian",
     "generalized_rademacher",
     "shifted_diagonal",
+    "gaussian_multiclass",
     "load",
+    "from_source",
+    "is_separable",
 ]
+
+_BINARY_FORMATS = ("fastbias-dataset-1", "dataset-1")  # the second: files of fastbias 0.1
+_MULTICLASS_FORMAT = "fastbias-multiclass-dataset-1"
 
 
 class ZeroEntryWarning(UserWarning):
@@ -44,26 +57,40 @@ def _signed_labels(y: np.ndarray) -> np.ndarray:
         shown = values[:5].tolist() + (["..."] if values.size > 5 else [])
         rule = ("text labels y must hold exactly two distinct values" if text else
                 "y must hold exactly two distinct label values (or only -1/+1)")
-        raise ValueError(f"{rule}; got {values.size} distinct values {shown}.")
+        hint = "; for k > 2 classes use fb.MulticlassDataset" if values.size > 2 else ""
+        raise ValueError(f"{rule}; got {values.size} distinct values {shown}{hint}.")
     return np.where(y == values[1], 1.0, -1.0)
 
 
-def _is_separable(Z: np.ndarray) -> bool:
-    """Whether some w has Z w >= 1 (a linear feasibility problem solved with HiGHS)."""
-    from scipy.optimize import linprog
+def _certificate(Z: np.ndarray) -> bool:
+    """Cheap proof of separability: the least-norm solution of ``Z w = 1`` has ``Z w > 0``."""
+    with np.errstate(all="ignore"):
+        scale = np.max(np.abs(Z), axis=1, keepdims=True)
+        Zs = Z / scale
+        w, *_ = np.linalg.lstsq(Zs, np.ones(Z.shape[0]), rcond=None)
+        margins = Zs @ w
+    return bool(np.all(np.isfinite(margins)) and np.all(margins > 1e-9 * np.abs(w).sum()))
 
-    n, d = Z.shape
+
+def is_separable(Z: np.ndarray) -> bool:
+    """Whether some w has ``<w, z_i> > 0`` for every row of ``Z``.
+
+    A least-squares certificate decides most cases without a solver (it always succeeds for
+    ``n <= d`` rows in general position); otherwise a linear feasibility problem
+    ``Z w >= 1`` is solved with SciPy's HiGHS.
+    """
+    Z = np.asarray(Z, dtype=np.float64)
     scale = np.max(np.abs(Z), axis=1)
     if np.any(scale == 0.0):
         return False  # <w, 0> = 0 is never positive
+    if _certificate(Z):
+        return True
+    from scipy.optimize import linprog
+
+    n, d = Z.shape
     # separability does not depend on positive row scales; unit rows keep HiGHS in range
-    res = linprog(
-        np.zeros(d),
-        A_ub=-Z / scale[:, None],
-        b_ub=-np.ones(n),
-        bounds=[(None, None)] * d,
-        method="highs",
-    )
+    res = linprog(np.zeros(d), A_ub=-Z / scale[:, None], b_ub=-np.ones(n),
+                  bounds=[(None, None)] * d, method="highs")
     if res.status == 0:
         return True
     if res.status == 2:
@@ -71,7 +98,120 @@ def _is_separable(Z: np.ndarray) -> bool:
     raise RuntimeError(f"separability check failed: linprog status {res.status} ({res.message}).")
 
 
-class Dataset:
+def _multiclass_rows(X: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Separability of multiclass data as a binary problem on ``vec(W)`` (Kesler's rows).
+
+    Row (i, c) for ``c != y_i`` is ``e_{y_i} (x) x_i - e_c (x) x_i``: ``W`` separates the data
+    iff every row has a positive inner product with ``vec(W)``.
+    """
+    n, d = X.shape
+    rows = []
+    for c in range(k):
+        mask = y != c
+        R = np.zeros((int(mask.sum()), k, d))
+        R[np.arange(R.shape[0]), y[mask]] = X[mask]
+        R[:, c] -= X[mask]
+        rows.append(R.reshape(R.shape[0], k * d))
+    return np.vstack(rows)
+
+
+def _row_exponents(M: np.ndarray):
+    """Rows of M divided by exact powers of two (max |entry| in [1, 2)), the powers, exponents."""
+    top = np.max(np.abs(M), axis=1)
+    exponents = np.frexp(top)[1].astype(np.float64) - 1.0
+    exponents[top == 0.0] = 0.0
+    powers = np.ldexp(1.0, exponents.astype(np.int64))
+    return np.ascontiguousarray(M / powers[:, None]), powers, exponents
+
+
+def _check_rows(X: np.ndarray) -> None:
+    row_max = np.max(np.abs(X), axis=1)
+    tiny = np.finfo(np.float64).tiny
+    subnormal = np.flatnonzero((row_max > 0.0) & (row_max < tiny))
+    if subnormal.size:
+        raise ValueError(
+            f"X has rows whose entries are all subnormal (below {tiny:.3g} in magnitude), "
+            f"first row {int(subnormal[0])}; rescale X (the optimizers other than GD are "
+            "invariant to a positive scale of the data)."
+        )
+    zeros = np.argwhere(X == 0.0)
+    if zeros.size:
+        r, c = zeros[0]
+        warnings.warn(
+            f"X has {len(zeros)} zero entries (first at row {r}, column {c}); the paper's "
+            "Assumption 2.2 (nonzero entries) does not hold. Coordinates without gradient "
+            "follow the 0/0 rule (no step).",
+            ZeroEntryWarning,
+            stacklevel=4,
+        )
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+class _Data:
+    """What binary and multiclass datasets share: identity, kernel arrays, source."""
+
+    _kind = ""
+    multiclass = False
+
+    def _finish(self, source):
+        self._source = dict(source) if source else None
+        self._fingerprint = None
+        self._kernel = None
+
+    @property
+    def source(self) -> dict | None:
+        """The generator and arguments that made these data (None for user data)."""
+        return None if self._source is None else dict(self._source)
+
+    @property
+    def label(self) -> str:
+        """A readable name: the generator call, or the shape and a fingerprint prefix."""
+        if self._source:
+            args = ", ".join(f"{k}={v!r}" for k, v in self._source.items() if k != "generator")
+            return f"{self._source['generator']}({args})"
+        return f"{type(self).__name__}(n={self.n}, d={self.d}) #{self.fingerprint[:12]}"
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the kind, shapes and bytes of the data; identifies them in files."""
+        if self._fingerprint is None:
+            h = hashlib.sha256(self._kind.encode())
+            for arr in self._identity_arrays():
+                h.update(np.asarray(arr.shape, dtype=np.int64).tobytes())
+                h.update(np.ascontiguousarray(arr).tobytes())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def kernel_arrays(self):
+        """``(X2, rowpow, rowexp, labels)`` as the step loops want them (computed once).
+
+        ``X2`` holds the rows the kernels work on (binary: ``Z``; multiclass: ``X``)
+        divided by exact powers of two ``rowpow = 2**rowexp`` so that their largest entry is
+        in [1, 2); ``labels`` are the classes (zeros for binary data). Read-only.
+        """
+        if self._kernel is None:
+            X2, powers, exponents = _row_exponents(self._rows())
+            labels = np.ascontiguousarray(self._classes_of_rows(), dtype=np.int64)
+            for arr in (X2, powers, exponents, labels):
+                arr.flags.writeable = False
+            self._kernel = (X2, powers, exponents, labels)
+        return self._kernel
+
+    n = property(lambda self: self._X.shape[0], doc="Number of samples.")
+    d = property(lambda self: self._X.shape[1], doc="Number of features.")
+
+    def __repr__(self) -> str:
+        return self.label if self._source else f"{type(self).__name__}(n={self.n}, d={self.d})"
+
+    __hash__ = None
+
+
+class Dataset(_Data):
     """Binary classification data ``(X, y)`` with labels in {-1, +1}.
 
     Parameters
@@ -83,8 +223,11 @@ class Dataset:
         otherwise there must be exactly two distinct values (numbers or strings), the larger
         (for strings: the later in sorted order) mapped to +1.
     check_separable : bool, default True
-        Check with a linear program that some ``w`` has ``y_i <w, x_i> > 0`` for all i
-        (the paper's Assumption 2.1) and raise ValueError if not.
+        Check that some ``w`` has ``y_i <w, x_i> > 0`` for all i (the paper's Assumption
+        2.1) and raise ValueError if not.
+    source : dict, optional
+        The generator and arguments that made the data (set by the generators of this
+        module; used to name the data and to rebuild them from a checkpoint).
 
     Attributes
     ----------
@@ -108,7 +251,9 @@ class Dataset:
            [ 1. , -0.5]])
     """
 
-    def __init__(self, X, y, *, check_separable: bool = True):
+    _kind = "binary"
+
+    def __init__(self, X, y, *, check_separable: bool = True, source: dict | None = None):
         X = check_finite_array("X", X, ndim=2)
         y = _label_array(y)
         if y.shape[0] != X.shape[0]:
@@ -116,80 +261,197 @@ class Dataset:
                 f"y must have one label per row of X: X has {X.shape[0]} rows, y has {y.shape[0]}."
             )
         y = _signed_labels(y)
+        check_separable = _check_flag("check_separable", check_separable)
         Z = y[:, None] * X
-        row_max = np.max(np.abs(X), axis=1)
-        tiny = np.finfo(np.float64).tiny
-        subnormal = np.flatnonzero((row_max > 0.0) & (row_max < tiny))
-        if subnormal.size:
-            raise ValueError(
-                f"X has rows whose entries are all subnormal (below {tiny:.3g} in magnitude), "
-                f"first row {int(subnormal[0])}; rescale X (the optimizers other than GD are "
-                "invariant to a positive scale of the data)."
-            )
-        if not isinstance(check_separable, (bool, np.bool_)):
-            raise TypeError(f"check_separable must be True or False; got {check_separable!r}.")
-        if check_separable and not _is_separable(Z):
+        _check_rows(X)
+        if check_separable and not is_separable(Z):
             raise ValueError(
                 "data are not linearly separable (no w has y_i <w, x_i> > 0 for every i); "
                 "pass check_separable=False to run GD-type optimizers anyway."
             )
-        zeros = np.argwhere(X == 0.0)
-        if zeros.size:
-            r, c = zeros[0]
-            warnings.warn(
-                f"X has {len(zeros)} zero entries (first at row {r}, column {c}); the paper's "
-                "Assumption 2.2 (nonzero entries) does not hold. Coordinates without gradient "
-                "follow the 0/0 rule (no step).",
-                ZeroEntryWarning,
-                stacklevel=2,
-            )
         for arr in (X, y, Z):
             arr.flags.writeable = False
         self._X, self._y, self._Z = X, y, Z
-        self.separability_checked = bool(check_separable)
+        self.separability_checked = check_separable
+        self._finish(source)
 
     X = property(lambda self: self._X, doc="Features, shape (n, d), float64, read-only.")
     y = property(lambda self: self._y, doc="Labels in {-1, +1}, shape (n,), read-only.")
     Z = property(lambda self: self._Z, doc="Signed samples z_i = y_i x_i, shape (n, d).")
-    n = property(lambda self: self._X.shape[0], doc="Number of samples.")
-    d = property(lambda self: self._X.shape[1], doc="Number of features.")
 
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 of the signed samples (shape and bytes); identifies the data in files."""
-        h = hashlib.sha256()
-        h.update(np.asarray(self._Z.shape, dtype=np.int64).tobytes())
-        h.update(self._Z.tobytes())
-        return h.hexdigest()
+    def _identity_arrays(self):
+        return (self._Z,)
 
-    def __repr__(self) -> str:
-        return f"Dataset(n={self.n}, d={self.d})"
+    def _rows(self):
+        return self._Z
+
+    def _classes_of_rows(self):
+        return np.zeros(self.n, dtype=np.int64)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Dataset):
             return NotImplemented
         return np.array_equal(self._X, other._X) and np.array_equal(self._y, other._y)
 
-    __hash__ = None
-
     def save(self, path):
         """Write X and y atomically to an ``.npz`` file; returns the path written."""
-        return atomic_savez(path, {"X": self._X, "y": self._y, "format": np.array("dataset-1")})
+        return atomic_savez(path, {"format": np.array(_BINARY_FORMATS[0]), "X": self._X,
+                                   "y": self._y, **_source_field(self._source)})
 
     @classmethod
     def load(cls, path, *, check_separable: bool = True) -> Dataset:
-        """Read a dataset written by :meth:`save` (validated again)."""
-        data = load_npz(path, "dataset", ("X", "y"))
-        return cls(data["X"], data["y"], check_separable=check_separable)
+        """Read a dataset written by :meth:`save` (validated again).
+
+        Raises
+        ------
+        FileNotFoundError, ValueError
+            For a missing file, or a file that is not a binary fastbias dataset.
+        """
+        data, source = _read_dataset(path, _BINARY_FORMATS, "y", "fiU")
+        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
 
 
-load = Dataset.load
+class MulticlassDataset(_Data):
+    """Multiclass data ``(X, y)`` with k >= 2 classes (SPEC section 9).
+
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+        Finite real features.
+    y : array_like of shape (n,)
+        Labels of any type (numbers or strings) with k >= 2 distinct values; they are sorted
+        and mapped to 0..k-1 (``classes[j]`` is the label of class j). k = 2 is allowed and
+        is not the binary case: the parameter is a (2, d) matrix.
+    check_separable : bool, default True
+        Check that some W has ``(W[y_i] - W[c]) . x_i > 0`` for every i and c != y_i (an LP
+        unless a cheap certificate settles it) and raise ValueError if not.
+    source : dict, optional
+        The generator and arguments that made the data.
+
+    Attributes
+    ----------
+    X : ndarray (n, d), read-only float64
+    y : ndarray (n,), read-only int64 classes in 0..k-1
+    classes : ndarray (k,)
+        The original labels, sorted.
+    k, n, d : int
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> mds = fb.MulticlassDataset([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], ["a", "b", "c"])
+    >>> mds.k, mds.y.tolist(), mds.classes.tolist()
+    (3, [0, 1, 2], ['a', 'b', 'c'])
+    """
+
+    _kind = "multiclass"
+    multiclass = True
+
+    def __init__(self, X, y, *, check_separable: bool = True, source: dict | None = None):
+        X = check_finite_array("X", X, ndim=2)
+        labels = _label_array(y)
+        if labels.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have one label per row of X: X has {X.shape[0]} rows, "
+                             f"y has {labels.shape[0]}.")
+        classes, codes = np.unique(labels, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"y must hold at least 2 distinct labels; got {classes.tolist()}.")
+        check_separable = _check_flag("check_separable", check_separable)
+        codes = codes.astype(np.int64).reshape(-1)
+        _check_rows(X)
+        if check_separable and not is_separable(_multiclass_rows(X, codes, classes.size)):
+            raise ValueError(
+                "data are not linearly separable (no W has (W[y_i] - W[c]) . x_i > 0 for every "
+                "i and c != y_i); pass check_separable=False to run anyway."
+            )
+        for arr in (X, codes, classes):
+            arr.flags.writeable = False
+        self._X, self._y, self._classes = X, codes, classes
+        self.separability_checked = check_separable
+        self._finish(source)
+
+    X = property(lambda self: self._X, doc="Features, shape (n, d), float64, read-only.")
+    y = property(lambda self: self._y, doc="Classes in 0..k-1, shape (n,), int64, read-only.")
+    classes = property(lambda self: self._classes, doc="The original labels, sorted, shape (k,).")
+    k = property(lambda self: self._classes.size, doc="Number of classes.")
+
+    def _identity_arrays(self):
+        return (self._X, self._y, np.array([self.k]))
+
+    def _rows(self):
+        return self._X
+
+    def _classes_of_rows(self):
+        return self._y
+
+    def __repr__(self) -> str:
+        if self._source:
+            return self.label
+        return f"MulticlassDataset(n={self.n}, d={self.d}, k={self.k})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, MulticlassDataset):
+            return NotImplemented
+        return (np.array_equal(self._X, other._X) and np.array_equal(self._y, other._y)
+                and np.array_equal(self._classes, other._classes))
+
+    def margins(self, W) -> np.ndarray:
+        """``min_{c != y_i} (W[y_i] - W[c]) . x_i`` for each sample; W of shape (k, d) or (r, k, d)."""
+        W = np.asarray(W, dtype=np.float64)
+        scores = np.einsum("...cd,nd->...nc", W, self._X)
+        true = np.take_along_axis(scores, np.broadcast_to(self._y[:, None],
+                                                          scores.shape[:-1] + (1,)), axis=-1)
+        other = scores.copy()
+        np.put_along_axis(other, np.broadcast_to(self._y[:, None], other.shape[:-1] + (1,)),
+                          -np.inf, axis=-1)
+        return (true[..., 0] - other.max(axis=-1))
+
+    def save(self, path):
+        """Write X, the classes and the original labels atomically to an ``.npz`` file."""
+        return atomic_savez(path, {"format": np.array(_MULTICLASS_FORMAT), "X": self._X,
+                                   "y": self._classes[self._y], **_source_field(self._source)})
+
+    @classmethod
+    def load(cls, path, *, check_separable: bool = True) -> MulticlassDataset:
+        """Read a multiclass dataset written by :meth:`save` (validated again)."""
+        data, source = _read_dataset(path, (_MULTICLASS_FORMAT,), "y", "fiuU")
+        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
+
+
+def _source_field(source) -> dict:
+    import json
+
+    return {} if not source else {"source": np.array(json.dumps(source, sort_keys=True))}
+
+
+def _read_dataset(path, formats, label_key, label_kinds):
+    """The arrays and the source of a dataset file of one of ``formats``."""
+    data = read_npz(path, "dataset", {
+        "format": ArraySpec("U", 0, 1),
+        "X": ArraySpec("fiub", 2),
+        label_key: ArraySpec(label_kinds, 1),
+    }, optional={"source": ArraySpec("U", 0, 1)})
+    tag = text_field(data["format"], "format", path)
+    if tag not in formats:
+        other = ("binary" if tag in _BINARY_FORMATS else
+                 "multiclass" if tag == _MULTICLASS_FORMAT else None)
+        hint = f" (it holds {other} data: use fb.datasets.load)" if other else ""
+        raise ValueError(f"dataset file {str(path)!r} has format {tag!r}; expected one of "
+                         f"{list(formats)}{hint}.")
+    source = parse_json(data["source"], "source", path) if "source" in data else None
+    return data, source
+
+
+def load(path, *, check_separable: bool = True):
+    """Read a dataset file of either kind (:class:`Dataset` or :class:`MulticlassDataset`)."""
+    data = read_npz(path, "dataset", {"format": ArraySpec("U", 0, 1)})
+    tag = text_field(data["format"], "format", path)
+    cls = MulticlassDataset if tag == _MULTICLASS_FORMAT else Dataset
+    return cls.load(path, check_separable=check_separable)
 
 
 def _rng(seed) -> np.random.Generator:
-    """``numpy.random.default_rng(seed)`` for an integer seed >= 0 or a Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
+    """``numpy.random.default_rng(seed)`` for an integer seed >= 0."""
     return np.random.default_rng(check_int("seed", seed, 0))
 
 
@@ -197,7 +459,7 @@ def _random_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0]), size=n)
 
 
-def gaussian(n: int = 10, d: int = 50, seed=0, *, check_separable: bool = True) -> Dataset:
+def gaussian(n: int = 10, d: int = 50, seed: int = 0, *, check_separable: bool = True) -> Dataset:
     """Gaussian data: ``x_i ~ N(0, I_d)`` and labels uniform in {-1, +1}.
 
     Parameters
@@ -206,7 +468,7 @@ def gaussian(n: int = 10, d: int = 50, seed=0, *, check_separable: bool = True) 
         Samples and features (our defaults; the paper's were lost in extraction). With
         ``n <= d`` the data are separable with probability one; with ``n > d`` they usually
         are not and a ValueError is raised.
-    seed : int or numpy.random.Generator, default 0
+    seed : int, default 0
         Seed of ``numpy.random.default_rng``.
     check_separable : bool, default True
         Passed to :class:`Dataset`.
@@ -214,19 +476,20 @@ def gaussian(n: int = 10, d: int = 50, seed=0, *, check_separable: bool = True) 
     Examples
     --------
     >>> ds = gaussian(n=4, d=6, seed=1)
-    >>> ds.X.shape
-    (4, 6)
+    >>> ds.X.shape, ds.label
+    ((4, 6), 'gaussian(n=4, d=6, seed=1)')
     """
-    n, d = check_int("n", n, 1), check_int("d", d, 1)
+    n, d, seed = check_int("n", n, 1), check_int("d", d, 1), check_int("seed", seed, 0)
     rng = _rng(seed)
     X = rng.standard_normal((n, d))
-    return Dataset(X, _random_labels(rng, n), check_separable=check_separable)
+    return Dataset(X, _random_labels(rng, n), check_separable=check_separable,
+                   source={"generator": "gaussian", "n": n, "d": d, "seed": seed})
 
 
 def generalized_rademacher(
     n: int = 10,
     d: int = 50,
-    seed=0,
+    seed: int = 0,
     low: float = 1.0,
     high: float = 2.0,
     *,
@@ -242,19 +505,27 @@ def generalized_rademacher(
     ----------
     n, d : int, default 10, 50
         Samples and features (our defaults).
-    seed : int or numpy.random.Generator, default 0
+    seed : int, default 0
     low, high : float, default 1.0, 2.0
         Range of the per-sample magnitudes, ``0 < low <= high`` (our defaults).
     check_separable : bool, default True
         Passed to :class:`Dataset` (random signs with ``n > d`` are rarely separable).
+
+    Examples
+    --------
+    >>> ds = generalized_rademacher(n=3, d=4, seed=0)
+    >>> bool(np.all(np.abs(ds.Z) == np.abs(ds.Z[:, :1])))
+    True
     """
-    n, d = check_int("n", n, 1), check_int("d", d, 1)
+    n, d, seed = check_int("n", n, 1), check_int("d", d, 1), check_int("seed", seed, 0)
     low = check_interval("low", low, 0.0, np.inf, "neither")
     high = check_interval("high", high, low, np.inf, "left")
     rng = _rng(seed)
     r = rng.uniform(low, high, size=n)
     signs = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
-    return Dataset(r[:, None] * signs, _random_labels(rng, n), check_separable=check_separable)
+    return Dataset(r[:, None] * signs, _random_labels(rng, n), check_separable=check_separable,
+                   source={"generator": "generalized_rademacher", "n": n, "d": d, "seed": seed,
+                           "low": low, "high": high})
 
 
 def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
@@ -270,6 +541,11 @@ def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
         ``linspace(1, 2, 10)`` (ours).
     delta : float, default 0.1
         Positive shift added to every entry (ours).
+
+    Examples
+    --------
+    >>> shifted_diagonal([1.0, 2.0], delta=0.5).X.tolist()
+    [[1.5, 0.5], [0.5, 2.5]]
     """
     a = np.linspace(1.0, 2.0, 10) if a is None else check_finite_array("a", a, ndim=1)
     if np.any(a <= 0):
@@ -282,4 +558,67 @@ def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
         )
     delta = check_interval("delta", delta, 0.0, np.inf, "neither")
     X = np.diag(a) + delta
-    return Dataset(X, np.ones(a.size))
+    return Dataset(X, np.ones(a.size),
+                   source={"generator": "shifted_diagonal", "a": a.tolist(), "delta": delta})
+
+
+def gaussian_multiclass(n: int = 30, d: int = 50, k: int = 3, seed: int = 0, *,
+                        check_separable: bool = True) -> MulticlassDataset:
+    """Multiclass Gaussian data: ``x_i ~ N(0, I_d)``, classes uniform in 0..k-1, all present.
+
+    Parameters
+    ----------
+    n, d, k : int, default 30, 50, 3
+        Samples (n >= k), features and classes (k >= 2); the defaults are ours. With
+        ``n <= d`` the data are separable with probability one.
+    seed : int, default 0
+        Seed of ``numpy.random.default_rng``: the classes are a random permutation of
+        ``0..k-1`` followed by n - k uniform draws, shuffled.
+    check_separable : bool, default True
+        Passed to :class:`MulticlassDataset`.
+
+    Examples
+    --------
+    >>> mds = gaussian_multiclass(n=6, d=8, k=3, seed=0)
+    >>> mds.k, sorted(set(mds.y.tolist()))
+    (3, [0, 1, 2])
+    """
+    n, d, k = check_int("n", n, 1), check_int("d", d, 1), check_int("k", k, 2)
+    seed = check_int("seed", seed, 0)
+    if n < k:
+        raise ValueError(f"n must be at least k = {k} so that every class is present; got {n}.")
+    rng = _rng(seed)
+    X = rng.standard_normal((n, d))
+    y = rng.permutation(np.concatenate([np.arange(k), rng.integers(0, k, size=n - k)]))
+    return MulticlassDataset(X, y, check_separable=check_separable,
+                             source={"generator": "gaussian_multiclass", "n": n, "d": d, "k": k,
+                                     "seed": seed})
+
+
+_GENERATORS = {
+    "gaussian": gaussian,
+    "generalized_rademacher": generalized_rademacher,
+    "shifted_diagonal": shifted_diagonal,
+    "gaussian_multiclass": gaussian_multiclass,
+}
+
+
+def from_source(source: dict, *, check_separable: bool = True):
+    """Rebuild generated data from their :attr:`Dataset.source` recipe.
+
+    Raises
+    ------
+    ValueError
+        If the recipe names no generator of this module or has invalid arguments.
+    """
+    if not isinstance(source, dict) or source.get("generator") not in _GENERATORS:
+        raise ValueError(f"source must name one of the generators {sorted(_GENERATORS)}; "
+                         f"got {source!r}.")
+    args = {k: v for k, v in source.items() if k != "generator"}
+    factory = _GENERATORS[source["generator"]]
+    try:
+        if source["generator"] == "shifted_diagonal":
+            return factory(**args)
+        return factory(**args, check_separable=check_separable)
+    except TypeError as exc:
+        raise ValueError(f"invalid data source {source!r}: {exc}") from None

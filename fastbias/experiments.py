@@ -30,7 +30,8 @@ from ._validation import check_int
 from .datasets import Dataset
 from .optimizers import AdamProxy, DetAdam, IncAdam, IncSignum, Optimizer
 from .schedules import PolynomialDecay, Schedule
-from .simulate import LOSSES, simulate, warmup
+from .losses import BINARY_LOSSES as LOSSES
+from .simulate import simulate, warmup
 from .trajectory import Trajectory
 
 __all__ = [

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_finite_array, check_int, check_interval
-from .datasets import Dataset, _is_separable
+from .datasets import Dataset, MulticlassDataset, is_separable
+from .norms import check_matrix_norm, check_p, norm_values
 
 __all__ = [
     "ConvergenceWarning",
@@ -220,19 +221,12 @@ def _signed_samples(data, *, require_separable: bool = True) -> np.ndarray:
             "data must be a fastbias.Dataset or an (n, d) array of signed samples z_i = y_i x_i; "
             f"got {type(data).__name__}."
         )
-    if require_separable and not checked and not _is_separable(Z):
+    if require_separable and not checked and not is_separable(Z):
         raise ValueError(
             "data are not linearly separable (no w has <w, z_i> > 0 for every i); the max-margin "
             "problem and P_Adam(c) have no solution."
         )
     return Z
-
-
-def check_p(p) -> float:
-    """``p`` of an l_p norm as a float in [1, inf]; the string ``"inf"`` is accepted."""
-    if isinstance(p, str) and p.lower() == "inf":
-        return math.inf
-    return check_interval("p", p, 1.0, math.inf, "both")
 
 
 def _check_vector(name: str, value, size: int) -> np.ndarray:
@@ -385,80 +379,119 @@ def _dual_norm(p: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def normalized_margin(w, data, p=2):
-    """Normalized margin ``gamma_p(w) = min_i <w, z_i> / ||w||_p``.
+def _data_and_iterate(first, second, function: str):
+    """``(data, w)`` from ``function(data, w)``, or from the old order ``(w, data)`` with a warning."""
+    datasets = (Dataset, MulticlassDataset)
+    old = False
+    if isinstance(second, datasets) and not isinstance(first, datasets):
+        old = True
+    elif not isinstance(first, datasets):
+        a, b = np.asarray(first), np.asarray(second)
+        old = a.ndim == 1 and b.ndim == 2  # w (d,), then samples (n, d)
+    if old:
+        warnings.warn(
+            f"{function}(w, data) is deprecated: pass the data first, {function}(data, w), as "
+            "in max_margin(data, p); the old order is accepted for one more release.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return second, first
+    return first, second
+
+
+def _resolve_norm(data, p, norm):
+    """The norm of a call: ``p`` (binary, default 2) or ``norm`` (multiclass, default "fro")."""
+    if p is not None and norm is not None and p != norm:
+        raise TypeError(f"give the norm once (p={p!r} or norm={norm!r}), not both.")
+    value = norm if norm is not None else p
+    if isinstance(data, MulticlassDataset):
+        return check_matrix_norm("fro" if value is None else value)
+    return check_p(2.0 if value is None else value)
+
+
+def normalized_margin(data, w, p=None, *, norm=None):
+    """Normalized margin ``gamma(w) = min margin / ||w||``.
+
+    Binary data: ``gamma_p(w) = min_i <w, z_i> / ||w||_p``. Multiclass data:
+    ``min_{i, c != y_i} (W[y_i] - W[c]) . x_i / ||W||`` for a matrix norm.
 
     Parameters
     ----------
-    w : array_like of shape (d,) or (k, d)
-        One direction, or k directions as rows (e.g. the recorded iterates of a run).
-    data : Dataset or array_like of shape (n, d)
-        A dataset, or its signed samples ``z_i = y_i x_i`` as rows.
-    p : float, default 2
-        The norm, in [1, inf] (``numpy.inf`` or ``"inf"`` for the max norm).
+    data : Dataset, MulticlassDataset or array_like of shape (n, d)
+        A dataset, or the signed samples ``z_i = y_i x_i`` of binary data as rows.
+    w : array_like
+        One iterate ((d,) or (k, d) for multiclass data) or a stack of them as rows.
+    p : float or str, optional
+        Binary data: the l_p norm, p in [1, inf] (``numpy.inf`` or ``"inf"`` for the max
+        norm); default 2.
+    norm : str, optional
+        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"`` or ``"l1"``.
 
     Returns
     -------
-    float or ndarray of shape (k,)
-        The normalized margin; NaN for a zero vector ``w`` (0/0).
+    float or ndarray
+        The normalized margin; NaN for a zero iterate (0/0).
 
     Raises
     ------
     TypeError
-        If ``data`` is neither a Dataset nor an array, or ``p`` is not a number.
+        If ``data`` is neither a dataset nor an array, or the norm is not a number / name.
     ValueError
-        If ``p < 1`` or the shapes of ``w`` and ``data`` do not match.
+        If the norm is out of range or the shapes of ``w`` and ``data`` do not match.
 
     Notes
     -----
-    Paper Section 4 and SPEC section 4: iterates are compared with the l_p max-margin solution
-    through ``gamma_p(w) / gamma_p*`` (see :func:`margin_ratio`), which is meaningful even when
-    the maximizer is not unique (p = 1, inf).
+    Paper Section 4 and SPEC section 4: iterates are compared with the max-margin solution
+    through ``gamma(w) / gamma*`` (see :func:`margin_ratio`), which is meaningful even when
+    the maximizer is not unique (p = 1, inf). The order ``(w, data)`` of fastbias 0.1 still
+    works for one release, with a DeprecationWarning.
 
     Examples
     --------
-    >>> normalized_margin([1.0, 1.0], [[1.0, 0.0], [0.0, 2.0]], p=2)
+    >>> normalized_margin([[1.0, 0.0], [0.0, 2.0]], [1.0, 1.0], p=2)
     0.7071067811865475
     """
-    p = check_p(p)
-    Z = _signed_samples(data, require_separable=False)
-    W = np.asarray(w, dtype=np.float64)
-    single = W.ndim == 1
-    W = check_finite_array("w", W[None, :] if single else W, ndim=2)
-    if W.shape[1] != Z.shape[1]:
-        raise ValueError(f"w must have {Z.shape[1]} entries per row (d); got {W.shape[1]}.")
-    norms = np.linalg.norm(W, ord=p, axis=1)
-    mins = np.min(W @ Z.T, axis=1)
-    out = np.full(W.shape[0], np.nan)
-    nz = norms > 0
-    out[nz] = mins[nz] / norms[nz]
-    return float(out[0]) if single else out
+    from .metrics import min_margins
+
+    data, w = _data_and_iterate(data, w, "normalized_margin")
+    norm = _resolve_norm(data, p, norm)
+    multiclass = isinstance(data, MulticlassDataset)
+    if not multiclass:
+        data = _signed_samples(data, require_separable=False)
+    mins = np.asarray(min_margins(data, w), dtype=np.float64)
+    W = check_finite_array("w", w, ndim=np.ndim(w)) if np.ndim(w) else np.asarray(w)
+    norms = np.asarray(norm_values(W, norm, multiclass))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(norms > 0, mins / np.where(norms > 0, norms, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
 
 
-def margin_ratio(w, data, p=2, gamma_star=None):
-    """Normalized-margin ratio ``gamma_p(w) / gamma_p*`` (1 at a max-margin direction).
+def margin_ratio(data, w, p=None, gamma_star=None, *, norm=None):
+    """Normalized-margin ratio ``gamma(w) / gamma*`` (1 at a max-margin direction).
 
     Parameters
     ----------
-    w : array_like of shape (d,) or (k, d)
-        One direction or k directions as rows.
-    data : Dataset or array_like of shape (n, d)
-        A dataset, or its signed samples as rows.
-    p : float, default 2
-        The norm, in [1, inf].
-    gamma_star : float or MaxMarginResult, optional
-        The max-margin value ``gamma_p*`` (or the result of :func:`max_margin` for the same
-        ``p``). Computed with :func:`max_margin` when omitted.
+    data : Dataset, MulticlassDataset or array_like of shape (n, d)
+        A dataset, or the signed samples of binary data as rows.
+    w : array_like
+        One iterate or a stack of them.
+    p : float or str, optional
+        Binary data: the l_p norm, p in [1, inf]; default 2.
+    gamma_star : float or max-margin result, optional
+        The max-margin value ``gamma*`` (or the result of :func:`max_margin` for the same
+        norm). Computed with :func:`max_margin` when omitted.
+    norm : str, optional
+        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"`` or ``"l1"``.
 
     Returns
     -------
-    float or ndarray of shape (k,)
-        At most 1 (up to solver accuracy); NaN for a zero ``w``.
+    float or ndarray
+        At most 1 (up to solver accuracy); NaN for a zero iterate.
 
     Raises
     ------
     ValueError
-        If ``gamma_star`` is not positive, or is a MaxMarginResult for another ``p``.
+        If ``gamma_star`` is not positive, or is a result for another norm.
 
     Notes
     -----
@@ -469,21 +502,25 @@ def margin_ratio(w, data, p=2, gamma_star=None):
     --------
     >>> import fastbias as fb
     >>> ds = fb.datasets.shifted_diagonal([1.0, 2.0, 3.0], delta=0.1)
-    >>> round(margin_ratio([1.0, 1.0, 1.0], ds, p=float("inf")), 9)
+    >>> round(margin_ratio(ds, [1.0, 1.0, 1.0], p=float("inf")), 9)
     1.0
     """
-    p = check_p(p)
+    data, w = _data_and_iterate(data, w, "margin_ratio")
+    norm = _resolve_norm(data, p, norm)
     if gamma_star is None:
-        gamma_star = max_margin(data, p).margin
-    return normalized_margin(w, data, p) / check_gamma_star(gamma_star, p)
+        gamma_star = max_margin(data, norm=norm).margin
+    key = "norm" if isinstance(norm, str) else "p"
+    return normalized_margin(data, w, **{key: norm}) / check_gamma_star(gamma_star, norm)
 
 
-def check_gamma_star(gamma_star, p: float) -> float:
-    """``gamma_star`` as a positive float; a MaxMarginResult must be for the same ``p``."""
-    if isinstance(gamma_star, MaxMarginResult):
-        if gamma_star.p != p:
+def check_gamma_star(gamma_star, norm) -> float:
+    """``gamma_star`` as a positive float; a max-margin result must be for the same norm."""
+    result_norm = getattr(gamma_star, "norm", getattr(gamma_star, "p", None))
+    if result_norm is not None and hasattr(gamma_star, "margin"):
+        if result_norm != norm:
             raise ValueError(
-                f"gamma_star is a max-margin result for p = {gamma_star.p!r}; expected p = {p!r}."
+                f"gamma_star is a max-margin result for the norm {result_norm!r}; expected "
+                f"{norm!r}."
             )
         return gamma_star.margin
     return check_interval("gamma_star", gamma_star, 0.0, math.inf, "neither")
@@ -527,8 +564,8 @@ def cosine(w, u):
 # --------------------------------------------------------------------------------------------
 
 
-def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> MaxMarginResult:
-    """Solve the l_p max-margin problem ``max_{||w||_p <= 1} min_i <w, z_i>``.
+def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_options=None):
+    """Solve the max-margin problem ``max_{||w|| <= 1} min_i <w, z_i>`` (l_p or a matrix norm).
 
     Solved as ``min ||w||_p s.t. Z w >= 1`` (as ``min 1/2 ||w||_2^2`` for p = 2) with CVXPY;
     the solution is returned normalized to unit l_p norm.
@@ -538,8 +575,12 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
     data : Dataset or array_like of shape (n, d)
         A dataset, or its signed samples ``z_i = y_i x_i`` as rows. Must be linearly separable.
     p : float, default 2
-        The norm, in [1, inf]: 1, 2 and ``numpy.inf`` (or ``"inf"``) are the common choices;
-        any p >= 1 works (general p uses power cones, solved to 1e-10).
+        Binary data: the norm, in [1, inf]: 1, 2 and ``numpy.inf`` (or ``"inf"``) are the
+        common choices; any p >= 1 works (general p uses power cones, solved to 1e-10).
+    norm : {"max", "fro", "spectral", "l1"}, optional
+        Multiclass data (a :class:`~fastbias.MulticlassDataset`): the matrix norm of
+        ``max_{||W|| <= 1} min_{i, c != y_i} (W[y_i] - W[c]) . x_i`` (SPEC 9); default
+        "fro". See :func:`fastbias.multiclass_geometry.max_margin_multiclass`.
     solver : str, default "CLARABEL"
         CVXPY solver name. Clarabel runs with the tight tolerances of ``CLARABEL_OPTIONS``
         (``CLARABEL_OPTIONS_CONE`` for general p); other solvers run with their defaults.
@@ -596,7 +637,12 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
     >>> round(mm.margin, 9)
     1.3
     """
-    p = check_p(p)
+    if isinstance(data, MulticlassDataset):
+        from .multiclass_geometry import max_margin_multiclass
+
+        return max_margin_multiclass(data, _resolve_norm(data, p, norm), solver=solver,
+                                     solver_options=solver_options)
+    p = _resolve_norm(data, p, norm)
     Z = _signed_samples(data)
     cone = p not in (1.0, 2.0, math.inf)
     solver, opts = _solver_setup(
@@ -669,6 +715,15 @@ def max_margin(data, p=2, *, solver: str = "CLARABEL", solver_options=None) -> M
 # --------------------------------------------------------------------------------------------
 # P_Adam(c) and Algorithm 3
 # --------------------------------------------------------------------------------------------
+
+
+def _unit(w: np.ndarray) -> np.ndarray:
+    """``w / ||w||_2`` without over- or underflow (w may be of order 1e+-300)."""
+    top = np.max(np.abs(w))
+    if not (np.isfinite(top) and top > 0):
+        raise SolverError("the solver returned a zero or non-finite direction.", "invalid")
+    u = w / top
+    return u / np.linalg.norm(u)
 
 
 def _adam_metric(Z: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -888,7 +943,7 @@ def fixed_point(
             ConvergenceWarning,
             stacklevel=2,
         )
-    w = solution.w / np.linalg.norm(solution.w)
+    w = _unit(solution.w)
     return FixedPointResult(
         c=_readonly(c),
         w=_readonly(w),

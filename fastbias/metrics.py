@@ -1,54 +1,96 @@
-"""The training loss of iterates, as ``log L(w)``: finite at any margin."""
+"""The training loss and the margins of iterates, finite at any horizon."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_finite_array, check_option
+from ._validation import check_finite_array
+from .losses import get_loss
 
-__all__ = ["log_loss"]
-
-# Beyond this margin log(1 + e^-s) = e^-s (1 - e^-s / 2 + ...) to far below float64 precision.
-_LOGISTIC_TAIL = 36.0
+__all__ = ["log_loss", "min_margins"]
 
 
-def _log_sample_losses(margins: np.ndarray, loss: str) -> np.ndarray:
-    """``log l(s)`` for each margin, finite for every finite margin."""
-    s = np.asarray(margins, dtype=np.float64)
-    if loss == "exp":
-        return -s
-    softplus = np.maximum(-s, 0.0) + np.log1p(np.exp(-np.abs(s)))  # log(1 + e^-s)
-    tail = s > _LOGISTIC_TAIL
-    with np.errstate(divide="ignore"):
-        out = np.log(softplus)
-    out[tail] = -s[tail] - 0.5 * np.exp(-s[tail])
-    return out
+def _as_data(data):
+    """``(multiclass, rows, labels)``: a Dataset, a MulticlassDataset or signed samples Z."""
+    from .datasets import Dataset, MulticlassDataset
+
+    if isinstance(data, MulticlassDataset):
+        return True, data.X, data.y
+    if isinstance(data, Dataset):
+        return False, data.Z, None
+    return False, check_finite_array("Z", data, ndim=2), None
 
 
-def log_loss(Z, w, loss: str = "exp") -> np.ndarray | float:
-    """``log L(w)`` with ``L(w) = (1/n) sum_i l(<w, z_i>)``, through logsumexp.
+def _stack(w, multiclass: bool, k: int | None, d: int):
+    """Iterates as a stack (r, d) or (r, k, d), and whether one iterate was given."""
+    W = np.asarray(w, dtype=np.float64)
+    one = W.ndim == (2 if multiclass else 1)
+    W = W[None] if one else W
+    shape = (k, d) if multiclass else (d,)
+    if W.shape[1:] != shape:
+        what = "(k, d) or (r, k, d)" if multiclass else "(d,) or (r, d)"
+        raise ValueError(f"w must have shape {what} with {'k = %d, ' % k if multiclass else ''}"
+                         f"d = {d}; got {np.shape(w)}.")
+    return W, one
+
+
+def min_margins(data, w) -> np.ndarray | float:
+    """Smallest margin over the samples for each iterate.
+
+    Binary: ``min_i <w, z_i>``. Multiclass: ``min_i min_{c != y_i} (W[y_i] - W[c]) . x_i``.
+
+    Examples
+    --------
+    >>> min_margins([[1.0, 0.0], [0.0, 2.0]], [1.0, 1.0])
+    1.0
+    """
+    multiclass, rows, labels = _as_data(data)
+    k = data.k if multiclass else None
+    W, one = _stack(w, multiclass, k, rows.shape[1])
+    if multiclass:
+        out = data.margins(W).min(axis=-1)
+    else:
+        out = np.min(W @ rows.T, axis=1)
+    return float(out[0]) if one else out
+
+
+def log_loss(data, w, loss: str | None = None) -> np.ndarray | float:
+    """``log L(w)`` with ``L(w) = (1/n) sum_i l_i(w)``, through logsumexp.
 
     Finite at any horizon (no underflow of ``exp(-margin)``).
 
     Parameters
     ----------
-    Z : ndarray (n, d)
-        Signed samples.
-    w : ndarray (d,) or (k, d)
-        One iterate or a stack of iterates.
-    loss : {"exp", "logistic"}
+    data : Dataset, MulticlassDataset or ndarray (n, d)
+        The data, or the signed samples Z of binary data.
+    w : ndarray
+        One iterate ((d,) binary, (k, d) multiclass) or a stack of them.
+    loss : str, optional
+        A loss of :data:`fastbias.losses.LOSSES` for the kind of data; default ``"exp"``
+        (binary) or ``"ce"`` (multiclass).
 
     Returns
     -------
-    float or ndarray (k,)
+    float or ndarray
+
+    Examples
+    --------
+    >>> round(log_loss([[1.0, 0.0]], [2.0, 0.0]), 12)
+    -2.0
     """
-    check_option("loss", loss, ("exp", "logistic"))
-    Z = check_finite_array("Z", Z, ndim=2)
-    W = np.asarray(w, dtype=np.float64)
-    if W.ndim not in (1, 2) or W.shape[-1] != Z.shape[1]:
-        raise ValueError(f"w must have shape (d,) or (k, d) with d = {Z.shape[1]}; got {W.shape}.")
-    W = np.atleast_2d(W)
-    logl = _log_sample_losses(W @ Z.T, loss)
+    multiclass, rows, labels = _as_data(data)
+    spec = get_loss(loss if loss is not None else ("ce" if multiclass else "exp"), multiclass)
+    k = data.k if multiclass else None
+    W, one = _stack(w, multiclass, k, rows.shape[1])
+    if multiclass:
+        scores = np.einsum("rcd,nd->rnc", W, rows)
+        logl = spec.log_sample_loss(scores, labels)
+    else:
+        logl = spec.log_sample_loss(W @ rows.T)
     top = logl.max(axis=1)  # logsumexp, without importing scipy.special at start-up
-    out = top + np.log(np.exp(logl - top[:, None]).sum(axis=1)) - np.log(Z.shape[0])
-    return float(out[0]) if np.ndim(w) == 1 else out
+    finite = np.isfinite(top)
+    safe = np.where(finite, top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = safe + np.log(np.exp(logl - safe[:, None]).sum(axis=1)) - np.log(rows.shape[0])
+    out = np.where(finite, out, top)
+    return float(out[0]) if one else out

@@ -1,7 +1,16 @@
-"""Learning-rate schedules, indexed by the optimizer step counter t = 0, 1, 2, ..."""
+"""Learning-rate schedules, indexed by the optimizer step counter t = 0, 1, 2, ...
+
+A schedule is an immutable object that gives the rates of a chunk of steps at once
+(:meth:`Schedule.rates`) and has a dict form (:meth:`Schedule.to_dict`) so that checkpoints
+and sweeps can store and compare it. Subclass :class:`Schedule` (as a frozen dataclass) and
+define :meth:`Schedule.eta` to add one: every subclass is registered by its class name so
+that :func:`schedule_from_dict` can rebuild it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -9,36 +18,92 @@ import numpy as np
 from ._kernels.schedule import CONSTANT, POLYNOMIAL, fill_learning_rates
 from ._validation import check_interval
 
-__all__ = ["PolynomialDecay", "Constant", "Schedule", "schedule_from_dict"]
+__all__ = ["PolynomialDecay", "Constant", "Schedule", "FunctionSchedule", "schedule_from_dict",
+           "as_schedule"]
+
+_SCHEDULES: dict[str, type] = {}
 
 
 class Schedule:
-    """Base class of the learning-rate schedules (immutable parameter objects)."""
+    """Base class of the learning-rate schedules.
+
+    Subclass it as a frozen dataclass and define :meth:`eta` (rates of an array of step
+    counters, vectorized); the fields are the schedule's parameters and form its dict
+    (:meth:`to_dict`), by which checkpoints and sweeps recognize it. Subclasses register
+    themselves by class name (define them at module level, imported before a checkpoint that
+    uses them is resumed).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Harmonic(Schedule):
+    ...     eta0: float = 1.0
+    ...     def eta(self, t):
+    ...         return self.eta0 / (t + 1.0)
+    >>> Harmonic(2.0).rates(0, 3)
+    array([2.        , 1.        , 0.66666667])
+    >>> schedule_from_dict(Harmonic(2.0).to_dict())
+    Harmonic(eta0=2.0)
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _SCHEDULES[cls.__name__] = cls
+
+    def eta(self, t: np.ndarray) -> np.ndarray:
+        """Learning rates of the step counters ``t`` (a float64 array); positive and finite."""
+        raise NotImplementedError(f"{type(self).__name__} must define eta(t).")
+
+    def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Learning rates of steps ``t0, ..., t0 + steps - 1`` as a float64 array.
+
+        ``out`` (float64, at least ``steps`` long) is reused if given; the returned array is
+        then a view of it. Raises ValueError if a rate is not positive and finite.
+        """
+        steps = int(steps)
+        out = np.empty(steps, dtype=np.float64) if out is None else out[:steps]
+        t = np.arange(t0, t0 + steps, dtype=np.float64)
+        values = np.asarray(self.eta(t), dtype=np.float64)
+        if values.shape != (steps,):
+            values = np.broadcast_to(values, (steps,))
+        out[:] = values
+        bad = ~(np.isfinite(out) & (out > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"the learning rate of step {t0 + i} is {out[i]!r}; rates must be "
+                             "positive and finite.")
+        return out
+
+    def to_dict(self) -> dict:
+        """Parameters as a plain dict with the class name under ``"name"``."""
+        if not dataclasses.is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} must be a dataclass (or define to_dict).")
+        return {"name": type(self).__name__, **asdict(self)}
+
+
+class _Compiled(Schedule):
+    """Schedules computed by the compiled routine the simulator uses (chunk-invariant)."""
 
     _code: int
 
     def _params(self) -> tuple[float, float]:
         raise NotImplementedError
 
-    def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Learning rates of steps ``t0, ..., t0 + steps - 1`` as a float64 array.
+    def eta(self, t):
+        """Rates of the step counters ``t``, from the same compiled routine as :meth:`rates`."""
+        return np.array([self.rates(int(s), 1)[0] for s in np.ravel(t)])
 
-        Computed by the same compiled routine the simulator uses, so values are identical
-        however a run is split into chunks. ``out`` (float64, at least ``steps`` long) is
-        reused if given; the returned array is then a view of it.
-        """
+    def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Learning rates of steps ``t0, ..., t0 + steps - 1`` (compiled; see :class:`Schedule`)."""
         out = np.empty(int(steps), dtype=np.float64) if out is None else out[: int(steps)]
         a, b = self._params()
         fill_learning_rates(self._code, a, b, np.int64(t0), out)
         return out
 
-    def to_dict(self) -> dict:
-        """Parameters as a plain dict with the class name under ``"name"``."""
-        return {"name": type(self).__name__, **asdict(self)}
-
 
 @dataclass(frozen=True)
-class PolynomialDecay(Schedule):
+class PolynomialDecay(_Compiled):
     """``eta_t = eta0 * (t + 2) ** (-power)`` (paper Assumption 2.3 for ``0 < power <= 1``).
 
     Parameters
@@ -67,13 +132,18 @@ class PolynomialDecay(Schedule):
 
 
 @dataclass(frozen=True)
-class Constant(Schedule):
+class Constant(_Compiled):
     """Constant learning rate ``eta_t = eta`` (the paper uses it for GD).
 
     Parameters
     ----------
     eta : float, default 0.1
         Positive step size.
+
+    Examples
+    --------
+    >>> Constant(0.5).rates(10, 2)
+    array([0.5, 0.5])
     """
 
     eta: float = 0.1
@@ -86,13 +156,82 @@ class Constant(Schedule):
         return self.eta, 0.0
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (PolynomialDecay, Constant)}
+class FunctionSchedule(Schedule):
+    """A plain function ``t -> eta`` used as a schedule (see :func:`as_schedule`).
+
+    It has no dict form: a run with it cannot be checkpointed or cached by a sweep.
+    The function is called on an array of step counters when it accepts one, else on each
+    step counter.
+    """
+
+    def __init__(self, function: Callable):
+        self.function = function
+        self._vectorized: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"FunctionSchedule({getattr(self.function, '__name__', self.function)!r})"
+
+    def eta(self, t):
+        if self._vectorized is not False:
+            try:
+                values = np.asarray(self.function(t), dtype=np.float64)
+                if values.shape == t.shape:
+                    self._vectorized = True
+                    return values
+            except Exception:  # noqa: BLE001 (a scalar-only function: call it per step)
+                pass
+            self._vectorized = False
+        return np.array([float(self.function(int(s))) for s in t])
+
+    def to_dict(self) -> dict:
+        raise TypeError(
+            "a learning rate given as a plain function has no stored form, so it cannot be "
+            "checkpointed or cached by a sweep; write it as a fb.Schedule subclass (a frozen "
+            "dataclass with an eta(t) method) to do that."
+        )
+
+
+def as_schedule(lr, *, stored: bool) -> Schedule:
+    """``lr`` as a :class:`Schedule`: schedules as they are, plain functions wrapped.
+
+    Parameters
+    ----------
+    lr : Schedule or callable
+    stored : bool
+        Whether the run must store the schedule (a checkpoint or a sweep's cache); a plain
+        function is then refused.
+
+    Raises
+    ------
+    TypeError
+        For a number (with the fastbias spelling) or anything else that is not a schedule.
+    """
+    if isinstance(lr, Schedule):
+        return lr
+    if isinstance(lr, (int, float, np.number)) and not isinstance(lr, bool):
+        raise TypeError(
+            f"lr must be a schedule, not a number: write lr=fb.Constant({lr!r}) for a constant "
+            f"rate or lr=fb.PolynomialDecay(eta0={lr!r}, power=0.5) for the paper's decay."
+        )
+    if callable(lr):
+        if stored:
+            FunctionSchedule(lr).to_dict()  # raises the explanation
+        return FunctionSchedule(lr)
+    raise TypeError(f"lr must be a schedule such as fb.PolynomialDecay(0.1, 0.5) or "
+                    f"fb.Constant(0.1), or a function t -> eta; got {lr!r}.")
 
 
 def schedule_from_dict(params: dict) -> Schedule:
     """Rebuild a schedule from :meth:`Schedule.to_dict` output."""
+    if not isinstance(params, Mapping):
+        raise ValueError(f"schedule parameters must be a dict; got {type(params).__name__}.")
     params = dict(params)
     name = params.pop("name", None)
-    if name not in _SCHEDULES:
-        raise ValueError(f"unknown schedule name {name!r}; expected one of {sorted(_SCHEDULES)}.")
-    return _SCHEDULES[name](**params)
+    if name not in _SCHEDULES or name in ("_Compiled", "FunctionSchedule"):
+        known = sorted(k for k in _SCHEDULES if k not in ("_Compiled", "FunctionSchedule"))
+        raise ValueError(f"unknown schedule name {name!r}; expected one of {known} (a schedule "
+                         "class of your own must be imported first).")
+    try:
+        return _SCHEDULES[name](**params)
+    except TypeError as exc:
+        raise ValueError(f"invalid parameters for schedule {name}: {exc}") from None

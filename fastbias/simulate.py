@@ -1,64 +1,150 @@
-"""The driver: validate, draw the random sample orders, run compiled chunks, record."""
+"""The driver: validate, draw the random sample orders, run compiled chunks, record, checkpoint.
+
+Runs are pure functions of (data, optimizer, lr, loss, seed, w0, epochs): the sample orders
+are drawn in Python from ``numpy.random.default_rng(seed)`` (SPEC 2), the compiled loops are
+deterministic, and a run is the same bit for bit however it is chunked, checkpointed,
+interrupted, resumed or extended (SPEC 7 and 10).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_savez, load_npz, resolve_npz_path
-from ._kernels._scaled import EXP_LOSS, LOGISTIC_LOSS
-from ._kernels.loop import run_epochs
-from ._validation import check_finite_array, check_int, check_interval, check_option
-from .datasets import Dataset
-from .metrics import log_loss as _log_loss
-from .optimizers import GD, Optimizer
-from .schedules import Constant, PolynomialDecay, Schedule
+from ._io import output_path, resolve_npz_path, same_file
+from ._validation import check_finite_array, check_int, check_interval
+from .checkpoints import MATCHED, RunState, read_checkpoint
+from .datasets import Dataset, MulticlassDataset
+from .losses import get_loss
+from .optimizers import GD, SGD, Optimizer
+from .schedules import Constant, PolynomialDecay, Schedule, as_schedule
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "record_epochs", "warmup", "LOSSES"]
-
-#: Loss names accepted by :func:`simulate`.
-LOSSES = {"exp": EXP_LOSS, "logistic": LOGISTIC_LOSS}
+__all__ = ["simulate", "record_epochs", "warmup", "RunInterrupted", "MAX_RECORD_BYTES"]
 
 # Work per compiled call, in units of multiply-adds (about 10-50 ms): chunk boundaries are
 # where records, progress and checkpoints happen. Results do not depend on it.
 _CHUNK_WORK = 1 << 24
-_CHECKPOINT_FORMAT = "fastbias-checkpoint-1"
 # Largest step counter: learning rates use float(t + 2), exact up to 2**53.
 _MAX_STEPS = 2**53
+#: Most memory the records of one run may take (bytes); more is refused before the run.
+MAX_RECORD_BYTES = 2**31
+# Checkpoints whose writing takes longer than _SLOW_WRITE seconds (many records, large data)
+# are spaced so that writing them takes at most _CHECKPOINT_SHARE of the run time.
+_CHECKPOINT_SHARE = 0.05
+_SLOW_WRITE = 0.05
 
 
-def record_epochs(record, epochs: int) -> np.ndarray:
-    """Epochs at which :func:`simulate` records the iterate.
+class RunInterrupted(KeyboardInterrupt):
+    """A checkpointed run stopped by SIGINT or SIGTERM after saving its state.
 
-    ``record`` is a count k (up to k distinct log-spaced epochs in 1..epochs, always
-    including ``epochs``) or a sequence of epochs in [0, epochs] (0 is the starting point),
-    to which ``epochs`` is added.
+    Attributes
+    ----------
+    signum : int
+        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+    epoch : int
+        The epoch saved in the checkpoint.
+    checkpoint : pathlib.Path
+        Where it was saved.
+    """
+
+    def __init__(self, signum: int, epoch: int, checkpoint: Path):
+        name = signal.Signals(signum).name
+        super().__init__(f"{name}: saved epoch {epoch:,} to {checkpoint}")
+        self.signum, self.epoch, self.checkpoint = signum, epoch, checkpoint
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+def _log_grid(k: int, epochs: int, limit: int) -> np.ndarray:
+    """The distinct ``round(10**(j / k))`` in [1, epochs] (at most ``limit`` of them)."""
+    j_max = math.floor(k * math.log10(epochs) + 1e-9)
+    # Below x_dense consecutive grid points are less than 1/2 apart: every integer is one.
+    x_dense = 0.5 / math.expm1(math.log(10.0) / k)
+    dense = np.arange(1, min(epochs, math.floor(x_dense)) + 1, dtype=np.int64)
+    j0 = max(0, math.floor(k * math.log10(max(x_dense, 1.0))) - 1)
+    if j_max - j0 + 1 > limit:
+        return np.zeros(limit + 1, dtype=np.int64)  # too many: the caller refuses
+    j = np.arange(j0, j_max + 1, dtype=np.float64)
+    sparse = np.rint(np.power(10.0, j / k)).astype(np.int64)
+    grid = np.union1d(dense, sparse)
+    return grid[(grid >= 1) & (grid <= epochs)]
+
+
+def record_epochs(record, epochs: int, *, limit: int | None = None) -> np.ndarray:
+    """The record grid of a run of ``epochs`` epochs (without the horizon itself).
+
+    Parameters
+    ----------
+    record : int or sequence of int
+        ``k``: k log-spaced epochs per decade on a fixed grid, the distinct
+        ``round(10**(j / k))`` for j = 0, 1, ...; or explicit epochs in [0, ...] (0 is the
+        starting point). The grid does not depend on the horizon: a longer run's grid
+        extends a shorter one's.
+    epochs : int
+        The horizon; :func:`simulate` also records it (not part of the grid).
+    limit : int, optional
+        Largest number of records accepted (ValueError beyond it).
+
+    Returns
+    -------
+    ndarray of int64
+        The grid epochs in [0, epochs], sorted.
+
+    Examples
+    --------
+    >>> record_epochs(3, 100).tolist()
+    [1, 2, 5, 10, 22, 46, 100]
+    >>> record_epochs([0, 5, 50], 20).tolist()
+    [0, 5]
     """
     if isinstance(record, (Sequence, np.ndarray)) and not isinstance(record, str):
         arr = np.asarray(record)
         if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
             raise TypeError(
-                f"record must be a count or a 1-D sequence of integer epochs; got {record!r}."
+                f"record must be a count per decade or a 1-D sequence of integer epochs; "
+                f"got {record!r}."
             )
-        bad = arr[(arr < 0) | (arr > epochs)]
-        if bad.size:
-            raise ValueError(
-                f"record epochs must be in [0, epochs] = [0, {epochs}]; got {int(bad[0])}."
-            )
-        return np.union1d(arr.astype(np.int64), [epochs])
-    k = check_int("record", record, 1)
-    if k >= epochs:
-        return np.arange(1, epochs + 1, dtype=np.int64)
-    if k == 1:
-        return np.array([epochs], dtype=np.int64)
-    grid = np.rint(np.logspace(0.0, np.log10(epochs), k)).astype(np.int64)
-    grid[-1] = epochs
-    return np.unique(np.clip(grid, 1, epochs))
+        if arr.size and arr.min() < 0:
+            raise ValueError(f"record epochs must be >= 0; got {int(arr.min())}.")
+        grid = np.unique(arr.astype(np.int64))
+        grid = grid[grid <= epochs]
+    else:
+        k = check_int("record", record, 1, 10**9)
+        grid = _log_grid(k, epochs, _MAX_STEPS if limit is None else limit)
+    if limit is not None and grid.size > limit:
+        raise ValueError(f"record={_shown(record)} asks for more than {limit:,} records.")
+    return grid
+
+
+def _shown(record) -> str:
+    if isinstance(record, (Sequence, np.ndarray)) and not isinstance(record, str):
+        return f"[{len(record)} epochs]"
+    return repr(record)
+
+
+def _record_spec(record):
+    """The record argument in its stored form (an int, or a sorted list of epochs)."""
+    if isinstance(record, (Sequence, np.ndarray)) and not isinstance(record, str):
+        return np.unique(np.asarray(record, dtype=np.int64)).tolist()
+    return int(record)
+
+
+# --------------------------------------------------------------------------------------------
+# Sample orders
+# --------------------------------------------------------------------------------------------
 
 
 _VECTOR_DRAWS_OK: dict = {}
@@ -89,14 +175,8 @@ def _draw_epochs_vectorized(rng, sampling, n, epochs):
     return rng.integers(0, n, size=(epochs, n))
 
 
-def _epoch_orders(rng, sampling: str, n: int, epochs: int) -> np.ndarray:
-    """Sample orders of the next ``epochs`` epochs, shape (epochs, n) (or (1, n) if cyclic).
-
-    Follows the reproducibility contract: epoch e uses ``rng.permutation(n)`` (reshuffle) or
-    ``rng.integers(0, n, size=n)`` (replacement), drawn in epoch order.
-    """
-    if sampling == "cyclic":
-        return np.arange(n, dtype=np.int64).reshape(1, n)
+def _draw_orders(rng, sampling: str, n: int, epochs: int) -> np.ndarray:
+    """Orders of the next ``epochs`` epochs, shape (epochs, n), drawn in epoch order (SPEC 2)."""
     if _vector_draws_match(sampling, n):
         orders = _draw_epochs_vectorized(rng, sampling, n, epochs)
     else:
@@ -104,99 +184,82 @@ def _epoch_orders(rng, sampling: str, n: int, epochs: int) -> np.ndarray:
     return np.ascontiguousarray(orders, dtype=np.int64)
 
 
+def _chunk_orders(state: RunState, sampling: str, n: int, chunk: int) -> np.ndarray:
+    """Orders of the chunk's epochs plus the next epoch's (its first sample is needed ahead).
+
+    Cyclic sampling draws nothing: one row serves every epoch. Otherwise the epoch after the
+    chunk is drawn now and kept in ``state.pending`` for the next chunk.
+    """
+    if sampling == "cyclic":
+        return np.arange(n, dtype=np.int64).reshape(1, n)
+    if state.pending.size == 0:
+        state.pending = _draw_orders(state.rng, sampling, n, 1)[0]
+    fresh = _draw_orders(state.rng, sampling, n, chunk)
+    orders = np.vstack([state.pending[None, :], fresh])
+    state.pending = orders[-1].copy()
+    return orders
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+
 def _default_lr(optimizer: Optimizer) -> Schedule:
-    return Constant(0.1) if isinstance(optimizer, GD) else PolynomialDecay()
-
-
-class _RunState:
-    """Everything a run needs to continue: iterate, moments, log-scale, counters, records."""
-
-    def __init__(self, w, d, rng):
-        self.w = w
-        self.m = np.zeros(d)
-        self.v = np.zeros(d)
-        self.scale = np.zeros(3)
-        self.epoch = 0
-        self.step = 0
-        self.rng = rng
-        self.rec_epochs: list[int] = []
-        self.rec_w: list[np.ndarray] = []
-
-    def arrays(self, params_json: str) -> dict:
-        return {
-            "format": np.array(_CHECKPOINT_FORMAT),
-            "params": np.array(params_json),
-            "w": self.w,
-            "m": self.m,
-            "v": self.v,
-            "scale": self.scale,
-            "counters": np.array([self.epoch, self.step], dtype=np.int64),
-            "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
-            "rec_epochs": np.array(self.rec_epochs, dtype=np.int64),
-            "rec_w": np.array(self.rec_w, dtype=np.float64).reshape(len(self.rec_w), self.w.size),
-        }
-
-    @classmethod
-    def from_checkpoint(cls, path, params_json: str, d: int, steps_per_epoch: int) -> _RunState:
-        """Load and check a checkpoint of the run described by ``params_json``."""
-        path = resolve_npz_path(path)
-        data = load_npz(
-            path,
-            "checkpoint",
-            ("format", "params", "w", "m", "v", "scale", "counters", "rng_state", "rec_epochs",
-             "rec_w"),
-        )
-
-        def bad(what):
-            return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
-
-        if str(data["format"]) != _CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint file {str(path)!r} has an unknown format.")
-        try:
-            saved = json.loads(str(data["params"]))
-            rng_state = json.loads(str(data["rng_state"]))
-        except json.JSONDecodeError as exc:
-            raise bad(f"unreadable parameters or generator state ({exc})") from None
-        wanted = json.loads(params_json)
-        diff = sorted(key for key in wanted if saved.get(key) != wanted.get(key))
-        if diff:
-            raise ValueError(
-                f"checkpoint {str(path)!r} belongs to a different run: {diff[0]} differs "
-                f"(checkpoint {saved.get(diff[0])!r}, this call {wanted.get(diff[0])!r}); "
-                "resume with the same data, optimizer, lr, loss, seed, epochs, record and w0."
-            )
-        for key, shape in (("w", (d,)), ("m", (d,)), ("v", (d,)), ("scale", (3,))):
-            arr = data[key]
-            if arr.dtype != np.float64 or arr.shape != shape or not np.all(np.isfinite(arr)):
-                raise bad(f"{key} must be finite float64 of shape {shape}")
-        counters, rec_epochs, rec_w = data["counters"], data["rec_epochs"], data["rec_w"]
-        if counters.dtype != np.int64 or counters.shape != (2,):
-            raise bad("counters must be two int64 values")
-        epoch, step = (int(c) for c in counters)
-        records = wanted["record"]
-        if not (0 <= epoch <= wanted["epochs"]) or step != epoch * steps_per_epoch:
-            raise bad(f"epoch {epoch} and step {step} do not fit this run")
-        expected = [e for e in records if e <= epoch]
-        if rec_epochs.dtype != np.int64 or rec_epochs.tolist() != expected:
-            raise bad(f"recorded epochs {rec_epochs.tolist()} should be {expected}")
-        if rec_w.dtype != np.float64 or rec_w.shape != (len(expected), d):
-            raise bad(f"recorded iterates have shape {rec_w.shape}; expected {(len(expected), d)}")
-        rng = np.random.default_rng()
-        try:
-            rng.bit_generator.state = rng_state
-        except (TypeError, ValueError, KeyError) as exc:
-            raise bad(f"invalid generator state ({exc!r})") from None
-        state = cls(data["w"].copy(), d, rng)
-        state.m, state.v, state.scale = data["m"].copy(), data["v"].copy(), data["scale"].copy()
-        state.epoch, state.step = epoch, step
-        state.rec_epochs = expected
-        state.rec_w = [row.copy() for row in rec_w]
-        return state
+    """PolynomialDecay(0.1, 0.5) (ours); constant rates for the plain rules: GD 0.1, SGD 0.01."""
+    if isinstance(optimizer, GD):
+        return Constant(0.1)
+    if isinstance(optimizer, SGD):
+        return Constant(0.01)  # heavy ball multiplies the step by about 1 / (1 - momentum)
+    return PolynomialDecay()
 
 
 def _check_path(name: str, value):
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a file path (str or os.PathLike) or None; got {value!r}.")
+
+
+def _check_w0(w0, data, k: int) -> np.ndarray:
+    d = data.d
+    if w0 is None:
+        return np.zeros((k, d))
+    shape = (k, d) if data.multiclass else (d,)
+    w = check_finite_array("w0", w0, ndim=len(shape)).copy()
+    if w.shape != shape:
+        raise ValueError(f"w0 must have shape {shape}; got {w.shape}.")
+    W = w.reshape(k, d)
+    rows = data.kernel_arrays()[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        reach = np.abs(W) @ np.abs(rows.T) * data.kernel_arrays()[1][None, :]
+    if not np.all(np.isfinite(reach)):
+        raise ValueError("w0 is too large for these data: its scores <w0, x_i> leave the "
+                         "float64 range (about 1.8e308); scale it down.")
+    return W
+
+
+def _schedule_dict(lr: Schedule):
+    """The stored form of a schedule (None for a plain function, which has none)."""
+    try:
+        return lr.to_dict()
+    except TypeError:
+        return None
+
+
+def _progress_default() -> bool:
+    """On where a person watches: stderr is a terminal, or the code runs in a notebook."""
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    shell = sys.modules.get("IPython")
+    if shell is not None:
+        try:
+            ip = shell.get_ipython()
+            return ip is not None and "IPKernelApp" in ip.config
+        except Exception:  # noqa: BLE001 (an unusual IPython: no bar)
+            return False
+    return False
 
 
 def _progress_bar(enabled: bool, total: int, initial: int):
@@ -207,17 +270,62 @@ def _progress_bar(enabled: bool, total: int, initial: int):
     return tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True, leave=False)
 
 
+# --------------------------------------------------------------------------------------------
+# Signals
+# --------------------------------------------------------------------------------------------
+
+
+class _Signals:
+    """Defer SIGINT and SIGTERM to the next chunk boundary, where the run saves and stops.
+
+    Active only in the main thread and only for signals whose handler is Python's default;
+    the previous handlers are restored on exit.
+    """
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+        for signum, default in defaults.items():
+            try:
+                if signal.getsignal(signum) is default:
+                    self._previous[signum] = signal.signal(signum, self._handle)
+            except (ValueError, OSError):  # not allowed here
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# simulate
+# --------------------------------------------------------------------------------------------
+
+
 def simulate(
-    data: Dataset,
+    data,
     optimizer: Optimizer,
     *,
-    lr: Schedule | None = None,
+    lr=None,
     epochs: int,
-    loss: str = "exp",
+    loss: str | None = None,
     seed: int = 0,
-    record=200,
+    record=20,
     w0=None,
-    progress: bool = False,
+    progress: bool | None = None,
     checkpoint=None,
     checkpoint_every: float = 60.0,
     resume=None,
@@ -227,34 +335,43 @@ def simulate(
 
     Parameters
     ----------
-    data : Dataset
-        The samples (see :class:`fastbias.Dataset`).
+    data : Dataset or MulticlassDataset
+        The samples. Binary data train a vector w (d,), multiclass data a matrix W (k, d).
     optimizer : Optimizer
-        ``IncAdam``, ``DetAdam``, ``AdamProxy``, ``IncSignum``, ``SignGD``, ``GD`` or
-        ``NormalizedGD``.
-    lr : Schedule, optional
+        Any registered optimizer (``fb.IncAdam()``, ``fb.DetAdam()``, ``fb.Muon()``, ...).
+    lr : Schedule or callable, optional
         Learning-rate schedule over optimizer steps t = 0, 1, ...; default
-        ``PolynomialDecay(0.1, 0.5)`` (ours), ``Constant(0.1)`` for GD.
+        ``PolynomialDecay(0.1, 0.5)`` (ours), ``Constant(0.1)`` for GD and
+        ``Constant(0.01)`` for SGD (ours). A plain
+        function ``t -> eta`` is accepted unless the run is checkpointed.
     epochs : int
         Passes over the data, >= 1 (an epoch has ceil(n / batch_size) steps).
-    loss : {"exp", "logistic"}, default "exp"
+    loss : str, optional
+        Binary data: ``"exp"`` (default) or ``"logistic"``; multiclass data: ``"ce"``
+        (cross-entropy, default) or ``"exp"``.
     seed : int, default 0
         Seed of ``numpy.random.default_rng`` for the sample orders (reshuffle, replacement).
-    record : int or sequence of int, default 200
-        A count (up to that many log-spaced epochs in 1..epochs) or explicit epochs in
-        [0, epochs]; ``epochs`` is always recorded.
-    w0 : array_like (d,), optional
-        Starting point, default zeros.
-    progress : bool, default False
-        Show a progress bar (tqdm).
+    record : int or sequence of int, default 20
+        Records per decade on a fixed log-spaced grid (the distinct ``round(10**(j/k))``),
+        or explicit epochs (0 is the starting point). The horizon ``epochs`` is always
+        recorded too. The grid does not depend on the horizon, so an extended run has the
+        records of a direct one.
+    w0 : array_like, optional
+        Starting point, shape (d,) (binary) or (k, d) (multiclass); default zeros.
+    progress : bool, optional
+        Show a progress bar (tqdm); default on where a person watches (a terminal or a
+        notebook), off otherwise.
     checkpoint : path, optional
         Save the complete run state atomically to this ``.npz`` file every
-        ``checkpoint_every`` seconds and at the end.
+        ``checkpoint_every`` seconds, at the end, and when the run is interrupted (Ctrl-C,
+        SIGTERM). An existing file is never overwritten by a new run: pass ``resume=True``.
     checkpoint_every : float, default 60.0
-        Seconds between checkpoints, > 0.
-    resume : path, optional
-        Continue the run saved in this checkpoint; the other arguments must be those of the
-        saved run. The result is bitwise identical to an uninterrupted run.
+        Seconds between checkpoints, > 0 (stretched so that writing them takes at most 5%
+        of the time).
+    resume : path or True, optional
+        ``True``: continue the run saved in ``checkpoint`` if that file exists (and belongs
+        to this run), else start it. A path: continue the run saved there (it must exist).
+        ``epochs`` may be larger than the saved run's horizon: the run is extended.
     chunk_epochs : int, optional
         Most epochs per compiled call (default: about 20 ms of work). Results do not depend
         on it.
@@ -266,41 +383,52 @@ def simulate(
     Raises
     ------
     TypeError, ValueError
-        For invalid arguments (before any computation), or a checkpoint of another run.
+        For invalid arguments or unwritable paths (before any computation), an existing
+        ``checkpoint`` without ``resume``, or a checkpoint of another run (left untouched).
+    FileNotFoundError
+        If ``resume`` is a path that does not exist.
+    FloatingPointError
+        If the iterate leaves the float64 range (a diverging run, e.g. GD with too large a
+        rate).
+    RunInterrupted
+        (a KeyboardInterrupt) If SIGINT or SIGTERM arrives during a checkpointed run in the
+        main thread: the state is saved first, and the exception says which epoch.
 
     Notes
     -----
     The kernels follow the exact recurrences of the paper's Algorithms 1, 2 and 4 and
-    Definition 4.2, without epsilon or bias correction. Loss derivatives are kept as a
-    mantissa times ``exp(S)`` with a log-scale S that follows the optimizer state, so no
-    product underflows: runs of 1e8 steps neither freeze nor clamp. The result is a pure
-    function of (data, optimizer, lr, loss, seed, w0, epochs), whatever the chunking,
-    recording, checkpointing or resuming.
+    Definition 4.2 (and SPEC sections 8 and 9 for the other optimizers). Loss derivatives are
+    kept as a log-derivative and a scale that follows the optimizer state, so no product
+    underflows: runs of 1e8 steps neither freeze nor clamp. The result is a pure function of
+    (data, optimizer, lr, loss, seed, w0, epochs), whatever the chunking, recording,
+    checkpointing, resuming or extending.
 
     Examples
     --------
     >>> import fastbias as fb
     >>> ds = fb.datasets.gaussian(n=4, d=8, seed=0)
-    >>> tr = fb.simulate(ds, fb.IncAdam(), epochs=100, record=3)
+    >>> tr = fb.simulate(ds, fb.IncAdam(), epochs=100, record=1)
     >>> tr.epochs
     array([  1,  10, 100])
     """
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a fastbias.Dataset; got {type(data).__name__}.")
+    if not isinstance(data, (Dataset, MulticlassDataset)):
+        raise TypeError(f"data must be a fastbias.Dataset or MulticlassDataset; got "
+                        f"{type(data).__name__}.")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
             f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
         )
-    lr = _default_lr(optimizer) if lr is None else lr
-    if not isinstance(lr, Schedule):
-        raise TypeError(
-            f"lr must be a schedule such as fb.PolynomialDecay(0.1, 0.5) or fb.Constant(0.1); "
-            f"got {lr!r}."
-        )
+    _check_path("checkpoint", checkpoint)
+    if resume is not None and resume is not True:
+        _check_path("resume", resume)
+    if resume is True and checkpoint is None:
+        raise ValueError("resume=True continues the run saved in `checkpoint`; give "
+                         "checkpoint=<path> too (or resume=<path of a checkpoint>).")
+    lr = as_schedule(_default_lr(optimizer) if lr is None else lr,
+                     stored=checkpoint is not None or resume is not None)
     epochs = check_int("epochs", epochs, 1)
-    if epochs > _MAX_STEPS:
-        raise ValueError(f"epochs must be at most 2**53; got {epochs}.")
-    loss_code = LOSSES[check_option("loss", loss, LOSSES)]
+    loss_spec = get_loss("ce" if loss is None and data.multiclass else loss or "exp",
+                         data.multiclass)
     if isinstance(seed, np.random.Generator):
         raise TypeError(
             "seed must be an integer >= 0, not a Generator: the run draws its sample orders "
@@ -308,15 +436,15 @@ def simulate(
             "repeated."
         )
     seed = check_int("seed", seed, 0)
-    records = record_epochs(record, epochs)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False; got {progress!r}.")
+    if progress is None:
+        progress = _progress_default()
+    elif not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True, False or None; got {progress!r}.")
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
         chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
-    _check_path("checkpoint", checkpoint)
-    _check_path("resume", resume)
     n, d = data.n, data.d
+    k = data.k if data.multiclass else 1
     spec = optimizer.resolve(n)
     steps_per_epoch = -(-n // spec.batch_size)
     if epochs * steps_per_epoch > _MAX_STEPS:
@@ -324,96 +452,225 @@ def simulate(
             f"epochs must be at most 2**53 / steps per epoch = {_MAX_STEPS // steps_per_epoch} "
             f"for this data and batch size (the step counter must stay exact); got {epochs}."
         )
-    if w0 is None:
-        w = np.zeros(d)
-    else:
-        w = check_finite_array("w0", w0, ndim=1).copy()
-        if w.shape != (d,):
-            raise ValueError(f"w0 must have shape (d,) = ({d},); got {w.shape}.")
-
+    W0 = _check_w0(w0, data, k)
+    row_bytes = 8 * k * d
+    grid = record_epochs(record, epochs, limit=max(1, MAX_RECORD_BYTES // row_bytes - 1))
     params = {
+        "kind": "multiclass" if data.multiclass else "binary",
         "optimizer": optimizer.to_dict(),
-        "lr": lr.to_dict(),
-        "loss": loss,
+        "lr": _schedule_dict(lr),
+        "loss": loss_spec.name,
         "seed": seed,
         "epochs": epochs,
-        "record": records.tolist(),
+        "record": _record_spec(record),
+        "w0": None if w0 is None else W0.reshape(np.shape(w0)).tolist(),
         "data": data.fingerprint,
-        "w0": w.tolist(),
+        "data_label": data.label,
+        "data_source": data.source,
+        "n": n, "d": d, "k": k,
     }
-    params_json = json.dumps(params, sort_keys=True)
-    if resume is not None:
-        state = _RunState.from_checkpoint(resume, params_json, d, steps_per_epoch)
+    if checkpoint is not None:
+        inputs = [("resume file", resume)] if resume not in (None, True) else []
+        if resume not in (None, True) and same_file(resolve_npz_path(resume),
+                                                    resolve_npz_path(checkpoint)):
+            inputs = []  # the allowed pair: a checkpoint that is resumed and written
+        checkpoint = output_path(checkpoint, "checkpoint", inputs=inputs, npz=True)
+        if resume is None and checkpoint.exists():
+            raise ValueError(
+                f"checkpoint {str(checkpoint)!r} exists: pass resume=True to continue (or "
+                "extend) the run saved there, or choose another path; it is never "
+                "overwritten by a new run."
+            )
+    source = checkpoint if resume is True else resume
+    if source is not None and (resume is not True or Path(source).exists()):
+        state = _resume_state(source, params, data, spec, steps_per_epoch, grid, k, d)
     else:
-        state = _RunState(w, d, np.random.default_rng(seed))
-        if records[0] == 0:
-            state.rec_epochs.append(0)
-            state.rec_w.append(w.copy())
+        state = RunState(W0.copy(), spec.dyn.shape[0], np.random.default_rng(seed),
+                         grid.size + 1)
+        if grid.size and grid[0] == 0:
+            state.record()
+    return _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch,
+                progress, checkpoint, checkpoint_every, chunk_epochs)
 
-    Z = np.ascontiguousarray(data.Z)
-    zinf = np.max(np.abs(Z), axis=1)
-    with np.errstate(divide="ignore"):
-        log_zinf = np.log(zinf)
-    max_chunk = chunk_epochs or max(1, _CHUNK_WORK // (n * d * 2 + steps_per_epoch * d))
-    pending = records[records > state.epoch]
+
+def _resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunState:
+    """Load a checkpoint of this run (the horizon may be larger) and check every array."""
+    saved, arrays, path = read_checkpoint(path)
+
+    def bad(what):
+        return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
+
+    for key in MATCHED:
+        mine = params[key]
+        if saved.get(key) != mine:
+            raise ValueError(
+                f"checkpoint {str(path)!r} belongs to a different run: {key} differs "
+                f"(checkpoint {_brief(saved.get(key))}, this call {_brief(mine)}); it is left "
+                "untouched. Resume with the same data, optimizer, lr, loss, seed, record and "
+                "w0 (epochs may be larger, to extend the run)."
+            )
+    counters = arrays["counters"]
+    if counters.shape != (2,):
+        raise bad("counters must be two integers")
+    epoch, step = int(counters[0]), int(counters[1])
+    if epoch > params["epochs"]:
+        raise ValueError(f"checkpoint {str(path)!r} has done {epoch:,} epochs; epochs must be "
+                         f"at least that to resume it; got {params['epochs']:,}.")
+    if epoch < 0 or step != epoch * steps_per_epoch:
+        raise bad(f"epoch {epoch} and step {step} do not fit this run")
+    ns = spec.dyn.shape[0]
+    shapes = {"W": (k, d), "state": (ns, k, d), "scale": (2 + ns,), "carry": (1 + k,)}
+    for key, shape in shapes.items():
+        arr = arrays[key]
+        if arr.shape != shape or not np.all(np.isfinite(arr)):
+            raise bad(f"{key} must be finite float64 of shape {shape}")
+    pending = arrays["pending"]
+    if pending.shape not in ((0,), (data.n,)) or (pending.size and (
+            pending.min() < 0 or pending.max() >= data.n)):
+        raise bad("the pending sample order does not fit the data")
+    expected = grid[grid <= epoch].tolist()
+    rec_epochs, rec_w = arrays["rec_epochs"], arrays["rec_w"]
+    if rec_epochs.tolist() != expected:
+        raise bad(f"recorded epochs {rec_epochs.tolist()[:8]}... should be {expected[:8]}...")
+    if rec_w.shape != (len(expected), k, d):
+        raise bad(f"recorded iterates have shape {rec_w.shape}; expected {(len(expected), k, d)}")
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = json.loads(str(arrays["rng_state"][()]))
+    except (TypeError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise bad(f"invalid generator state ({exc!r})") from None
+    state = RunState(arrays["W"].astype(np.float64), ns, rng, grid.size + 1)
+    state.state[...] = arrays["state"]
+    state.scale[...] = arrays["scale"]
+    state.carry[...] = arrays["carry"]
+    state.epoch, state.step = epoch, step
+    state.pending = pending.astype(np.int64)
+    state.rec_W[: len(expected)] = rec_w
+    state.rec_epochs = expected
+    return state
+
+
+def _brief(value) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch, progress,
+         checkpoint, checkpoint_every, chunk_epochs) -> Trajectory:
+    """The chunk loop: run, record, report progress, checkpoint, honour signals."""
+    X2, rowpow, rowexp, labels = data.kernel_arrays()
+    n, d = data.n, data.d
+    k = state.W.shape[0]
+    loop = spec.rule.loop()
+    max_chunk = chunk_epochs or max(1, _CHUNK_WORK // (k * (n * d * 2 + steps_per_epoch * d)))
+    targets = np.append(grid[grid > state.epoch], epochs) if state.epoch < epochs else grid[:0]
+    targets = np.unique(targets)
+    on_grid = set(grid.tolist())
     lr_buffer = np.empty(min(max_chunk, epochs) * steps_per_epoch)
     bar = _progress_bar(progress, epochs, state.epoch)
-    last_save = time.monotonic()
+    saver = _Saver(checkpoint, checkpoint_every, params, data)
     try:
-        for target in pending:
-            while state.epoch < target:
-                chunk = int(min(max_chunk, target - state.epoch))
-                orders = _epoch_orders(state.rng, spec.sampling, n, chunk)
-                lrs = lr.rates(state.step, chunk * steps_per_epoch, out=lr_buffer)
-                try:
-                    run_epochs(
-                        spec.rule, loss_code, Z, zinf, log_zinf, orders, chunk, spec.batch_size,
-                        lrs, spec.beta1, spec.beta2, state.w, state.m, state.v, state.scale,
-                    )
-                    overflowed = False
-                except OverflowError:  # only without the JIT: math.exp raises, Numba gives inf
-                    overflowed = True
-                state.epoch += chunk
-                state.step += chunk * steps_per_epoch
-                if overflowed or not np.all(np.isfinite(state.w)):
-                    raise FloatingPointError(
-                        f"the iterate left the float64 range before epoch {state.epoch}: the "
-                        f"exact run diverges (lr = {lr!r} is too large for these data; "
-                        "GD with the exponential loss on non-separable data does this)."
-                    )
-                if state.epoch == target:
-                    state.rec_epochs.append(state.epoch)
-                    state.rec_w.append(state.w.copy())
-                if bar is not None:
-                    bar.update(chunk)
-                if checkpoint is not None and time.monotonic() - last_save >= checkpoint_every:
-                    atomic_savez(checkpoint, state.arrays(params_json))
-                    last_save = time.monotonic()
+        with _Signals(checkpoint is not None) as signals:
+            for target in targets:
+                while state.epoch < target:
+                    chunk = int(min(max_chunk, target - state.epoch))
+                    orders = _chunk_orders(state, spec.sampling, n, chunk)
+                    lrs = lr.rates(state.step, chunk * steps_per_epoch, out=lr_buffer)
+                    try:
+                        loop(X2, rowpow, rowexp, labels, loss_spec.code, orders, chunk,
+                             spec.batch_size, lrs, state.step, state.W, state.state, spec.hp,
+                             spec.dyn, state.scale, state.carry)
+                        overflowed = False
+                    except OverflowError:  # only without the JIT: math.exp raises
+                        overflowed = True
+                    state.epoch += chunk
+                    state.step += chunk * steps_per_epoch
+                    if overflowed or not np.all(np.isfinite(state.W)):
+                        raise FloatingPointError(
+                            f"the iterate left the float64 range before epoch {state.epoch}: "
+                            f"the exact run diverges (lr = {lr!r} is too large for these data, "
+                            "or GD-type steps on data that are not separable)."
+                        )
+                    if state.epoch == target and target in on_grid:
+                        state.record()
+                    if bar is not None:
+                        bar.update(chunk)
+                    if signals.received is not None:
+                        _stop(signals.received, state, saver)
+                    saver.maybe_save(state)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted) or checkpoint is None:
+            raise
+        saver.save(state)  # a KeyboardInterrupt raised elsewhere (not by our handler)
+        raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
     finally:
         if bar is not None:
             bar.close()
     if checkpoint is not None:
-        atomic_savez(checkpoint, state.arrays(params_json))
-
-    W = np.array(state.rec_w)
-    return Trajectory(
-        state.rec_epochs,
-        W,
-        _log_loss(Z, W, loss),
-        np.min(W @ Z.T, axis=1),
-        params,
-    )
+        saver.save(state)
+    return _trajectory(data, state, epochs, params, loss_spec)
 
 
-def warmup() -> None:
-    """Compile (or load from the on-disk cache) every kernel with its one signature.
+def _stop(signum: int, state: RunState, saver) -> None:
+    saver.save(state)
+    raise RunInterrupted(signum, state.epoch, saver.path)
+
+
+class _Saver:
+    """Writes checkpoints at most every ``every`` seconds and at most 5% of the time."""
+
+    def __init__(self, path, every: float, params: dict, data):
+        self.path, self.every, self.params, self.data = path, every, params, data
+        self.last = time.monotonic()
+        self.cost = 0.0
+
+    def maybe_save(self, state: RunState) -> None:
+        if self.path is None:
+            return
+        wait = self.every
+        if self.cost > _SLOW_WRITE:
+            wait = max(wait, self.cost / _CHECKPOINT_SHARE)
+        if time.monotonic() - self.last >= wait:
+            self.save(state)
+
+    def save(self, state: RunState) -> None:
+        if self.path is None:
+            return
+        start = time.monotonic()
+        state.save(self.path, self.params, self.data)
+        self.last = time.monotonic()
+        self.cost = self.last - start
+
+
+def _trajectory(data, state: RunState, epochs: int, params: dict, loss_spec) -> Trajectory:
+    """The returned trajectory: the grid records plus the horizon's own."""
+    count = len(state.rec_epochs)
+    rec_epochs = list(state.rec_epochs)
+    W = state.rec_W[:count]
+    if not rec_epochs or rec_epochs[-1] != state.epoch:
+        rec_epochs.append(state.epoch)
+        W = np.concatenate([W, state.W[None]], axis=0)
+    W = W.copy()
+    return Trajectory.from_run(data, rec_epochs, W, params)
+
+
+def warmup(optimizers=None) -> None:
+    """Compile (or load from the on-disk cache) the step loops of the given optimizers.
+
+    Parameters
+    ----------
+    optimizers : iterable of Optimizer, optional
+        Default: one of each registered optimizer class (default options).
 
     Call it once before timing or before dispatching many runs to worker processes, so that
     no run pays for compilation.
     """
-    X = np.array([[1.0, 2.0], [1.5, -0.5]])
-    data = Dataset(X, np.array([1.0, 1.0]), check_separable=False)
-    from .optimizers import AdamProxy, IncAdam, NormalizedGD
+    from .optimizers import OPTIMIZERS
 
-    for optimizer in (IncAdam(), AdamProxy(), NormalizedGD()):
-        simulate(data, optimizer, epochs=1, record=1)
+    X = np.array([[1.0, 2.0], [1.5, -0.5]])
+    binary = Dataset(X, np.array([1.0, 1.0]), check_separable=False)
+    multiclass = MulticlassDataset(np.vstack([X, -X]), [0, 1, 2, 2], check_separable=False)
+    chosen = [cls() for cls in OPTIMIZERS.values()] if optimizers is None else list(optimizers)
+    for optimizer in chosen:
+        for data in (binary, multiclass):
+            simulate(data, optimizer, lr=Constant(1e-3), epochs=1, record=1, progress=False)

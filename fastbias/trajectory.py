@@ -6,13 +6,15 @@ import json
 
 import numpy as np
 
-from ._io import atomic_savez, load_npz
-from .geometry import check_gamma_star, check_p
-from .geometry import cosine as _cosine
+from ._io import ArraySpec, atomic_savez, parse_json, read_npz, text_field
+from .metrics import log_loss as _log_loss
+from .metrics import min_margins
+from .norms import check_norm, norm_values
 
 __all__ = ["Trajectory"]
 
-_FORMAT = "fastbias-trajectory-1"
+_FORMAT = "fastbias-trajectory-2"
+_FORMATS = (_FORMAT, "fastbias-trajectory-1")  # 1: binary trajectories of fastbias 0.1
 
 
 class Trajectory:
@@ -20,14 +22,15 @@ class Trajectory:
 
     Attributes
     ----------
-    epochs : ndarray of int64, shape (k,)
+    epochs : ndarray of int64, shape (r,)
         Recorded epochs (0 is the starting point); the last one is the final epoch.
-    w : ndarray, shape (k, d)
-        Iterates at those epochs; ``w[-1]`` is the final iterate.
-    log_loss : ndarray, shape (k,)
+    w : ndarray, shape (r, d) or (r, k, d)
+        Iterates at those epochs (vectors for binary data, matrices for multiclass data);
+        ``w[-1]`` is the final iterate.
+    log_loss : ndarray, shape (r,)
         ``log L(w)`` at those epochs (logsumexp, finite at any horizon).
-    min_margin : ndarray, shape (k,)
-        ``min_i <w, z_i>`` at those epochs.
+    min_margin : ndarray, shape (r,)
+        The smallest margin over the samples at those epochs.
     params : dict
         The run's parameters (optimizer, schedule, loss, seed, data fingerprint, ...).
     """
@@ -38,22 +41,31 @@ class Trajectory:
         self.log_loss = np.asarray(log_loss, dtype=np.float64)
         self.min_margin = np.asarray(min_margin, dtype=np.float64)
         self.params = dict(params)
-        k = self.epochs.shape[0]
-        if self.w.ndim != 2 or self.w.shape[0] != k or self.log_loss.shape != (k,) or (
-            self.min_margin.shape != (k,)
-        ):
+        r = self.epochs.shape[0] if self.epochs.ndim == 1 else -1
+        if (self.epochs.ndim != 1 or self.w.ndim not in (2, 3) or self.w.shape[0] != r
+                or self.log_loss.shape != (r,) or self.min_margin.shape != (r,)):
             raise ValueError(
                 "inconsistent trajectory arrays: epochs "
                 f"{self.epochs.shape}, w {self.w.shape}, log_loss {self.log_loss.shape}, "
                 f"min_margin {self.min_margin.shape}."
             )
 
+    @classmethod
+    def from_run(cls, data, epochs, W, params: dict) -> Trajectory:
+        """Build from recorded parameters ``W`` (r, k, d), computing the loss and margins."""
+        w = W if data.multiclass else W[:, 0, :]
+        return cls(epochs, w, _log_loss(data, w, params["loss"]), min_margins(data, w), params)
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether the iterates are matrices (multiclass data)."""
+        return self.w.ndim == 3
+
     def __repr__(self) -> str:
-        opt = self.params.get("optimizer", {}).get("name", "?")
-        return (
-            f"Trajectory({opt}, records={len(self.epochs)}, final epoch={int(self.epochs[-1])}, "
-            f"d={self.w.shape[1]})"
-        )
+        opt = (self.params.get("optimizer") or {}).get("name", "?")
+        shape = "x".join(str(s) for s in self.w.shape[1:])
+        return (f"Trajectory({opt}, records={len(self.epochs)}, final epoch="
+                f"{int(self.epochs[-1])}, w: {shape})")
 
     @property
     def final_w(self) -> np.ndarray:
@@ -61,25 +73,40 @@ class Trajectory:
         return self.w[-1]
 
     def cosine(self, u) -> np.ndarray:
-        """Cosine similarity of each recorded iterate with the direction ``u`` (NaN at w = 0)."""
-        return _cosine(self.w, u)
+        """Cosine similarity of each recorded iterate with ``u`` (NaN at w = 0).
 
-    def normalized_margin(self, p) -> np.ndarray:
-        """``gamma_p(w) = min_i <w, z_i> / ||w||_p`` at each record (p in [1, inf] or "inf")."""
-        p = check_p(p)
+        For matrices, the Frobenius inner product of ``W`` and ``u`` over their norms.
+        """
+        from .geometry import cosine
+
+        r = self.w.shape[0]
+        u = np.asarray(u, dtype=np.float64)
+        if u.shape != self.w.shape[1:]:
+            raise ValueError(f"u must have shape {self.w.shape[1:]}; got {u.shape}.")
+        return cosine(self.w.reshape(r, -1), u.reshape(-1))
+
+    def normalized_margin(self, norm) -> np.ndarray:
+        """``gamma(w) = min margin / ||w||`` at each record.
+
+        ``norm``: p in [1, inf] (or ``"inf"``) for binary data; ``"max"``, ``"fro"``,
+        ``"spectral"`` or ``"l1"`` for multiclass data.
+        """
+        norm = check_norm(norm, self.multiclass)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.min_margin / np.linalg.norm(self.w, ord=p, axis=1)
+            return self.min_margin / norm_values(self.w, norm, self.multiclass)
 
-    def margin_ratio(self, p, gamma_star) -> np.ndarray:
-        """Normalized-margin ratio ``gamma_p(w) / gamma_p*`` at each record.
+    def margin_ratio(self, norm, gamma_star) -> np.ndarray:
+        """Normalized-margin ratio ``gamma(w) / gamma*`` at each record.
 
         ``gamma_star`` is the max-margin value or the :func:`fastbias.max_margin` result for
-        the same ``p``. Use it to compare with l_1 / l_inf max-margin solutions, which may be
-        non-unique: a ratio near 1 means the iterate attains the max-margin, whichever
-        solution it is near.
+        the same norm. Use it to compare with l_1 / l_inf (or max-norm) max-margin solutions,
+        which may be non-unique: a ratio near 1 means the iterate attains the max-margin,
+        whichever solution it is near.
         """
-        p = check_p(p)
-        return self.normalized_margin(p) / check_gamma_star(gamma_star, p)
+        from .geometry import check_gamma_star
+
+        norm = check_norm(norm, self.multiclass)
+        return self.normalized_margin(norm) / check_gamma_star(gamma_star, norm)
 
     def save(self, path):
         """Write the trajectory atomically to an ``.npz`` file (no pickles); returns the path."""
@@ -98,14 +125,19 @@ class Trajectory:
     @classmethod
     def load(cls, path) -> Trajectory:
         """Read a trajectory written by :meth:`save`; ValueError if the file is not one."""
-        data = load_npz(path, "trajectory", ("format", "epochs", "w", "log_loss", "min_margin"))
-        if str(data["format"]) != _FORMAT:
-            raise ValueError(
-                f"trajectory file {str(path)!r} has format {str(data['format'])!r}; "
-                f"expected {_FORMAT!r}."
-            )
+        data = read_npz(path, "trajectory", {
+            "format": ArraySpec("U", 0, 1),
+            "epochs": ArraySpec("i", 1),
+            "w": ArraySpec("f", (2, 3)),
+            "log_loss": ArraySpec("f", 1),
+            "min_margin": ArraySpec("f", 1),
+        }, optional={"params": ArraySpec("U", 0, 1)})
+        tag = text_field(data["format"], "format", path)
+        if tag not in _FORMATS:
+            raise ValueError(f"trajectory file {str(path)!r} has format {tag!r}; expected "
+                             f"{_FORMAT!r}.")
+        params = parse_json(data["params"], "params", path) if "params" in data else {}
         try:
-            params = json.loads(str(data.get("params", "{}")))
             return cls(data["epochs"], data["w"], data["log_loss"], data["min_margin"], params)
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise ValueError(f"trajectory file {str(path)!r} is inconsistent: {exc}") from None

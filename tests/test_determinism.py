@@ -13,7 +13,7 @@ import pytest
 import fastbias as fb
 from fastbias.sweep import config_key
 
-SIM_MODULE = importlib.import_module("fastbias.simulate")  # the module, not the function
+CKPT_MODULE = importlib.import_module("fastbias.checkpoints")  # where checkpoints are written
 
 GAUSS = fb.datasets.gaussian(n=6, d=8, seed=21)
 USER = fb.Dataset(
@@ -82,7 +82,7 @@ class Interrupted(Exception):
 
 def run_until_checkpoint(monkeypatch, stop_after, **kwargs):
     """Run simulate() and interrupt it right after its ``stop_after``-th checkpoint."""
-    real = SIM_MODULE.atomic_savez
+    real = CKPT_MODULE.atomic_savez
     saves = []
 
     def save_then_stop(path, arrays):
@@ -93,7 +93,7 @@ def run_until_checkpoint(monkeypatch, stop_after, **kwargs):
         return written
 
     with monkeypatch.context() as patch:
-        patch.setattr(SIM_MODULE, "atomic_savez", save_then_stop)
+        patch.setattr(CKPT_MODULE, "atomic_savez", save_then_stop)
         with pytest.raises(Interrupted):
             fb.simulate(checkpoint_every=1e-9, **kwargs)
     return saves[-1]
@@ -167,7 +167,8 @@ CHILD = textwrap.dedent(
 
     # a checkpointed run that dies abruptly (no cleanup) right after its third checkpoint
     sim = importlib.import_module("fastbias.simulate")
-    real, saves = sim.atomic_savez, []
+    ckpt = importlib.import_module("fastbias.checkpoints")
+    real, saves = ckpt.atomic_savez, []
 
     def save_then_die(path, arrays):
         real(path, arrays)
@@ -175,7 +176,7 @@ CHILD = textwrap.dedent(
         if len(saves) == 3:
             os._exit(17)
 
-    sim.atomic_savez = save_then_die
+    ckpt.atomic_savez = save_then_die
     sim.simulate(**configs["killed"], checkpoint=os.path.join(out, "killed-ckpt.npz"),
                  checkpoint_every=1e-9, chunk_epochs=11)
     """

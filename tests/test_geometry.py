@@ -348,22 +348,33 @@ def test_normalized_margin_and_ratio():
     ds = datasets.gaussian(10, 50, seed=0)
     for p in (1.0, 2.0, np.inf):
         mm = max_margin(ds, p)
-        assert margin_ratio(mm.w, ds, p, gamma_star=mm) == pytest.approx(1.0, rel=1e-12)
-        assert margin_ratio(7.5 * mm.w, ds, p) == pytest.approx(1.0, rel=1e-9)
+        assert margin_ratio(ds, mm.w, p, gamma_star=mm) == pytest.approx(1.0, rel=1e-12)
+        assert margin_ratio(ds, 7.5 * mm.w, p) == pytest.approx(1.0, rel=1e-9)
         W = np.vstack([mm.w, -mm.w, np.zeros(50)])
-        r = margin_ratio(W, ds, p, gamma_star=mm.margin)
+        r = margin_ratio(ds, W, p, gamma_star=mm.margin)
         assert r[0] == pytest.approx(1.0) and r[1] < 0 and np.isnan(r[2])
     w = np.array([3.0, -4.0])
     Z = np.array([[1.0, 0.0], [0.0, -1.0]])
-    assert normalized_margin(w, Z, 2) == pytest.approx(3 / 5)
-    assert normalized_margin(w, Z, 1) == pytest.approx(3 / 7)
-    assert normalized_margin(w, Z, np.inf) == pytest.approx(3 / 4)
-    with pytest.raises(ValueError, match="w must have 2 entries per row"):
-        normalized_margin([1.0, 2.0, 3.0], Z)
+    assert normalized_margin(Z, w, 2) == pytest.approx(3 / 5)
+    assert normalized_margin(Z, w, 1) == pytest.approx(3 / 7)
+    assert normalized_margin(Z, w, np.inf) == pytest.approx(3 / 4)
+    with pytest.raises(ValueError, match=r"w must have shape \(d,\) or \(r, d\) with d = 2"):
+        normalized_margin(Z, [[1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match=r"gamma_star must be in \(0, inf\); got -1\.0"):
-        margin_ratio(w, Z, 2, gamma_star=-1.0)
-    with pytest.raises(ValueError, match="max-margin result for p = 2.0; expected p = inf"):
-        margin_ratio(w, Z, np.inf, gamma_star=max_margin(Z, 2))
+        margin_ratio(Z, w, 2, gamma_star=-1.0)
+    with pytest.raises(ValueError, match="max-margin result for the norm 2.0; expected inf"):
+        margin_ratio(Z, w, np.inf, gamma_star=max_margin(Z, 2))
+
+
+def test_the_old_argument_order_still_works_with_a_deprecation_warning():
+    w = np.array([3.0, -4.0])
+    Z = np.array([[1.0, 0.0], [0.0, -1.0]])
+    ds = datasets.gaussian(4, 6, seed=0)
+    u = max_margin(ds, 2).w
+    with pytest.warns(DeprecationWarning, match=r"pass the data first, normalized_margin"):
+        assert normalized_margin(w, Z, 2) == normalized_margin(Z, w, 2)
+    with pytest.warns(DeprecationWarning, match=r"margin_ratio\(data, w\)"):
+        assert margin_ratio(u, ds, 2) == pytest.approx(margin_ratio(ds, u, 2), rel=1e-15)
 
 
 def test_cosine():
@@ -444,7 +455,7 @@ def test_fixed_point_differs_from_l2_and_linf_on_gaussian():
     ds = datasets.gaussian(10, 50, seed=0)
     fp = fixed_point(ds)
     assert cosine(fp.w, max_margin(ds, 2).w) < 0.999
-    assert margin_ratio(fp.w, ds, np.inf) < 0.99
+    assert margin_ratio(ds, fp.w, np.inf) < 0.99
 
 
 def test_fixed_point_reports_non_convergence():

@@ -1,0 +1,242 @@
+"""The state of a run and its checkpoint file: everything needed to continue it.
+
+A checkpoint (SPEC sections 7 and 10) holds the run's parameters (optimizer, schedule, loss,
+seed, target horizon, record grid, starting point), the data (their generator recipe, or the
+arrays themselves for user data), the optimizer state bit for bit (iterate, state arrays,
+log-scale, the scores carried by the fused pass, the generator and the next epoch's order)
+and the records made so far. From it alone a run can be resumed or extended
+(``fastbias resume F``) with a result bitwise equal to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ._io import ArraySpec, atomic_savez, parse_json, read_npz, resolve_npz_path, text_field
+
+__all__ = ["RunState", "CHECKPOINT_FORMAT", "checkpoint_info", "read_checkpoint", "rebuild_run"]
+
+CHECKPOINT_FORMAT = "fastbias-checkpoint-2"
+_OLD_FORMATS = ("fastbias-checkpoint-1",)
+# Parameters that must agree for a checkpoint to belong to a run; "epochs" may grow.
+MATCHED = ("kind", "optimizer", "lr", "loss", "seed", "record", "w0", "data")
+
+
+class RunState:
+    """Everything a run needs to continue: parameter, state, scale, counters, records.
+
+    Attributes
+    ----------
+    W : ndarray (k, d)
+        The iterate (k = 1 for binary data).
+    state : ndarray (ns, k, d)
+        The rule's state arrays (scaled, see :mod:`fastbias._kernels.scale`).
+    scale : ndarray (2 + ns,)
+        Log-scale anchor, binary scale and state bounds.
+    carry : ndarray (1 + k,)
+        Scores of the next sample from the fused pass (first entry 1 when valid).
+    epoch, step : int
+        Epochs and optimizer steps done.
+    rng : numpy.random.Generator
+        The sample-order generator, after drawing ``pending``.
+    pending : ndarray of int64, (n,) or (0,)
+        The order of the next epoch, drawn ahead (shuffled sampling only).
+    rec_epochs : list of int
+        Epochs recorded so far (on the record grid).
+    rec_W : ndarray (R, k, d)
+        Preallocated records; the first ``len(rec_epochs)`` rows are filled.
+    """
+
+    def __init__(self, W, ns: int, rng, n_records: int):
+        k, d = W.shape
+        self.W = W
+        self.state = np.zeros((ns, k, d))
+        self.scale = np.zeros(2 + ns)
+        self.carry = np.zeros(1 + k)
+        self.epoch = 0
+        self.step = 0
+        self.rng = rng
+        self.pending = np.zeros(0, dtype=np.int64)
+        self.rec_epochs: list[int] = []
+        self.rec_W = np.empty((n_records, k, d))
+
+    def record(self) -> None:
+        """Record the iterate at the current epoch."""
+        self.rec_W[len(self.rec_epochs)] = self.W
+        self.rec_epochs.append(self.epoch)
+
+    def arrays(self, params: dict, data) -> dict:
+        """The checkpoint file's arrays."""
+        count = len(self.rec_epochs)
+        out = {
+            "format": np.array(CHECKPOINT_FORMAT),
+            "params": np.array(json.dumps(params, sort_keys=True)),
+            "W": self.W,
+            "state": self.state,
+            "scale": self.scale,
+            "carry": self.carry,
+            "counters": np.array([self.epoch, self.step], dtype=np.int64),
+            "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
+            "pending": self.pending,
+            "rec_epochs": np.array(self.rec_epochs, dtype=np.int64),
+            "rec_w": self.rec_W[:count],
+        }
+        if data.source is None:  # user data: the checkpoint carries them
+            out["data_X"] = data.X
+            out["data_y"] = data.classes[data.y] if data.multiclass else data.y
+        return out
+
+    def save(self, path, params: dict, data) -> Path:
+        """Write the checkpoint atomically."""
+        return atomic_savez(path, self.arrays(params, data))
+
+
+def _checkpoint_specs(k=None, d=None):
+    """Array specs of a checkpoint file (shapes are checked in detail after reading)."""
+    return {
+        "format": ArraySpec("U", 0, 1),
+        "params": ArraySpec("U", 0, 1),
+        "W": ArraySpec("f", 2),
+        "state": ArraySpec("f", 3),
+        "scale": ArraySpec("f", 1),
+        "carry": ArraySpec("f", 1),
+        "counters": ArraySpec("i", 1, 2),
+        "rng_state": ArraySpec("U", 0, 1),
+        "pending": ArraySpec("i", 1),
+        "rec_epochs": ArraySpec("i", 1),
+        "rec_w": ArraySpec("f", 3),
+    }
+
+
+def read_checkpoint(path) -> tuple[dict, dict, Path]:
+    """Read a checkpoint file: ``(params, arrays, resolved path)``; ValueError if malformed.
+
+    Only the format tag and the parameters are interpreted here; :meth:`RunState` checks of
+    the state against the run happen in :func:`fastbias.simulate`.
+    """
+    path = resolve_npz_path(path)
+    head = read_npz(path, "checkpoint", {"format": ArraySpec("U", 0, 1)})
+    tag = text_field(head["format"], "format", path)
+    if tag in _OLD_FORMATS:
+        raise ValueError(
+            f"checkpoint {str(path)!r} was written by an older fastbias ({tag}), whose record "
+            "grid depended on the horizon; it cannot be continued bitwise. Start the run "
+            "anew (its trajectory files remain readable)."
+        )
+    if tag != CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint file {str(path)!r} has format {tag!r}; expected "
+                         f"{CHECKPOINT_FORMAT!r}.")
+    arrays = read_npz(path, "checkpoint", _checkpoint_specs(),
+                      optional={"data_X": ArraySpec("f", 2), "data_y": ArraySpec("fiuU", 1)})
+    params = parse_json(arrays["params"], "params", path)
+    for key in (*MATCHED, "epochs", "n", "d", "k", "data_label", "data_source"):
+        if key not in params:
+            raise ValueError(f"checkpoint {str(path)!r} is corrupt: params lack {key!r}.")
+    return params, arrays, path
+
+
+def checkpoint_info(path) -> dict:
+    """What a checkpoint holds: progress and the run's parameters.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A checkpoint written by :func:`fastbias.simulate` (``checkpoint=``).
+
+    Returns
+    -------
+    dict
+        ``epoch`` (epochs done), ``epochs`` (the target horizon), ``steps``, ``records``
+        (records kept), ``data`` (a readable label), ``kind`` (binary or multiclass),
+        ``n``, ``d``, ``k``, and the run's ``optimizer``, ``lr``, ``loss``, ``seed``,
+        ``record``, ``w0`` (None for zeros), ``data_fingerprint``, ``data_source``, ``path``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing or malformed file.
+
+    Examples
+    --------
+    >>> import fastbias as fb, tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "run.npz")
+    >>> _ = fb.simulate(fb.datasets.gaussian(n=4, d=6), fb.IncAdam(), epochs=30, record=1,
+    ...                 checkpoint=path)
+    >>> info = fb.checkpoint_info(path)
+    >>> info["epoch"], info["epochs"], info["optimizer"]["name"]
+    (30, 30, 'IncAdam')
+    """
+    params, arrays, path = read_checkpoint(path)
+    counters = arrays["counters"]
+    if counters.shape != (2,):
+        raise ValueError(f"checkpoint {str(path)!r} is corrupt: counters must be two integers.")
+    return {
+        "path": str(path),
+        "epoch": int(counters[0]),
+        "epochs": params["epochs"],
+        "steps": int(counters[1]),
+        "records": int(arrays["rec_epochs"].shape[0]),
+        "data": params["data_label"],
+        "kind": params["kind"],
+        "n": params["n"],
+        "d": params["d"],
+        "k": params["k"],
+        "optimizer": params["optimizer"],
+        "lr": params["lr"],
+        "loss": params["loss"],
+        "seed": params["seed"],
+        "record": params["record"],
+        "w0": params["w0"],
+        "data_fingerprint": params["data"],
+        "data_source": params["data_source"],
+    }
+
+
+def rebuild_run(path, *, check_separable: bool = False) -> dict:
+    """The ``simulate()`` arguments of the run saved in a checkpoint, from the file alone.
+
+    Returns a dict with ``data``, ``optimizer``, ``lr``, ``loss``, ``seed``, ``record``,
+    ``w0`` and ``epochs`` (the stored target); the data are rebuilt from their recipe or from
+    the arrays in the file and checked against the stored fingerprint.
+
+    Raises
+    ------
+    ValueError
+        If the file is malformed, names an unknown optimizer or schedule, or its data cannot
+        be rebuilt identically.
+    """
+    from .datasets import Dataset, MulticlassDataset, from_source
+    from .optimizers import optimizer_from_dict
+    from .schedules import schedule_from_dict
+
+    params, arrays, path = read_checkpoint(path)
+    try:
+        if params["data_source"] is not None:
+            data = from_source(params["data_source"], check_separable=check_separable)
+        elif "data_X" in arrays and "data_y" in arrays:
+            cls = MulticlassDataset if params["kind"] == "multiclass" else Dataset
+            data = cls(arrays["data_X"], arrays["data_y"], check_separable=check_separable)
+        else:
+            raise ValueError("it holds neither the data nor their recipe")
+        optimizer = optimizer_from_dict(params["optimizer"])
+        lr = schedule_from_dict(params["lr"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"checkpoint {str(path)!r} cannot be resumed: {exc}") from None
+    if data.fingerprint != params["data"]:
+        raise ValueError(f"checkpoint {str(path)!r}: the rebuilt data differ from the run's "
+                         "(fingerprint mismatch); resume it from Python with the original data.")
+    w0 = params["w0"]
+    return {
+        "data": data,
+        "optimizer": optimizer,
+        "lr": lr,
+        "loss": params["loss"],
+        "seed": params["seed"],
+        "record": params["record"],
+        "w0": None if w0 is None else np.asarray(w0, dtype=np.float64),
+        "epochs": params["epochs"],
+    }

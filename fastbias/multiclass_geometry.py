@@ -1,0 +1,368 @@
+"""Max-margin matrices of multiclass data for the max, Frobenius, spectral and l_1 norms.
+
+SPEC section 9 (Fan et al. 2025, arXiv 2502.04664): for a matrix norm ``||.||`` the
+max-margin problem is
+
+    ``gamma* = max_{||W|| <= 1} min_{i, c != y_i} <W, A_ic>``,  ``A_ic = (e_{y_i} - e_c) x_i^T``,
+
+so that ``<W, A_ic> = (W[y_i] - W[c]) . x_i``. It is solved as ``min ||W|| s.t. <W, A_ic> >= 1``
+(as ``min 1/2 ||W||_F^2`` for the Frobenius norm), whose minimizer ``W*`` gives
+``gamma* = 1 / ||W*||``, with CVXPY and, by default, Clarabel at tight tolerances. As for the
+binary problem (:func:`fastbias.geometry.max_margin`), each answer carries a certificate that
+does not trust the solver: the margin of the returned unit-norm ``W`` (a lower bound on
+``gamma*``) and a weak-duality upper bound from the multipliers, ``||sum_ic dual_ic A_ic||_* /
+sum(dual)`` with the dual norm ``||.||_*`` (max <-> l1 entrywise, fro <-> fro,
+spectral <-> nuclear).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .datasets import MulticlassDataset, is_separable
+from .geometry import (
+    CLARABEL_OPTIONS,
+    SUPPORT_RTOL,
+    SolverError,
+    _cvxpy,
+    _polish_qp,
+    _readonly,
+    _run_solver,
+    _scale_of,
+    _solver_setup,
+)
+from .norms import check_matrix_norm
+
+__all__ = [
+    "CLARABEL_OPTIONS_SDP",
+    "MatrixMaxMarginResult",
+    "max_margin_multiclass",
+]
+
+#: Clarabel tolerances for the spectral-norm problem (a semidefinite program). At the 1e-12 of
+#: ``CLARABEL_OPTIONS`` Clarabel stops short on every SDP we tried and reports
+#: "optimal_inaccurate". At 1e-10 it reports "optimal" on most problems (relative duality gap
+#: of the result 1e-11 .. 1e-9) and "optimal_inaccurate" on degenerate ones, where the largest
+#: singular value of the solution is repeated (gaps up to 2.4e-8 on the 85 Gaussian problems
+#: we measured); those are accepted up to a gap of ``_ACCEPT_GAP_SDP = 1e-7``.
+CLARABEL_OPTIONS_SDP = {
+    "tol_gap_abs": 1e-10,
+    "tol_gap_rel": 1e-10,
+    "tol_feas": 1e-10,
+    "tol_ktratio": 1e-8,
+    "max_iter": 200,
+}
+
+# A solution marked "optimal_inaccurate" is accepted only when its relative duality gap
+# 1 - margin / margin_upper is at most this value (the binary code's value, 1e-9) ...
+_ACCEPT_GAP = 1e-9
+# ... or this one for the semidefinite program (spectral norm): interior-point methods lose
+# accuracy on degenerate SDPs (see CLARABEL_OPTIONS_SDP), and 1e-9 would reject some of the
+# problems we measured (gaps up to 2.4e-8).
+_ACCEPT_GAP_SDP = 1e-7
+# The exact KKT solve of the Frobenius problem (polishing) needs the dense (m, k d) matrix of
+# Kesler rows; above this many entries (80 MB) the solver's answer is kept as it is.
+_POLISH_MAX_ENTRIES = 10**7
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixMaxMarginResult:
+    """Solution of a multiclass max-margin problem (returned by :func:`max_margin_multiclass`).
+
+    Attributes
+    ----------
+    w : ndarray of shape (k, d)
+        A maximizer of ``min_{i, c != y_i} (W[y_i] - W[c]) . x_i`` over ``||W|| <= 1``, with
+        ``||W|| = 1`` in ``norm``. Only the Frobenius maximizer is unique in general; for the
+        other norms compare iterates by their normalized margin, not by cosine.
+    margin : float
+        ``min_{i, c != y_i} (w[y_i] - w[c]) . x_i`` of the returned ``w``
+        (``data.margins(w).min()``): a certified lower bound on ``gamma*``.
+    margin_upper : float
+        Weak-duality upper bound on ``gamma*``:
+        ``||sum_ic dual_ic A_ic||_* / sum(dual)`` with ``A_ic = (e_{y_i} - e_c) x_i^T`` and
+        ``||.||_*`` the dual norm (l1 for max, max for l1, fro for fro, nuclear for spectral).
+        The relative gap ``1 - margin / margin_upper`` measures how well the problem was solved.
+    dual : ndarray of shape (n, k)
+        ``dual[i, c]`` is the Lagrange multiplier (>= 0) of ``<W, A_ic> >= 1``; 0 at
+        ``c = y_i``. For ``"fro"`` they belong to ``min 1/2 ||W||_F^2``, so that
+        ``sum_ic dual_ic A_ic = w / margin`` (the unnormalized solution) and they scale as
+        ``1 / |X|^2``: they leave the float64 range (0 or inf) for data beyond about
+        ``1e+-154``. For the other norms they belong to ``min ||W||``, so that
+        ``sum(dual) = 1 / gamma*``, and they scale as ``1 / |X|``. ``margin_upper`` and
+        ``support`` do not depend on the scale.
+    support : ndarray of shape (m, 2), int64
+        The pairs ``(i, c)`` with ``dual[i, c] > SUPPORT_RTOL * dual.max()``, in row-major
+        order.
+    norm : str
+        ``"max"``, ``"fro"``, ``"spectral"`` or ``"l1"``.
+    status : str
+        CVXPY status of the solve (``"optimal"``, or ``"optimal_inaccurate"`` when the result
+        passed the duality-gap check described in :func:`max_margin_multiclass`).
+    """
+
+    w: np.ndarray
+    margin: float
+    margin_upper: float
+    dual: np.ndarray
+    support: np.ndarray
+    norm: str
+    status: str
+
+
+def _constraint_pairs(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i, c) with c != y_i, in row-major order (i first, then c)."""
+    n = y.shape[0]
+    i = np.repeat(np.arange(n, dtype=np.int64), k)
+    c = np.tile(np.arange(k, dtype=np.int64), n)
+    keep = c != y[i]
+    return i[keep], c[keep]
+
+
+def _kesler_matrix(X: np.ndarray, y: np.ndarray, k: int, i: np.ndarray, c: np.ndarray):
+    """Sparse (m, k d) matrix whose row r is ``vec(A_{i_r c_r})`` (row-major vec of W).
+
+    ``<W, A_ic> = (W[y_i] - W[c]) . x_i``: row r holds ``x_i`` in block ``y_i`` and ``-x_i``
+    in block ``c`` (2 d nonzeros).
+    """
+    import scipy.sparse as sp
+
+    m, d = i.size, X.shape[1]
+    cols = np.arange(d, dtype=np.int64)
+    rows = np.repeat(np.arange(m, dtype=np.int64), 2 * d)
+    col_index = np.hstack([y[i][:, None] * d + cols, c[:, None] * d + cols])
+    values = np.hstack([X[i], -X[i]])
+    return sp.csr_array((values.ravel(), (rows, col_index.ravel())), shape=(m, k * d))
+
+
+def _combination(X: np.ndarray, y: np.ndarray, dual: np.ndarray) -> np.ndarray:
+    """``sum_ic dual_ic A_ic`` as a (k, d) matrix (``dual`` of shape (n, k), 0 at c = y_i).
+
+    Row c collects ``x_i`` with weight ``sum_c' dual_ic'`` from the samples of class c and
+    ``-dual_ic x_i`` from every sample.
+    """
+    n, k = dual.shape
+    B = -dual.copy()
+    B[np.arange(n), y] += dual.sum(axis=1)
+    return B.T @ X
+
+
+def _centering_basis(k: int) -> np.ndarray:
+    """(k, k - 1) matrix with orthonormal columns spanning ``{v : sum(v) = 0}``."""
+    Q, _ = np.linalg.qr(np.eye(k)[:, : k - 1] - 1.0 / k)
+    return Q
+
+
+def _dual_norm(V: np.ndarray, norm: str) -> float:
+    """The dual of the matrix norm ``norm`` at V."""
+    if norm == "max":
+        return float(np.sum(np.abs(V)))
+    if norm == "l1":
+        return float(np.max(np.abs(V)))
+    if norm == "fro":
+        return float(np.linalg.norm(V))
+    return float(np.sum(np.linalg.svd(V, compute_uv=False)))  # nuclear, dual of spectral
+
+
+def _matrix_norm(W: np.ndarray, norm: str) -> float:
+    if norm == "max":
+        return float(np.max(np.abs(W)))
+    if norm == "l1":
+        return float(np.sum(np.abs(W)))
+    if norm == "fro":
+        return float(np.linalg.norm(W))
+    return float(np.linalg.norm(W, 2))
+
+
+def max_margin_multiclass(
+    data, norm: str = "fro", *, solver: str = "CLARABEL", solver_options=None
+) -> MatrixMaxMarginResult:
+    """Solve the multiclass max-margin problem ``max_{||W|| <= 1} min_{i, c != y_i} <W, A_ic>``.
+
+    ``A_ic = (e_{y_i} - e_c) x_i^T``, so ``<W, A_ic> = (W[y_i] - W[c]) . x_i``. Solved as
+    ``min ||W|| s.t. <W, A_ic> >= 1`` for every i and c != y_i (as ``min 1/2 ||W||_F^2`` for
+    ``"fro"``) with CVXPY; the solution is returned normalized to unit norm.
+
+    Parameters
+    ----------
+    data : MulticlassDataset
+        Multiclass data (X, y) with k >= 2 classes. Must be linearly separable (some W has every
+        margin > 0).
+    norm : {"max", "fro", "spectral", "l1"}, default "fro"
+        The matrix norm of W: ``"max"`` (largest absolute entry; a linear program), ``"fro"``
+        (Frobenius; a quadratic program, the hard-margin multiclass SVM), ``"spectral"``
+        (largest singular value; a semidefinite program) or ``"l1"`` (sum of absolute
+        entries; a linear program).
+    solver : str, default "CLARABEL"
+        CVXPY solver name; for ``"spectral"`` it must support semidefinite cones (Clarabel
+        and SCS do). Clarabel runs with the tolerances of
+        :data:`fastbias.geometry.CLARABEL_OPTIONS` (1e-12), or :data:`CLARABEL_OPTIONS_SDP`
+        (1e-10) for ``"spectral"``; other solvers run with their defaults.
+    solver_options : dict, optional
+        Extra keyword arguments for ``Problem.solve`` (override the defaults above).
+
+    Returns
+    -------
+    MatrixMaxMarginResult
+        Fields ``w`` (shape (k, d), unit norm), ``margin`` (``gamma*``, achieved by ``w``),
+        ``margin_upper`` (dual bound), ``dual`` (shape (n, k)), ``support`` (pairs (i, c)),
+        ``norm``, ``status``.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a MulticlassDataset, or ``solver`` / ``solver_options`` have the
+        wrong type.
+    ValueError
+        If ``norm`` is not one of "fro", "l1", "max", "spectral", the solver is not installed,
+        or the data are not linearly separable (checked with a linear program on Kesler's rows
+        before any solve, unless the dataset already checked it).
+    ImportError
+        If Clarabel is requested but not installed (``pip install clarabel``).
+    SolverError
+        If the solver does not return an optimal solution; the message and ``.status`` give
+        the CVXPY status name.
+
+    Notes
+    -----
+    SPEC section 9, after Fan et al. (2025, arXiv 2502.04664): full-batch SignGD and Adam
+    converge in direction to the max-norm max-margin matrix, normalized GD to the Frobenius
+    one, spectral descent and Muon to the spectral-norm one.
+
+    *Verification.* ``margin`` is the smallest margin of the returned unit-norm ``w``, so it
+    never exceeds ``gamma*``; ``margin_upper = ||sum_ic dual_ic A_ic||_* / sum(dual)`` never
+    falls below it (weak duality, for any multipliers >= 0). We measured relative gaps
+    ``1 - margin / margin_upper`` of about 1e-15 for ``"fro"``, 1e-13 .. 1e-12 for ``"max"``
+    and ``"l1"``, and 1e-11 .. 1e-9 for ``"spectral"`` (up to 2.4e-8 on degenerate problems,
+    where the largest singular value of the solution is repeated; the SDP runs at the looser
+    :data:`CLARABEL_OPTIONS_SDP`). For ``"fro"`` the solution is polished as in the binary
+    code: the KKT system on the support is solved exactly and kept only when it verifies. A
+    solution marked ``"optimal_inaccurate"`` by the solver is accepted only if its relative
+    duality gap is at most 1e-9 (1e-7 for ``"spectral"``); otherwise SolverError is raised.
+
+    *Non-uniqueness.* The Frobenius maximizer is unique, and lies in the span of the
+    ``A_ic`` (its columns sum to zero). The max, l1 and spectral maximizers may not be
+    unique; an interior-point solver then returns a point inside the optimal face. The
+    spectral problem is solved over centered matrices (``1^T W = 0``), which loses nothing
+    (centering keeps every margin and does not increase ``||W||_2``) and is where the iterates
+    of spectral descent and Muon from ``W0 = 0`` live (every gradient has ``1^T G = 0``).
+
+    *Scale.* X is divided internally by a power of two near ``max |X|`` (exact), so the
+    accuracy does not depend on the units of the data; ``w``, ``margin``, ``margin_upper``
+    and ``dual`` are reported in the original units (``dual`` scales as ``1 / |X|^2`` for
+    ``"fro"`` and ``1 / |X|`` otherwise; see :class:`MatrixMaxMarginResult`).
+
+    The constraint matrix has ``n (k - 1)`` rows and ``k d`` columns with ``2 d`` nonzeros per
+    row (sparse). The spectral norm uses a PSD cone of size ``k - 1 + d``, which dominates the
+    cost for large d.
+
+    Examples
+    --------
+    Three unit vectors at 120 degrees, one per class: by symmetry ``W* ∝ X``, and
+    ``gamma* = 3/2 / sqrt(3) = sqrt(3) / 2`` in the Frobenius norm.
+
+    >>> import numpy as np
+    >>> from fastbias.datasets import MulticlassDataset
+    >>> angles = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
+    >>> X = np.column_stack([np.cos(angles), np.sin(angles)])
+    >>> mm = max_margin_multiclass(MulticlassDataset(X, [0, 1, 2]), "fro")
+    >>> round(mm.margin ** 2, 9), mm.w.shape, mm.dual.shape
+    (0.75, (3, 2), (3, 3))
+    >>> bool(np.allclose(mm.w, X / np.sqrt(3)))
+    True
+    """
+    if not isinstance(data, MulticlassDataset):
+        raise TypeError(
+            "data must be a fastbias.MulticlassDataset (features X and classes y); got "
+            f"{type(data).__name__}. For binary data use fastbias.geometry.max_margin."
+        )
+    norm = check_matrix_norm(norm)
+    sdp = norm == "spectral"
+    solver, opts = _solver_setup(
+        solver, solver_options, CLARABEL_OPTIONS_SDP if sdp else CLARABEL_OPTIONS
+    )
+    X, y, k = data.X, data.y, data.k
+    n, d = X.shape
+    pairs_i, pairs_c = _constraint_pairs(y, k)
+    scale = _scale_of(X)
+    Xs = X / scale  # exact: scale is a power of two
+    K = _kesler_matrix(Xs, y, k, pairs_i, pairs_c)
+    # Separability does not depend on the scale; is_separable scales each row itself.
+    if not data.separability_checked and not is_separable(K.toarray()):
+        raise ValueError(
+            "data are not linearly separable (no W has (W[y_i] - W[c]) . x_i > 0 for every i "
+            "and c != y_i); the multiclass max-margin problem has no solution."
+        )
+
+    cp = _cvxpy()
+    if sdp:
+        # W = Q B with the columns of Q an orthonormal basis of 1^perp (W centered: 1^T W = 0).
+        # No loss: centering W -> (I - 11^T/k) W changes no margin and, being an orthogonal
+        # projection, does not increase ||W||_2. It removes the directions 1 v^T along which
+        # the margins are constant, and with them much of the SDP's degeneracy (gaps up to
+        # 3e-7 without it, 2e-8 with it, on the problems we measured).
+        Q = _centering_basis(k)
+        B = cp.Variable((k - 1, d))
+        W = Q @ B
+        objective = cp.sigma_max(B)  # = ||Q B||_2
+    else:
+        W = cp.Variable((k, d))
+        if norm == "fro":
+            objective = 0.5 * cp.sum_squares(W)
+        elif norm == "max":
+            objective = cp.max(cp.abs(W))
+        else:
+            objective = cp.sum(cp.abs(W))
+    constraint = K @ cp.vec(W, order="C") >= 1
+    problem = cp.Problem(cp.Minimize(objective), [constraint])
+    what = f"multiclass {norm!r}-norm max-margin problem"
+    status = _run_solver(problem, solver, opts, what)
+    if W.value is None or constraint.dual_value is None:
+        raise SolverError(f"{solver} returned no solution for the {what}: status {status!r}.",
+                          status)
+    w_s = np.asarray(W.value, dtype=np.float64).reshape(k * d)
+    lam_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(-1), 0.0)
+    if norm == "fro" and K.shape[0] * K.shape[1] <= _POLISH_MAX_ENTRIES:
+        polished = _polish_qp(K.toarray(), np.ones(k * d), lam_s)
+        if polished is not None:
+            w_s, lam_s = polished
+
+    W_s = w_s.reshape(k, d)
+    size = _matrix_norm(W_s, norm)
+    if not (np.all(np.isfinite(W_s)) and size > 0):
+        raise SolverError(f"{solver} returned an invalid solution for the {what}: status "
+                          f"{status!r}.", status)
+    w_unit = W_s / size
+    margin = float(np.min(data.margins(w_unit)))
+
+    dual_s = np.zeros((n, k))
+    dual_s[pairs_i, pairs_c] = lam_s
+    total = dual_s.sum()
+    # Both bounds in scaled units times `scale`: <W, A_ic(X)> = scale <W, A_ic(Xs)>.
+    upper = (_dual_norm(_combination(Xs, y, dual_s), norm) / total * scale
+             if total > 0 else math.inf)
+    gap = 1.0 - margin / upper if upper > 0 else math.inf
+    if status == "optimal_inaccurate" and not gap <= (_ACCEPT_GAP_SDP if sdp else _ACCEPT_GAP):
+        raise SolverError(
+            f"{solver} returned an inaccurate solution of the {what} (status {status!r}, "
+            f"relative duality gap {gap:.2e}).",
+            status,
+        )
+    # Undo the scaling: W(X) = W(Xs) / scale, and the multipliers scale as 1/scale^2 for
+    # 1/2 ||W||_F^2 (sum dual A_ic = W) and as 1/scale for ||W|| (sum dual = ||W||).
+    with np.errstate(over="ignore", under="ignore"):
+        dual = dual_s / scale / scale if norm == "fro" else dual_s / scale
+    top = dual_s.max() if dual_s.size else 0.0
+    support = np.argwhere(dual_s > SUPPORT_RTOL * top).astype(np.int64).reshape(-1, 2)
+    return MatrixMaxMarginResult(
+        w=_readonly(w_unit),
+        margin=margin,
+        margin_upper=upper,
+        dual=_readonly(dual),
+        support=_readonly(support),
+        norm=norm,
+        status=status,
+    )

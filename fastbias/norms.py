@@ -1,0 +1,64 @@
+"""Norms of iterates: l_p norms of vectors (binary data) and matrix norms (multiclass data).
+
+Binary data compare iterates with l_p max-margin directions, p in [1, inf] (SPEC 4);
+multiclass data with the max-margin matrices of a matrix norm (SPEC 9): ``"max"`` (largest
+absolute entry), ``"fro"`` (Frobenius), ``"spectral"`` (largest singular value) and ``"l1"``
+(sum of absolute entries).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import check_interval
+
+__all__ = ["MATRIX_NORMS", "check_p", "check_matrix_norm", "check_norm", "norm_values",
+           "norm_label"]
+
+#: Matrix norms of multiclass parameters, with their duals (for certificates).
+MATRIX_NORMS = {"max": "l1", "fro": "fro", "spectral": "nuclear", "l1": "max"}
+
+
+def check_p(p) -> float:
+    """``p`` of an l_p norm as a float in [1, inf]; the string ``"inf"`` is accepted."""
+    if isinstance(p, str) and p.lower() == "inf":
+        return math.inf
+    return check_interval("p", p, 1.0, math.inf, "both")
+
+
+def check_matrix_norm(norm) -> str:
+    """A matrix norm name, one of :data:`MATRIX_NORMS`."""
+    if not isinstance(norm, str) or norm not in MATRIX_NORMS:
+        raise ValueError(f"norm must be one of {sorted(MATRIX_NORMS)} for multiclass data; "
+                         f"got {norm!r}.")
+    return norm
+
+
+def check_norm(norm, multiclass: bool):
+    """The norm of an iterate: an l_p exponent (binary) or a matrix norm name (multiclass)."""
+    return check_matrix_norm(norm) if multiclass else check_p(norm)
+
+
+def norm_values(W: np.ndarray, norm, multiclass: bool) -> np.ndarray:
+    """Norms of iterates: ``W`` of shape (..., d) (binary) or (..., k, d) (multiclass)."""
+    W = np.asarray(W, dtype=np.float64)
+    if not multiclass:
+        return np.linalg.norm(W, ord=norm, axis=-1)
+    if norm == "max":
+        return np.max(np.abs(W), axis=(-2, -1))
+    if norm == "l1":
+        return np.sum(np.abs(W), axis=(-2, -1))
+    if norm == "fro":
+        return np.linalg.norm(W, axis=(-2, -1))
+    if norm == "spectral":
+        return np.linalg.norm(W, ord=2, axis=(-2, -1))
+    raise ValueError(f"unknown norm {norm!r}.")
+
+
+def norm_label(norm) -> str:
+    """``"l_2"``, ``"l_inf"`` or the matrix norm's name, for tables and plots."""
+    if isinstance(norm, str):
+        return norm
+    return "l_inf" if norm == math.inf else f"l_{norm:g}"
