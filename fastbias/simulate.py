@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ from .optimizers import GD, SGD, Optimizer
 from .schedules import Constant, PolynomialDecay, Schedule, as_schedule
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "record_epochs", "warmup", "RunInterrupted", "MAX_RECORD_BYTES"]
+__all__ = ["simulate", "run_parameters", "record_epochs", "warmup", "RunInterrupted",
+           "MAX_RECORD_BYTES"]
 
 # Work per compiled call, in units of multiply-adds (about 10-50 ms): chunk boundaries are
 # where records, progress and checkpoints happen. Results do not depend on it.
@@ -68,22 +70,25 @@ class RunInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------------------------
 
 
-def _log_grid(k: int, epochs: int, limit: int) -> np.ndarray:
-    """The distinct ``round(10**(j / k))`` in [1, epochs] (at most ``limit`` of them)."""
+def _log_grid_size(k: int, epochs: int) -> int:
+    """An upper bound of the number of grid points of :func:`_log_grid` (no allocation)."""
+    return min(epochs, math.floor(k * math.log10(epochs) + 1e-9) + 1)
+
+
+def _log_grid(k: int, epochs: int) -> np.ndarray:
+    """The distinct ``round(10**(j / k))`` in [1, epochs]."""
     j_max = math.floor(k * math.log10(epochs) + 1e-9)
     # Below x_dense consecutive grid points are less than 1/2 apart: every integer is one.
     x_dense = 0.5 / math.expm1(math.log(10.0) / k)
     dense = np.arange(1, min(epochs, math.floor(x_dense)) + 1, dtype=np.int64)
-    j0 = max(0, math.floor(k * math.log10(max(x_dense, 1.0))) - 1)
-    if j_max - j0 + 1 > limit:
-        return np.zeros(limit + 1, dtype=np.int64)  # too many: the caller refuses
+    j0 = min(j_max + 1, max(0, math.floor(k * math.log10(max(x_dense, 1.0))) - 1))
     j = np.arange(j0, j_max + 1, dtype=np.float64)
     sparse = np.rint(np.power(10.0, j / k)).astype(np.int64)
     grid = np.union1d(dense, sparse)
     return grid[(grid >= 1) & (grid <= epochs)]
 
 
-def record_epochs(record, epochs: int, *, limit: int | None = None) -> np.ndarray:
+def record_epochs(record, epochs: int, *, row_bytes: int | None = None) -> np.ndarray:
     """The record grid of a run of ``epochs`` epochs (without the horizon itself).
 
     Parameters
@@ -95,13 +100,20 @@ def record_epochs(record, epochs: int, *, limit: int | None = None) -> np.ndarra
         extends a shorter one's.
     epochs : int
         The horizon; :func:`simulate` also records it (not part of the grid).
-    limit : int, optional
-        Largest number of records accepted (ValueError beyond it).
+    row_bytes : int, optional
+        Bytes of one recorded iterate: a grid whose records would take more than
+        :data:`MAX_RECORD_BYTES` is refused (before it is built).
 
     Returns
     -------
     ndarray of int64
         The grid epochs in [0, epochs], sorted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a malformed ``record``, or one whose records would not fit in memory (the
+        message gives the memory needed).
 
     Examples
     --------
@@ -110,7 +122,8 @@ def record_epochs(record, epochs: int, *, limit: int | None = None) -> np.ndarra
     >>> record_epochs([0, 5, 50], 20).tolist()
     [0, 5]
     """
-    if isinstance(record, (Sequence, np.ndarray)) and not isinstance(record, str):
+    explicit = isinstance(record, (Sequence, np.ndarray)) and not isinstance(record, str)
+    if explicit:
         arr = np.asarray(record)
         if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
             raise TypeError(
@@ -119,14 +132,21 @@ def record_epochs(record, epochs: int, *, limit: int | None = None) -> np.ndarra
             )
         if arr.size and arr.min() < 0:
             raise ValueError(f"record epochs must be >= 0; got {int(arr.min())}.")
-        grid = np.unique(arr.astype(np.int64))
-        grid = grid[grid <= epochs]
+        size = arr.size
     else:
-        k = check_int("record", record, 1, 10**9)
-        grid = _log_grid(k, epochs, _MAX_STEPS if limit is None else limit)
-    if limit is not None and grid.size > limit:
-        raise ValueError(f"record={_shown(record)} asks for more than {limit:,} records.")
-    return grid
+        k = check_int("record", record, 1)
+        size = _log_grid_size(k, epochs)
+    if row_bytes is not None and (size + 1) * row_bytes > MAX_RECORD_BYTES:
+        raise ValueError(
+            f"record={_shown(record)} would keep up to {size:,} iterates of {row_bytes:,} "
+            f"bytes: {size * row_bytes / 2**30:,.3g} GiB, more than the "
+            f"{MAX_RECORD_BYTES / 2**30:g} GiB allowed for records; ask for fewer records per "
+            "decade (record=20 keeps about 20 per factor 10 of epochs) or an explicit list."
+        )
+    if explicit:
+        grid = np.unique(arr.astype(np.int64))
+        return grid[grid <= epochs]
+    return _log_grid(k, epochs)
 
 
 def _shown(record) -> str:
@@ -411,31 +431,14 @@ def simulate(
     >>> tr.epochs
     array([  1,  10, 100])
     """
-    if not isinstance(data, (Dataset, MulticlassDataset)):
-        raise TypeError(f"data must be a fastbias.Dataset or MulticlassDataset; got "
-                        f"{type(data).__name__}.")
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
-        )
     _check_path("checkpoint", checkpoint)
     if resume is not None and resume is not True:
         _check_path("resume", resume)
     if resume is True and checkpoint is None:
         raise ValueError("resume=True continues the run saved in `checkpoint`; give "
                          "checkpoint=<path> too (or resume=<path of a checkpoint>).")
-    lr = as_schedule(_default_lr(optimizer) if lr is None else lr,
-                     stored=checkpoint is not None or resume is not None)
-    epochs = check_int("epochs", epochs, 1)
-    loss_spec = get_loss("ce" if loss is None and data.multiclass else loss or "exp",
-                         data.multiclass)
-    if isinstance(seed, np.random.Generator):
-        raise TypeError(
-            "seed must be an integer >= 0, not a Generator: the run draws its sample orders "
-            "from numpy.random.default_rng(seed), so that it can be stored, resumed and "
-            "repeated."
-        )
-    seed = check_int("seed", seed, 0)
+    plan = _plan(data, optimizer, lr, epochs, loss, seed, record, w0,
+                 stored=checkpoint is not None or resume is not None)
     if progress is None:
         progress = _progress_default()
     elif not isinstance(progress, (bool, np.bool_)):
@@ -443,32 +446,8 @@ def simulate(
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
         chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
-    n, d = data.n, data.d
-    k = data.k if data.multiclass else 1
-    spec = optimizer.resolve(n)
-    steps_per_epoch = -(-n // spec.batch_size)
-    if epochs * steps_per_epoch > _MAX_STEPS:
-        raise ValueError(
-            f"epochs must be at most 2**53 / steps per epoch = {_MAX_STEPS // steps_per_epoch} "
-            f"for this data and batch size (the step counter must stay exact); got {epochs}."
-        )
-    W0 = _check_w0(w0, data, k)
-    row_bytes = 8 * k * d
-    grid = record_epochs(record, epochs, limit=max(1, MAX_RECORD_BYTES // row_bytes - 1))
-    params = {
-        "kind": "multiclass" if data.multiclass else "binary",
-        "optimizer": optimizer.to_dict(),
-        "lr": _schedule_dict(lr),
-        "loss": loss_spec.name,
-        "seed": seed,
-        "epochs": epochs,
-        "record": _record_spec(record),
-        "w0": None if w0 is None else W0.reshape(np.shape(w0)).tolist(),
-        "data": data.fingerprint,
-        "data_label": data.label,
-        "data_source": data.source,
-        "n": n, "d": d, "k": k,
-    }
+    params, spec, grid = plan.params, plan.spec, plan.grid
+    k, d = plan.W0.shape
     if checkpoint is not None:
         inputs = [("resume file", resume)] if resume not in (None, True) else []
         if resume not in (None, True) and same_file(resolve_npz_path(resume),
@@ -483,14 +462,98 @@ def simulate(
             )
     source = checkpoint if resume is True else resume
     if source is not None and (resume is not True or Path(source).exists()):
-        state = _resume_state(source, params, data, spec, steps_per_epoch, grid, k, d)
+        state = _resume_state(source, params, data, spec, plan.steps_per_epoch, grid, k, d)
     else:
-        state = RunState(W0.copy(), spec.dyn.shape[0], np.random.default_rng(seed),
-                         grid.size + 1)
+        state = RunState(plan.W0.copy(), spec.dyn.shape[0],
+                         np.random.default_rng(params["seed"]), grid.size + 1)
         if grid.size and grid[0] == 0:
             state.record()
-    return _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch,
-                progress, checkpoint, checkpoint_every, chunk_epochs)
+    return _run(data, spec, plan.lr, plan.loss, params["epochs"], grid, state, params,
+                plan.steps_per_epoch, progress, checkpoint, checkpoint_every, chunk_epochs)
+
+
+class _Plan(NamedTuple):
+    """A validated run: its stored parameters and what the driver needs."""
+
+    params: dict
+    spec: object
+    lr: Schedule
+    loss: object
+    W0: np.ndarray
+    grid: np.ndarray
+    steps_per_epoch: int
+
+
+def _plan(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: bool) -> _Plan:
+    """Validate a run's arguments (before any work) and resolve every default."""
+    if not isinstance(data, (Dataset, MulticlassDataset)):
+        raise TypeError(f"data must be a fastbias.Dataset or MulticlassDataset; got "
+                        f"{type(data).__name__}.")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
+        )
+    lr = as_schedule(_default_lr(optimizer) if lr is None else lr, stored=stored)
+    epochs = check_int("epochs", epochs, 1)
+    loss_spec = get_loss("ce" if loss is None and data.multiclass else loss or "exp",
+                         data.multiclass)
+    if isinstance(seed, np.random.Generator):
+        raise TypeError(
+            "seed must be an integer >= 0, not a Generator: the run draws its sample orders "
+            "from numpy.random.default_rng(seed), so that it can be stored, resumed and "
+            "repeated."
+        )
+    seed = check_int("seed", seed, 0)
+    n, d = data.n, data.d
+    k = data.k if data.multiclass else 1
+    spec = optimizer.resolve(n)
+    steps_per_epoch = -(-n // spec.batch_size)
+    if epochs * steps_per_epoch > _MAX_STEPS:
+        raise ValueError(
+            f"epochs must be at most 2**53 / steps per epoch = {_MAX_STEPS // steps_per_epoch} "
+            f"for this data and batch size (the step counter must stay exact); got {epochs}."
+        )
+    W0 = _check_w0(w0, data, k)
+    grid = record_epochs(record, epochs, row_bytes=8 * k * d)
+    params = {
+        "kind": "multiclass" if data.multiclass else "binary",
+        "optimizer": optimizer.to_dict(),
+        "lr": _schedule_dict(lr),
+        "loss": loss_spec.name,
+        "seed": seed,
+        "epochs": epochs,
+        "record": _record_spec(record),
+        "w0": None if w0 is None else W0.reshape(np.shape(w0)).tolist(),
+        "data": data.fingerprint,
+        "data_label": data.label,
+        "data_source": data.source,
+        "n": n, "d": d, "k": k,
+    }
+    return _Plan(params, spec, lr, loss_spec, W0, grid, steps_per_epoch)
+
+
+def run_parameters(data, optimizer, *, lr=None, epochs, loss=None, seed=0, record=20,
+                   w0=None) -> dict:
+    """The fully resolved parameters of a run, as :func:`simulate` stores them.
+
+    Defaults are filled in (the learning rate and loss for this optimizer and data), the
+    data are identified by content (``data``: their fingerprint) and the record argument is
+    normalized. Two calls of :func:`simulate` give the same result exactly when these
+    dicts are equal (``lr`` is None for a plain function, which cannot be compared).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`simulate` does, for invalid arguments.
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> p = run_parameters(fb.datasets.gaussian(n=4, d=6), fb.GD(), epochs=10)
+    >>> p["lr"], p["loss"], p["record"]
+    ({'name': 'Constant', 'eta': 0.1}, 'exp', 20)
+    """
+    return _plan(data, optimizer, lr, epochs, loss, seed, record, w0, stored=False).params
 
 
 def _resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunState:
@@ -569,6 +632,7 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
     lr_buffer = np.empty(min(max_chunk, epochs) * steps_per_epoch)
     bar = _progress_bar(progress, epochs, state.epoch)
     saver = _Saver(checkpoint, checkpoint_every, params, data)
+    consistent = True  # False while the kernel's results and the counters disagree
     try:
         with _Signals(checkpoint is not None) as signals:
             for target in targets:
@@ -576,6 +640,7 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
                     chunk = int(min(max_chunk, target - state.epoch))
                     orders = _chunk_orders(state, spec.sampling, n, chunk)
                     lrs = lr.rates(state.step, chunk * steps_per_epoch, out=lr_buffer)
+                    consistent = False
                     try:
                         loop(X2, rowpow, rowexp, labels, loss_spec.code, orders, chunk,
                              spec.batch_size, lrs, state.step, state.W, state.state, spec.hp,
@@ -585,14 +650,15 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
                         overflowed = True
                     state.epoch += chunk
                     state.step += chunk * steps_per_epoch
+                    if state.epoch == target and target in on_grid:
+                        state.record()
+                    consistent = True
                     if overflowed or not np.all(np.isfinite(state.W)):
                         raise FloatingPointError(
                             f"the iterate left the float64 range before epoch {state.epoch}: "
                             f"the exact run diverges (lr = {lr!r} is too large for these data, "
                             "or GD-type steps on data that are not separable)."
                         )
-                    if state.epoch == target and target in on_grid:
-                        state.record()
                     if bar is not None:
                         bar.update(chunk)
                     if signals.received is not None:
@@ -601,7 +667,10 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted) or checkpoint is None:
             raise
-        saver.save(state)  # a KeyboardInterrupt raised elsewhere (not by our handler)
+        if not consistent:  # interrupted inside a chunk's bookkeeping: keep the last save
+            raise KeyboardInterrupt(f"interrupted; the checkpoint {saver.path} holds the last "
+                                    "saved epoch") from None
+        saver.save(state)  # a KeyboardInterrupt raised outside our handler
         raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
     finally:
         if bar is not None:

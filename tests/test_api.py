@@ -153,7 +153,10 @@ GAUSS = fb.datasets.gaussian(n=5, d=8, seed=1)
         (dict(epochs=0), ValueError, r"epochs must be an integer >= 1; got 0"),
         (dict(epochs=2.5), TypeError, r"epochs must be an integer"),
         (dict(epochs=5, loss="hinge"), ValueError, r"loss must be one of \['exp', 'logistic'\]"),
-        (dict(epochs=5, record=0), ValueError, r"record must be an integer in \[1, 1000000000\]"),
+        (dict(epochs=5, record=0), ValueError, r"record must be an integer >= 1; got 0"),
+        (dict(epochs=10**13, record=10**12), ValueError, r"record=1000000000000 would keep up "
+                                                         r"to 10,000,000,000,000 iterates of "
+                                                         r"64 bytes: 5.96e\+05 GiB"),
         (dict(epochs=5, record=[-1]), ValueError, r"record epochs must be >= 0; got -1"),
         (dict(epochs=5, record=[1.5]), TypeError, r"record must be a count per decade or"),
         (dict(epochs=5, seed=-1), ValueError, r"seed must be an integer >= 0"),
