@@ -232,9 +232,12 @@ class Optimizer:
         """``(decay, gain, enter)`` of each state array, for the log-scale bookkeeping.
 
         A state array s of degree p with batch gradients bounded by G evolves within
-        ``bound <- decay * bound + gain * G**p``, and enters the next update multiplied by
-        ``enter`` (Adam's m: ``(beta1, 1 - beta1, beta1)``; v: ``(beta2, 1 - beta2,
-        beta2)``). Needed only for rules with scale ``"state"``.
+        ``bound <- decay * bound + gain * G**p``, and enters the next step of the iterate
+        multiplied by ``enter`` (Adam's m: ``(beta1, 1 - beta1, beta1)``; v: ``(beta2,
+        1 - beta2, beta2)``; Lion's m enters the step with beta1). The log-scale follows the
+        larger of the incoming gradient and the entering state; a state with ``enter = 0``
+        never affects the iterate, and is set to 0 when the scale moves. Needed only for
+        rules with scale ``"state"``.
         """
         if self.rule.scale == "state" and self.rule.states:
             raise NotImplementedError(
@@ -828,7 +831,8 @@ class Lion(_Batched, Optimizer):
         return (self.beta1, self.beta2, self.weight_decay)
 
     def state_dynamics(self):
-        return ((self.beta2, 1.0 - self.beta2, max(self.beta1, self.beta2)),)
+        # m enters the step multiplied by beta1 (with beta1 = 0 it never does: sign(g))
+        return ((self.beta2, 1.0 - self.beta2, self.beta1),)
 
 
 @register("sgd")

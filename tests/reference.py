@@ -15,6 +15,7 @@ Conventions shared by all functions:
   ``rng.integers(0, n, size=n)`` (replacement) in epoch order; cyclic draws nothing.
 """
 
+import math
 from decimal import Context, Decimal, localcontext
 
 import numpy as np
@@ -183,8 +184,246 @@ def _check_common(Z, method, loss, sampling, batch_size, epochs):
 
 
 # ---------------------------------------------------------------------------------------
-# float64 reference
+# multiclass derivatives
 # ---------------------------------------------------------------------------------------
+
+
+def multiclass_derivatives(scores, label, loss, log_scale=0.0):
+    """``dl/ds_c * exp(log_scale)`` for one sample's class scores (SPEC section 9).
+
+    ``ce``: ``l = log sum_c exp(s_c - s_y)``, ``dl/ds_c = p_c`` (c != y) and
+    ``dl/ds_y = -sum_{c != y} p_c`` with ``p = softmax(s)``. ``exp``:
+    ``l = sum_{c != y} exp(s_c - s_y)``, ``dl/ds_c = exp(s_c - s_y)`` (c != y) and
+    ``dl/ds_y = -sum_{c != y} exp(s_c - s_y)``. Computed relative to the largest score, so
+    that nothing overflows; the sum over c != y is formed directly, never as ``1 - p_y``.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    others = np.arange(s.size) != label
+    out = np.empty_like(s)
+    if loss == "ce":
+        top = s.max()
+        log_total = top + np.log(np.exp(s - top).sum())  # log sum_c exp(s_c)
+        out[others] = np.exp((s[others] - log_total) + log_scale)
+    elif loss == "exp":
+        out[others] = np.exp((s[others] - s[label]) + log_scale)
+    else:
+        raise ValueError(f"loss must be 'ce' or 'exp' for multiclass data; got {loss!r}.")
+    out[label] = -out[others].sum()
+    return out
+
+
+def sample_gradients(rows, labels, W, batch, loss, log_scale, multiclass):
+    """Per-sample gradients ``dl_i/dW`` (k, d) of a batch, times ``exp(log_scale)``.
+
+    Binary: ``rows`` are the signed samples and ``W`` has one row; ``dl/dw = l'(s) z``.
+    """
+    out = []
+    for i in batch:
+        x = rows[i]
+        if multiclass:
+            coef = multiclass_derivatives(W @ x, labels[i], loss, log_scale)
+        else:
+            coef = np.array([-neg_loss_derivative(float(np.dot(x, W[0])), loss, log_scale)])
+        out.append(np.outer(coef, x))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# one step of every optimizer (SPEC sections 2, 8 and 9), written from the formulas
+# ---------------------------------------------------------------------------------------
+
+
+def _sign(x):
+    return np.sign(x)  # sign(0) = 0
+
+
+def _divide_or_zero(num, den):
+    """``num / den`` entrywise, 0 where ``den == 0`` (the 0/0 rule)."""
+    out = np.zeros_like(num)
+    nz = den != 0.0
+    out[nz] = num[nz] / den[nz]
+    return out
+
+
+def polar(M, ns_steps=None, rtol=1e-12):
+    """``U V^T`` of the thin SVD with singular values <= rtol * max dropped, or NS steps."""
+    norm = np.linalg.norm(M)
+    if norm == 0.0:
+        return np.zeros_like(M)
+    X = M / norm
+    if ns_steps:
+        a, b, c = 3.4445, -4.7750, 2.0315
+        for _ in range(ns_steps):
+            A = X @ X.T
+            X = a * X + (b * A + c * A @ A) @ X
+        return X
+    U, sv, Vt = np.linalg.svd(X, full_matrices=False)
+    keep = sv > rtol * sv[0]
+    return U[:, keep] @ Vt[keep]
+
+
+def scaled_eps(eps, log_scale):
+    """``eps * exp(log_scale)``: eps in the units of the scaled gradients."""
+    return 0.0 if eps == 0.0 else float(np.exp(np.log(eps) + log_scale))
+
+
+def step_adam(p, grads, W, state, eta, t, log_scale):
+    """torch.optim.Adam / AdamW as SPEC 8 writes them (the paper's Adam by default)."""
+    g = np.mean(grads, axis=0)
+    b1, b2 = p.get("beta1", 0.0), p["beta2"]
+    m = b1 * state.get("m", 0.0) + (1.0 - b1) * g
+    v = b2 * state.get("v", 0.0) + (1.0 - b2) * g * g
+    state["m"], state["v"] = m, v
+    bc1 = bc2 = 1.0
+    if p.get("bias_correction", False):
+        bc1, bc2 = 1.0 - b1 ** (t + 1), 1.0 - b2 ** (t + 1)
+    denom = np.sqrt(v) / np.sqrt(bc2) + scaled_eps(p.get("eps", 0.0), log_scale)
+    W = W * (1.0 - eta * p.get("weight_decay", 0.0))
+    return W - eta / bc1 * _divide_or_zero(m, denom)
+
+
+def step_signum(p, grads, W, state, eta, t, log_scale):
+    g = np.mean(grads, axis=0)
+    m = p["beta"] * state.get("m", 0.0) + (1.0 - p["beta"]) * g
+    state["m"] = m
+    return W - eta * _sign(m)
+
+
+def step_lion(p, grads, W, state, eta, t, log_scale):
+    """Chen et al. (2023), SPEC 8: ``w -= eta (sign(b1 m + (1-b1) g) + wd w)``."""
+    g = np.mean(grads, axis=0)
+    m = state.get("m", 0.0)
+    c = p["beta1"] * m + (1.0 - p["beta1"]) * g
+    state["m"] = p["beta2"] * m + (1.0 - p["beta2"]) * g
+    return W - eta * (_sign(c) + p["weight_decay"] * W)
+
+
+def step_adagrad(p, grads, W, state, eta, t, log_scale):
+    """torch.optim.Adagrad (lr_decay 0, initial accumulator 0)."""
+    g = np.mean(grads, axis=0)
+    v = state.get("v", 0.0) + g * g
+    state["v"] = v
+    return W - eta * _divide_or_zero(g, np.sqrt(v) + scaled_eps(p["eps"], log_scale))
+
+
+def step_sgd(p, grads, W, state, eta, t, log_scale):
+    """torch.optim.SGD with dampening 0 (plain float64: log_scale must be 0)."""
+    g = np.mean(grads, axis=0)
+    buf = p["momentum"] * state.get("buf", 0.0) + g
+    state["buf"] = buf
+    return W - eta * (g + p["momentum"] * buf if p["nesterov"] else buf)
+
+
+def step_signgd(p, grads, W, state, eta, t, log_scale):
+    return W - eta * _sign(np.mean(grads, axis=0))
+
+
+def step_gd(p, grads, W, state, eta, t, log_scale):
+    return W - eta * np.mean(grads, axis=0)
+
+
+def step_ngd(p, grads, W, state, eta, t, log_scale):
+    g = np.mean(grads, axis=0)
+    norm = np.sqrt(np.sum(g * g))
+    return W - eta * g / norm if norm != 0.0 else W.copy()
+
+
+def step_proxy(p, grads, W, state, eta, t, log_scale):
+    """Definition 4.2: ``w -= eta (sum_i grad_i) / sqrt(sum_i grad_i^2)`` (0/0 -> 0)."""
+    G = np.asarray(grads)
+    return W - eta * _divide_or_zero(G.sum(axis=0), np.sqrt((G * G).sum(axis=0)))
+
+
+def step_spectral(p, grads, W, state, eta, t, log_scale):
+    return W - eta * polar(np.mean(grads, axis=0))
+
+
+def step_muon(p, grads, W, state, eta, t, log_scale):
+    g = np.mean(grads, axis=0)
+    B = p["momentum"] * state.get("B", 0.0) + g
+    state["B"] = B
+    M = g + p["momentum"] * B if p["nesterov"] else B
+    return W - eta * polar(M, p["ns_steps"])
+
+
+#: Reference step of each optimizer class (by class name): a test fails if a registered
+#: optimizer has none. Tests that define an optimizer of their own add theirs here.
+REFERENCE_STEPS = {
+    "IncAdam": step_adam,
+    "DetAdam": step_adam,
+    "RMSProp": step_adam,
+    "AdaGrad": step_adagrad,
+    "Lion": step_lion,
+    "SGD": step_sgd,
+    "IncSignum": step_signum,
+    "SignGD": step_signgd,
+    "GD": step_gd,
+    "NormalizedGD": step_ngd,
+    "AdamProxy": step_proxy,
+    "SpectralDescent": step_spectral,
+    "Muon": step_muon,
+}
+#: Optimizers that are not invariant to the scale of the gradient (log_scale must be 0).
+PLAIN = ("GD", "SGD")
+
+
+def run_reference(rows, name, params, *, epochs, lr, loss="exp", seed=0, w0=None,
+                  log_scale=0.0, labels=None, k=None):
+    """Run optimizer ``name`` with options ``params`` step by step in plain float64.
+
+    Parameters
+    ----------
+    rows : array_like (n, d)
+        Binary data: the signed samples Z. Multiclass data: the features X (with ``labels``
+        and ``k``).
+    name : str
+        A key of :data:`REFERENCE_STEPS` (an optimizer class name).
+    params : dict
+        The optimizer's options (``optimizer.to_dict()`` without "name"); ``batch_size``
+        (None: n) and ``sampling`` give the batches; full-batch optimizers have neither.
+    epochs, lr, loss, seed, w0
+        As in :func:`simulate_reference`; ``w0`` of shape (d,) or (k, d).
+    log_scale : float, default 0.0
+        Every loss derivative (and eps) is multiplied by ``exp(log_scale)``.
+    labels : array_like of int, optional
+        Classes in 0..k-1 (multiclass data).
+    k : int, optional
+        Number of classes (multiclass data).
+
+    Returns
+    -------
+    ndarray
+        Iterates after each epoch, shape (epochs + 1, d) (binary) or (epochs + 1, k, d).
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    n, d = rows.shape
+    multiclass = labels is not None
+    kk = k if multiclass else 1
+    if name in PLAIN and log_scale != 0:
+        raise ValueError(f"{name} is not scale-invariant; log_scale must be 0, got {log_scale!r}.")
+    step = REFERENCE_STEPS[name]
+    p = dict(params)
+    if name == "RMSProp":
+        p["beta1"] = 0.0
+    b = n if p.get("batch_size") is None else int(p["batch_size"])
+    sampling = p.get("sampling", "cyclic")
+    W = np.zeros((kk, d)) if w0 is None else np.array(w0, dtype=np.float64).reshape(kk, d)
+    out = np.empty((int(epochs) + 1, kk, d))
+    out[0] = W
+    rng = np.random.default_rng(seed)
+    state = {}
+    t = 0
+    for e in range(int(epochs)):
+        for batch in epoch_batches(epoch_order(n, sampling, rng), b):
+            grads = sample_gradients(rows, labels, W, batch, loss, log_scale, multiclass)
+            W = step(p, grads, W, state, learning_rate(lr, t), t, log_scale)
+            t += 1
+        out[e + 1] = W
+    return out if multiclass else out[:, 0, :]
+
+
+_METHOD_STEPS = {"adam": "IncAdam", "signum": "IncSignum", "proxy": "AdamProxy",
+                 "signgd": "SignGD", "gd": "GD", "ngd": "NormalizedGD"}
 
 
 def simulate_reference(
@@ -203,7 +442,7 @@ def simulate_reference(
     sampling="cyclic",
     log_scale=0.0,
 ):
-    """Run an optimizer step by step in plain float64.
+    """Run one of the paper's methods step by step in plain float64 (binary data).
 
     Parameters
     ----------
@@ -218,7 +457,7 @@ def simulate_reference(
         and sampling are ignored and t is the epoch index.
         ``signgd``: ``w -= eta_t sign(g)``. ``gd``: ``w -= eta_t g``.
         ``ngd``: ``w -= eta_t g / ||g||_2`` (0 where ``||g||_2 == 0``).
-        ``sign(0) = 0`` throughout.
+        ``sign(0) = 0`` throughout. The steps are those of :func:`run_reference`.
     epochs : int
         Number of epochs (>= 0).
     lr : tuple
@@ -252,61 +491,13 @@ def simulate_reference(
         ``gd`` with a nonzero ``log_scale``.
     """
     Z = np.asarray(Z, dtype=np.float64)
-    n, d = Z.shape
     b = _check_common(Z, method, loss, sampling, batch_size, epochs)
-    if method == "gd" and log_scale != 0:
-        raise ValueError(f"gd is not scale-invariant; log_scale must be 0, got {log_scale!r}.")
-    w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
-    W = np.empty((int(epochs) + 1, d))
-    W[0] = w
-
+    params = {"beta1": beta1, "beta2": beta2, "beta": beta, "batch_size": b,
+              "sampling": sampling}
     if method == "proxy":
-        for e in range(int(epochs)):
-            eta = learning_rate(lr, e)
-            grads = np.empty((n, d))  # row i: grad L_i(w) = l'(<w, z_i>) z_i
-            for i in range(n):
-                margin = float(np.dot(Z[i], w))
-                grads[i] = -neg_loss_derivative(margin, loss, log_scale) * Z[i]
-            numerator = grads.sum(axis=0)
-            denominator_sq = (grads * grads).sum(axis=0)
-            step = np.zeros(d)
-            for k in range(d):
-                if denominator_sq[k] != 0.0:
-                    step[k] = numerator[k] / np.sqrt(denominator_sq[k])
-            w = w - eta * step
-            W[e + 1] = w
-        return W
-
-    rng = np.random.default_rng(seed)
-    m = np.zeros(d)
-    v = np.zeros(d)
-    t = 0
-    for e in range(int(epochs)):
-        order = epoch_order(n, sampling, rng)
-        for batch in epoch_batches(order, b):
-            g = batch_gradient(Z, w, batch, loss, log_scale)
-            eta = learning_rate(lr, t)
-            if method == "adam":
-                m = beta1 * m + (1.0 - beta1) * g
-                v = beta2 * v + (1.0 - beta2) * g * g
-                step = np.zeros(d)
-                for k in range(d):
-                    if v[k] != 0.0:
-                        step[k] = m[k] / np.sqrt(v[k])
-            elif method == "signum":
-                m = beta * m + (1.0 - beta) * g
-                step = np.sign(m)
-            elif method == "signgd":
-                step = np.sign(g)
-            elif method == "gd":
-                step = g
-            else:  # ngd
-                norm = np.sqrt(np.sum(g * g))
-                step = g / norm if norm != 0.0 else np.zeros(d)
-            w = w - eta * step
-            t += 1
-        W[e + 1] = w
-    return W
+        params = {}
+    return run_reference(Z, _METHOD_STEPS[method], params, epochs=epochs, lr=lr, loss=loss,
+                         seed=seed, w0=w0, log_scale=log_scale)
 
 
 # ---------------------------------------------------------------------------------------
@@ -487,3 +678,150 @@ def log_loss_reference(Z, w, loss="exp"):
             else:
                 total += _dec_log1p((-s).exp())
         return float((total / Z.shape[0]).ln())
+
+
+# ---------------------------------------------------------------------------------------
+# history-sum reference: exact at any data scale, for the scale-invariant rules
+# ---------------------------------------------------------------------------------------
+
+
+def _log_weight(beta, j):
+    """``log(beta ** j)`` with ``0 ** 0 = 1`` (a state entering with beta = 0)."""
+    if j == 0:
+        return 0.0
+    return j * math.log(beta) if beta > 0 else -math.inf
+
+
+def _weighted_sum(terms):
+    """``sum_j exp(B_j + c_j) u_j`` as ``(B, c, mantissa)``, without overflow or rounding.
+
+    ``terms`` is a list of ``(B, c, u)``: a log-scale B (as large as the margins, say
+    -1e150), a moderate log-coefficient c (decay factors) and a finite vector u. B and c
+    are never added: the exponents are ``(B_j - B_top) + (c_j - c_top)``, so a coefficient
+    is not rounded to the spacing of floats near B. Terms with c = -inf are 0.
+    """
+    live = [term for term in terms if term[1] > -math.inf]
+    if not live:
+        return 0.0, 0.0, np.zeros_like(terms[0][2])
+    B_top, c_top, _ = max(live, key=lambda term: (term[0] - live[0][0]) + term[1])
+    total = np.zeros_like(live[0][2])
+    exponents = [(B - B_top) + (c - c_top) for B, c, _ in live]
+    for x, (_, _, u) in sorted(zip(exponents, live, strict=True), key=lambda pair: pair[0]):
+        total = total + math.exp(x) * u
+    return B_top, c_top, total
+
+
+def _log_neg_derivative(s, loss):
+    if loss == "exp":
+        return -s
+    return -(s + math.log1p(math.exp(-s))) if s > 0 else -math.log1p(math.exp(s))
+
+
+def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=None):
+    """Binary runs of the scale-invariant rules, exact for data of any scale (1e+-300).
+
+    No recurrence and no rescaled state: each step's gradient is kept as its log-scale M_s
+    and mantissa (``g_s = exp(M_s) * u_s``), and the moments are formed anew at every step
+    from the whole history, ``m_t = (1 - b1) sum_s b1^(t-s) g_s`` and so on, as weighted
+    sums ``exp(M) * mantissa`` of the history. The step of a scale-invariant rule depends
+    on mantissas only. Slow (quadratic in the number of steps): a few epochs.
+
+    Parameters
+    ----------
+    Z : array_like (n, d)
+        Signed samples.
+    name : str
+        IncAdam, DetAdam, RMSProp (eps = 0), AdaGrad (eps = 0), Lion, IncSignum, SignGD,
+        NormalizedGD, AdamProxy, SpectralDescent or Muon (exact polar factor).
+    params, epochs, lr, loss, seed, w0
+        As in :func:`run_reference`.
+
+    Returns
+    -------
+    ndarray (epochs + 1, d)
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    n, d = Z.shape
+    p = dict(params)
+    if p.get("eps", 0.0) != 0.0:
+        raise ValueError("history_reference needs eps = 0 (a scale-invariant rule).")
+    if name == "RMSProp":
+        p["beta1"] = 0.0
+    b = n if p.get("batch_size") is None else int(p["batch_size"])
+    w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
+    out = [w.copy()]
+    rng = np.random.default_rng(seed)
+    tops = np.abs(Z).max(axis=1)
+    history = []  # (B_s, c_s, u_s) of every step's batch gradient
+    t = 0
+    for _ in range(int(epochs)):
+        for batch in epoch_batches(epoch_order(n, p.get("sampling", "cyclic"), rng), b):
+            # g_i = exp(lp_i + log(top_i) - log(b)) * (-z_i / top_i): mantissas of size 1
+            samples = [(_log_neg_derivative(float(np.dot(Z[i], w)), loss),
+                        math.log(tops[i]) - math.log(len(batch)), -Z[i] / tops[i])
+                       for i in batch]
+            B, c, u = _weighted_sum(samples)
+            history.append((B, c, u))
+            eta = learning_rate(lr, t)
+            w = w - eta * _history_step(name, p, history, samples, w, eta)
+            t += 1
+        out.append(w.copy())
+    return np.array(out)
+
+
+def _history_step(name, p, history, samples, w, eta):
+    """The direction ``(w_old - w_new) / eta`` of step t = len(history) - 1 (binary data).
+
+    ``history[s] = (B_s, c_s, u_s)``: the batch gradient of step s is
+    ``exp(B_s + c_s) u_s``; ``samples`` are the current batch's per-sample terms.
+    """
+    t = len(history) - 1
+    B, c, u = history[-1]
+
+    def moment(beta, power, gain, start=0, stop=None):
+        """``gain * sum_s beta^(t-s) g_s^power`` over history[start:stop] as (B, c, u)."""
+        return _weighted_sum([(power * Bs, power * cs + gain + _log_weight(beta, t - s), us ** power)
+                              for s, (Bs, cs, us) in enumerate(history[start:stop], start)])
+
+    if name in ("IncAdam", "DetAdam", "RMSProp"):
+        b1, b2 = p.get("beta1", 0.9), p["beta2"]
+        Bm, cm, um = moment(b1, 1, math.log1p(-b1))
+        Bv, cv, uv = moment(b2, 2, math.log1p(-b2))
+        factor = 1.0
+        if p.get("bias_correction", False):
+            factor = math.sqrt(1.0 - b2 ** (t + 1)) / (1.0 - b1 ** (t + 1))
+        decay = 1.0 - eta * p.get("weight_decay", 0.0)
+        scale = math.exp((Bm - Bv / 2) + (cm - cv / 2))
+        return (w - w * decay) / eta + _divide_or_zero(um, np.sqrt(uv)) * scale * factor
+    if name == "AdaGrad":
+        Bv, cv, uv = moment(1.0, 2, 0.0)
+        return _divide_or_zero(u, np.sqrt(uv)) * math.exp((B - Bv / 2) + (c - cv / 2))
+    if name == "IncSignum":
+        beta = p["beta"]
+        return np.sign(moment(beta, 1, math.log1p(-beta))[2])
+    if name == "Lion":
+        b1, b2 = p["beta1"], p["beta2"]
+        terms = [(B, c + math.log1p(-b1), u)]  # (1 - b1) g_t + b1 m_{t-1}
+        if b1 > 0:  # m_{t-1} = (1 - b2) sum_{s < t} b2^(t-1-s) g_s
+            terms += [(Bs, cs + math.log(b1) + math.log1p(-b2) + _log_weight(b2, t - 1 - s), us)
+                      for s, (Bs, cs, us) in enumerate(history[:-1])]
+        return np.sign(_weighted_sum(terms)[2]) + p["weight_decay"] * w
+    if name == "SignGD":
+        return np.sign(u)
+    if name in ("NormalizedGD", "SpectralDescent"):
+        norm = np.linalg.norm(u)
+        return u / norm if norm > 0 else np.zeros_like(u)
+    if name == "AdamProxy":
+        Bn, cn, num = _weighted_sum(samples)
+        Bd, cd, den = _weighted_sum([(2 * Bi, 2 * ci, v * v) for Bi, ci, v in samples])
+        return _divide_or_zero(num, np.sqrt(den)) * math.exp((Bn - Bd / 2) + (cn - cd / 2))
+    if name == "Muon":
+        mu = p["momentum"]
+        terms = [(Bs, cs + _log_weight(mu, t - s), us) for s, (Bs, cs, us) in enumerate(history)]
+        if p["nesterov"]:  # g_t + mu B_t
+            extra = [(Bs, cs + math.log(mu), us) for Bs, cs, us in terms] if mu > 0 else []
+            terms = [(B, c, u)] + extra
+        ub = _weighted_sum(terms)[2]
+        norm = np.linalg.norm(ub)
+        return ub / norm if norm > 0 else np.zeros_like(ub)
+    raise ValueError(f"history_reference does not know {name!r}.")
