@@ -14,7 +14,8 @@ from .experiments import METRICS, FigureResult
 
 __all__ = ["plot_figure"]
 
-_YLABELS = {"cosine": "cosine similarity", "margin_ratio": "gamma_p(w) / gamma_p*"}
+_YLABELS = {"cosine": "cosine similarity", "margin_ratio": "gamma(w) / gamma*",
+            "decay_norm": "||w|| x weight decay"}
 
 
 def _matplotlib_figure():

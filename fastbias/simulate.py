@@ -8,6 +8,7 @@ interrupted, resumed or extended (SPEC 7 and 10).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -740,6 +741,12 @@ def warmup(optimizers=None) -> None:
     binary = Dataset(X, np.array([1.0, 1.0]), check_separable=False)
     multiclass = MulticlassDataset(np.vstack([X, -X]), [0, 1, 2, 2], check_separable=False)
     chosen = [cls() for cls in OPTIMIZERS.values()] if optimizers is None else list(optimizers)
+    compiled = set()
     for optimizer in chosen:
+        if id(optimizer.rule) in compiled:
+            continue  # one loop per rule, whatever the options
+        compiled.add(id(optimizer.rule))
+        if any(f.name == "batch_size" for f in dataclasses.fields(optimizer)):
+            optimizer = dataclasses.replace(optimizer, batch_size=None)
         for data in (binary, multiclass):
             simulate(data, optimizer, lr=Constant(1e-3), epochs=1, record=1, progress=False)

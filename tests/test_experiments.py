@@ -1,8 +1,9 @@
-"""The figure registry, the runner, and each figure's claim at the quick horizon.
+"""The experiment registry, the runner, and each figure's claim at the quick horizon.
 
-All ten figures run once in quick mode (module fixture, two worker processes); each test then
-asserts the part of the paper's claim that is already visible at that horizon. The full-mode
-values are in docs/gallery.md.
+The paper's ten figures run once in quick mode (module fixture, two threads); each test then
+asserts the part of the paper's claim that is already visible at that horizon. The
+experiments beyond the paper run at shorter horizons. The full-mode values are in
+docs/gallery.md.
 """
 
 import io
@@ -26,10 +27,11 @@ DET = "Det-Adam (full batch)"
 # --------------------------------------------------------------------------------------------
 
 
-def test_registry_holds_the_ten_figures_in_order():
-    assert ex.figure_names() == [f"fig{i}" for i in range(1, 11)]
-    for name, spec in ex.FIGURES.items():
-        assert spec.name == name
+def test_registry_holds_the_paper_figures_in_order_then_the_others():
+    assert ex.figure_names() == [*(f"fig{i}" for i in range(1, 11)), "eps", "adamw", "mc-adam",
+                                 "mc-muon", "mc-per-sample"]
+    assert list(ex.PAPER_FIGURES) == ex.figure_names()[:10]
+    for spec in ex.FIGURES.values():
         assert spec.panels and spec.checks and spec.claim and spec.notes
         assert 1 <= spec.quick_epochs <= spec.epochs
         assert spec.epochs >= 10**6  # long horizons in full mode
@@ -51,9 +53,11 @@ def test_registry_settings_follow_the_paper_defaults():
     assert curves[DET].optimizer == fb.DetAdam(beta1=0.9, beta2=0.999)
     assert curves["Inc-Adam b=1 (cyclic)"].optimizer == fb.IncAdam(0.9, 0.999, 1, "cyclic")
     assert {c.optimizer.beta for c in ex.FIGURES["fig5"].curves} == {0.99}
-    for spec in ex.FIGURES.values():
-        for curve in spec.curves:
+    for name in ex.PAPER_FIGURES:
+        for curve in ex.FIGURES[name].curves:
             assert curve.lr == fb.PolynomialDecay(0.1, 0.5) and curve.loss == "exp"
+    for name in ("mc-adam", "mc-muon", "mc-per-sample"):
+        assert {c.loss for c in ex.FIGURES[name].curves} == {"ce"}
     assert ex.FIGURES["fig2"].curves[0].data.kind == "gr"
     assert ex.FIGURES["fig4"].curves[0].data.kind == "shifted_diagonal"
 
@@ -68,10 +72,12 @@ def test_data_spec_builds_the_generator_data():
 
 def test_invalid_specs_are_rejected():
     data = ex.DataSpec.of("gaussian", n=4, d=6)
-    with pytest.raises(ValueError, match="needs a max-margin reference .* 'fixed_point'"):
+    with pytest.raises(ValueError, match="needs a max-margin reference; got 'fixed_point'"):
         ex.Panel("fixed_point", "margin_ratio", ())
     with pytest.raises(ValueError, match="reference must be one of .* got 'l1'"):
         ex.Panel("l1", "cosine", ())
+    with pytest.raises(ValueError, match="reference 'max' is for multiclass data"):
+        ex.Panel("max", "cosine", (ex.Curve("x", data, fb.IncAdam()),))
     with pytest.raises(ValueError, match="loss must be one of .* got 'hinge'"):
         ex.Curve("x", data, fb.IncAdam(), loss="hinge")
     with pytest.raises(ValueError, match=r"op must be one of .* got '=='"):
@@ -148,7 +154,7 @@ def test_summary_states_claim_values_and_checks(short_serial):
     text = result.summary()
     assert text.startswith("fig2: ")
     assert "paper's claim: " in text and "Theorem 3.3" in text
-    assert "settings that are ours (the paper's were lost): " in text
+    assert "settings that are ours: " in text
     assert f"horizon: {SHORT:,} epochs (full mode)" in text
     final = result.final("Inc-Adam b=1 (cyclic)", "l2", "cosine")
     assert f"{final:.4f}" in text
@@ -182,7 +188,7 @@ def test_plot_has_one_log_axis_per_panel(short_serial):
 
 @pytest.fixture(scope="module")
 def quick():
-    return {r.name: r for r in ex.run_figures(quick=True, jobs=2)}
+    return {r.name: r for r in ex.run_figures(ex.PAPER_FIGURES, quick=True, jobs=2)}
 
 
 def final(result, curve, reference, metric="cosine"):
@@ -282,6 +288,10 @@ def test_fig10_smaller_batches_need_momentum_closer_to_one(quick):
     assert min(cos(10, beta) for beta in (0.0, 0.5, 0.9)) > 0.999  # full batch: any beta
     assert cos(5, 0.9) > 0.99 and cos(5, 0.5) < 0.95
     assert cos(1, 0.99) > 0.99 and max(cos(1, beta) for beta in (0.0, 0.5, 0.9)) < 0.95
+    # beta = 0 is sign descent on each batch: it keeps moving (no step is skipped)
+    for b in (1, 2):
+        tr = r.trajectories[f"b={b}, beta=0.0"]
+        assert np.all(np.diff(np.linalg.norm(tr.w, axis=1)) > 0)
 
 
 @needs_jit
@@ -292,9 +302,59 @@ def test_quick_checks_in_summaries_match_the_values(quick):
                               "<": left < right, "<=": left <= right}[check.op]
 
 
+@pytest.fixture(scope="module")
+def beyond():
+    out = {r.name: r for r in ex.run_figures(["eps", "adamw"], quick=True, jobs=2)}
+    names = ["mc-adam", "mc-muon", "mc-per-sample"]
+    return out | {r.name: r for r in ex.run_figures(names, epochs=20_000, jobs=2)}
+
+
+@needs_jit
+def test_adam_with_eps_leaves_adams_limit(beyond):
+    r = beyond["eps"]
+    # eps = 1e-4 is GD-like once margins pass log(1e4) ~ 9: its margins grow like log t
+    # (about 14 at 1e5 epochs) where Adam's grow like sqrt(t) (about 55), and it stays
+    # farther from l_inf
+    margin = {eps: r.trajectories[f"Det-Adam eps={eps:g}"].min_margin[-1] for eps in (0, 1e-4)}
+    assert margin[1e-4] < 20 < 40 < margin[0]
+    assert final(r, "Det-Adam eps=0.0001", "linf") < final(r, "Det-Adam eps=0", "linf") - 0.02
+    # eps = 1e-8 changes nothing while |g| >> 1e-8, then stops Inc-Adam near margin 18
+    a, b = r.trajectories["Inc-Adam eps=0"], r.trajectories["Inc-Adam eps=1e-08"]
+    early = a.epochs == 100
+    np.testing.assert_allclose(b.w[early], a.w[early], rtol=1e-4)
+    assert b.min_margin[-1] < 25 < 300 < a.min_margin[-1]
+
+
+@needs_jit
+def test_adamw_stays_in_its_box_and_grows_towards_it(beyond):
+    r = beyond["adamw"]
+    for wd in (1e-3, 1e-2):
+        (s,) = [s for s in r.series if s.curve == f"AdamW wd={wd:g}"
+                and s.metric == "decay_norm"]
+        assert np.all(s.values <= 1.0 + 1e-9)
+        assert s.values[-1] > 1.5 * s.values[s.epochs == 1000][0]
+
+
+@needs_jit
+def test_multiclass_limits_at_a_short_horizon(beyond):
+    r = beyond["mc-adam"]
+    for k in (3, 5):
+        assert final(r, f"SignGD k={k}", "max", "margin_ratio") > 0.98
+        assert final(r, f"NGD k={k}", "fro", "margin_ratio") > final(r, f"NGD k={k}", "max",
+                                                                   "margin_ratio")
+    m = beyond["mc-muon"]
+    for k in (3, 5):
+        for label in (f"spectral descent k={k}", f"Muon k={k}"):
+            assert final(m, label, "spectral", "margin_ratio") > 0.97
+            assert final(m, label, "spectral", "margin_ratio") > final(m, label, "fro",
+                                                                       "margin_ratio")
+    p = beyond["mc-per-sample"]
+    assert p.trajectories["Muon b=1"].w.shape[1:] == (3, 50)
+
+
 def test_progress_bar_goes_to_stderr_only_when_asked(capsys):
     next(ex.run_figures(["fig9"], epochs=30, record=4))
     assert capsys.readouterr().err == ""
     next(ex.run_figures(["fig9"], epochs=30, record=4, progress=True))
     err = capsys.readouterr().err
-    assert "simulating" in err and "5/5" in err
+    assert "simulating" in err and "/5 " in err

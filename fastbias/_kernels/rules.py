@@ -224,6 +224,8 @@ def polar_factor(M, ns_steps):
     if norm == 0.0:
         return np.zeros_like(M)
     X = M / norm  # the polar factor is invariant to a positive scale
+    if M.shape[0] == 1 and ns_steps == 0:
+        return X  # one row (binary data): U V^T = m / ||m||, no SVD needed
     if ns_steps == 0:
         U, s, Vt = np.linalg.svd(X, full_matrices=False)
         keep = s > POLAR_RTOL * s[0]

@@ -1,0 +1,195 @@
+"""Results of experiments: series of metrics, final values, checks and the text summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .figures import PAPER_FIGURES
+from .specs import OPS, REFERENCES, DataSpec, FigureSpec, short_label
+
+__all__ = ["FigureResult", "Reference", "Series"]
+
+
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """A reference direction for one dataset.
+
+    Attributes
+    ----------
+    name : str
+        A key of :data:`fastbias.experiments.REFERENCES`.
+    w : ndarray (d,) or (k, d)
+        The direction (unit l_2 norm for the fixed point, unit norm of its max-margin
+        problem otherwise).
+    margin : float or None
+        ``gamma*`` for the max-margin references, None for the fixed point.
+    info : dict
+        Solver facts: status, support; iterations, residual and converged for the fixed point.
+    """
+
+    name: str
+    w: np.ndarray
+    margin: float | None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One curve of one panel: a metric against epochs."""
+
+    panel: int
+    curve: str
+    reference: str
+    metric: str
+    epochs: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class FigureResult:
+    """The data of one reproduced figure (no files, no plots).
+
+    Attributes
+    ----------
+    spec : FigureSpec
+    epochs : int
+        The horizon that was run.
+    quick : bool
+    series : tuple of Series
+        One per (panel, curve).
+    trajectories : dict
+        Curve label -> :class:`fastbias.Trajectory`.
+    references : dict
+        ``(DataSpec, reference name)`` -> :class:`Reference`.
+    run_seconds : dict
+        Curve label -> seconds spent simulating it (0 when shared with an earlier figure).
+    elapsed : float
+        Wall-clock seconds from the start of :func:`run_figures` until this figure was ready.
+    """
+
+    spec: FigureSpec
+    epochs: int
+    quick: bool
+    series: tuple
+    trajectories: dict
+    references: dict
+    run_seconds: dict
+    elapsed: float
+
+    @property
+    def name(self) -> str:
+        """The figure name, e.g. ``"fig1"``."""
+        return self.spec.name
+
+    def final(self, curve: str, reference: str, metric: str) -> float:
+        """Final value of one series; KeyError if the figure has no such series."""
+        for s in self.series:
+            if (s.curve, s.reference, s.metric) == (curve, reference, metric):
+                return float(s.values[-1])
+        raise KeyError(f"{self.name} has no series {(curve, reference, metric)!r}.")
+
+    def rows(self) -> list[tuple]:
+        """Tidy rows ``(figure, curve, reference, metric, epoch, value)`` of every series."""
+        out = []
+        for s in self.series:
+            for e, v in zip(s.epochs.tolist(), s.values.tolist(), strict=True):
+                out.append((self.name, s.curve, s.reference, s.metric, int(e), float(v)))
+        return out
+
+    def check_results(self) -> list[tuple]:
+        """Each check with its values: ``(check, left value, right value, passed)``."""
+        out = []
+        for check in self.spec.checks:
+            left = self.final(*check.left)
+            right = (self.final(*check.right) if isinstance(check.right, tuple)
+                     else float(check.right))
+            out.append((check, left, right, bool(OPS[check.op](left, right))))
+        return out
+
+    def summary(self) -> str:
+        """A plain-text summary: setting, claim, final values, checks and reference facts."""
+        spec = self.spec
+        mode = "quick" if self.quick else "full"
+        whose = "paper's claim" if spec.name in PAPER_FIGURES else "claim"
+        lines = [
+            f"{spec.name}: {spec.title}",
+            f"setting: {spec.setting}",
+            f"horizon: {self.epochs:,} epochs ({mode} mode)",
+            f"{whose}: {spec.claim}",
+        ]
+        if spec.notes:
+            lines.append(f"settings that are ours: {spec.notes}")
+        lines += ["", f"final values at epoch {self.epochs:,}:", *_table(self), "",
+                  "checks of the claim on the final values:"]
+        results = self.check_results()
+        for check, left, right, passed in results:
+            verdict = "visible    " if passed else "NOT visible"
+            lines.append(f"  [{verdict}] {check.text}  ({left:.4f} {check.op} {right:.4g})")
+        missing = sum(not passed for *_, passed in results)
+        if self.quick and missing:
+            lines += ["", f"quick mode: {missing} of {len(results)} checks are not visible at "
+                          f"this short horizon ({self.epochs:,} epochs). That is expected: "
+                          f"these directions converge slowly (on a log scale of epochs). "
+                          f"`fastbias reproduce {spec.name}` runs the full horizon "
+                          f"({spec.epochs:,} epochs), where the claim is judged."]
+        lines += ["", "reference directions:", *_reference_lines(self)]
+        total = sum(self.run_seconds.values())
+        lines += ["", f"simulation time: {total:.1f} s (sum over this figure's new runs); "
+                      f"ready {self.elapsed:.1f} s after the start"]
+        return "\n".join(lines) + "\n"
+
+
+def _table(result: FigureResult) -> list[str]:
+    columns: list[tuple[str, str]] = []
+    for panel in result.spec.panels:
+        key = (panel.reference, panel.metric)
+        if key not in columns:
+            columns.append(key)
+    labels = [c.label for c in result.spec.curves]
+    width = max(len(label) for label in labels) + 2
+    cell = max(14, max(len(short_label(*c)) for c in columns) + 2)
+    header = " " * width + "".join(f"{short_label(*c):>{cell}s}" for c in columns)
+    lines = ["  " + header]
+    values = {(s.curve, s.reference, s.metric): s.values[-1] for s in result.series}
+    for label in labels:
+        cells = []
+        for ref, metric in columns:
+            v = values.get((label, ref, metric))
+            cells.append(f"{v:{cell}.4f}" if v is not None else " " * cell)
+        lines.append("  " + f"{label:<{width}s}" + "".join(cells))
+    return lines
+
+
+def _reference_lines(result: FigureResult) -> list[str]:
+    lines = []
+    by_data: dict[DataSpec, dict[str, Reference]] = {}
+    for (data, name), ref in result.references.items():
+        by_data.setdefault(data, {})[name] = ref
+    for data, refs in by_data.items():
+        lines.append(f"  {data.describe()}:")
+        for name, ref in refs.items():
+            if name == "fixed_point":
+                info = ref.info
+                lines.append(
+                    f"    fixed point: {info['iterations']} iterations, residual "
+                    f"{info['residual']:.1e}, converged {info['converged']}, support "
+                    f"{list(info['support'])}"
+                )
+            else:
+                lines.append(f"    {REFERENCES[name].label}: gamma* = {ref.margin:.6g}, "
+                             f"{len(ref.info['support'])} support vectors")
+        names = list(refs)
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+        if pairs:
+            text = ", ".join(
+                f"cos({a}, {b}) = {_cos(refs[a].w, refs[b].w):.4f}" for a, b in pairs
+            )
+            lines.append(f"    {text}")
+    return lines
+
+
+def _cos(u: np.ndarray, v: np.ndarray) -> float:
+    u, v = np.ravel(u), np.ravel(v)
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))

@@ -1,0 +1,320 @@
+"""What an experiment is made of: data recipes, curves, panels, checks and figure specs.
+
+These are small immutable descriptions; :mod:`fastbias.experiments.figures` builds the
+registry from them, :mod:`fastbias.experiments.runner` runs them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .. import datasets
+from ..losses import get_loss
+from ..optimizers import Optimizer
+from ..schedules import PolynomialDecay, Schedule
+
+__all__ = ["Check", "Curve", "DataSpec", "FigureSpec", "METRICS", "OPS", "PAPER_LR", "Panel",
+           "REFERENCES", "ReferenceKind", "short_label"]
+
+
+@dataclass(frozen=True)
+class ReferenceKind:
+    """A reference direction a panel can compare with.
+
+    Attributes
+    ----------
+    label : str
+        How plots and tables name it.
+    norm : float, str or None
+        The norm of its max-margin problem (an l_p exponent for binary data, a matrix norm
+        name for multiclass data); None for the AdamProxy fixed point.
+    multiclass : bool
+        Whether it belongs to multiclass data.
+    short : str
+        A short column name (``"l_2"``, ``"max"``).
+    """
+
+    label: str
+    norm: object
+    multiclass: bool
+    short: str
+
+
+#: Reference directions, by name.
+REFERENCES = {
+    "l2": ReferenceKind("l_2 max-margin", 2.0, False, "l_2"),
+    "linf": ReferenceKind("l_inf max-margin", math.inf, False, "l_inf"),
+    "fixed_point": ReferenceKind("fixed point (Alg. 3)", None, False, "fixed pt"),
+    "max": ReferenceKind("max-norm max-margin", "max", True, "max"),
+    "fro": ReferenceKind("Frobenius max-margin", "fro", True, "fro"),
+    "spectral": ReferenceKind("spectral-norm max-margin", "spectral", True, "spectral"),
+}
+#: Metrics a panel can show: name -> axis label.
+METRICS = {
+    "cosine": "cosine similarity",
+    "margin_ratio": "normalized-margin ratio",
+    "decay_norm": "||w|| x weight decay",
+}
+_METRIC_SHORT = {"cosine": "cos", "margin_ratio": "ratio", "decay_norm": "norm x wd"}
+
+
+def short_label(reference: str, metric: str) -> str:
+    """A column name such as ``"cos l_2"`` or ``"ratio spectral"``."""
+    return f"{_METRIC_SHORT[metric]} {REFERENCES[reference].short}"
+
+
+#: The learning-rate schedule of the paper's Adam and Signum runs; eta0 = 0.1 and the power
+#: 0.5 are ours (the paper's values were lost).
+PAPER_LR = PolynomialDecay(eta0=0.1, power=0.5)
+
+_DATA_FACTORIES: dict[str, Callable] = {
+    "gaussian": datasets.gaussian,
+    "gr": datasets.generalized_rademacher,
+    "shifted_diagonal": datasets.shifted_diagonal,
+    "gaussian_multiclass": datasets.gaussian_multiclass,
+}
+_DATA_NAMES = {"gaussian": "Gaussian", "gr": "GR", "shifted_diagonal": "shifted diagonal",
+               "gaussian_multiclass": "multiclass Gaussian"}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A recipe for a dataset: a generator name and its keyword arguments (hashable).
+
+    Parameters
+    ----------
+    kind : {"gaussian", "gr", "shifted_diagonal", "gaussian_multiclass"}
+        :func:`fastbias.datasets.gaussian`, :func:`~fastbias.datasets.generalized_rademacher`,
+        :func:`~fastbias.datasets.shifted_diagonal` or
+        :func:`~fastbias.datasets.gaussian_multiclass`.
+    params : tuple of (str, value) pairs, default ()
+        Keyword arguments of the generator; use :meth:`of` to build it from keywords.
+
+    Examples
+    --------
+    >>> spec = DataSpec.of("gaussian", n=4, d=6, seed=1)
+    >>> spec.make().X.shape
+    (4, 6)
+    """
+
+    kind: str
+    params: tuple = ()
+
+    def __post_init__(self):
+        if self.kind not in _DATA_FACTORIES:
+            raise ValueError(
+                f"kind must be one of {sorted(_DATA_FACTORIES)}; got {self.kind!r}."
+            )
+
+    @classmethod
+    def of(cls, kind: str, **params) -> DataSpec:
+        """Build a spec from keyword arguments (sequences are stored as tuples)."""
+        items = tuple(
+            sorted((k, tuple(v) if isinstance(v, (list, np.ndarray)) else v)
+                   for k, v in params.items())
+        )
+        return cls(kind, items)
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether the recipe makes multiclass data."""
+        return self.kind == "gaussian_multiclass"
+
+    def make(self):
+        """Generate the dataset (cached per process: the same spec gives the same object)."""
+        return _make_dataset(self)
+
+    def describe(self) -> str:
+        """A short description such as ``"Gaussian n=10, d=50, seed=0"``."""
+        p = dict(self.params)
+        if self.kind == "shifted_diagonal":
+            a = p.get("a")
+            a_text = "a=linspace(1, 2, 10)" if a is None else f"a={list(a)}"
+            return f"shifted diagonal {a_text}, delta={p.get('delta', 0.1)}"
+        parts = [f"n={p.get('n', 30 if self.multiclass else 10)}", f"d={p.get('d', 50)}"]
+        if self.multiclass:
+            parts.append(f"k={p.get('k', 3)}")
+        parts.append(f"seed={p.get('seed', 0)}")
+        return f"{_DATA_NAMES[self.kind]} " + ", ".join(parts)
+
+
+@lru_cache(maxsize=32)
+def _make_dataset(spec: DataSpec):
+    params = {k: (np.asarray(v) if isinstance(v, tuple) else v) for k, v in spec.params}
+    return _DATA_FACTORIES[spec.kind](**params)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run of :func:`fastbias.simulate`, drawn as one line.
+
+    Parameters
+    ----------
+    label : str
+        Legend label, unique within a figure.
+    data : DataSpec
+    optimizer : Optimizer
+    lr : Schedule, default ``PolynomialDecay(0.1, 0.5)``
+    seed : int, default 0
+        Seed of the sample orders (reshuffle, replacement).
+    loss : str, optional
+        Default "exp" for binary data, "ce" for multiclass data.
+    legend : str, optional
+        Shorter label for the legend of a panel whose title already says the rest (for
+        example ``"beta=0.9"`` in the panel "batch size 2"); default ``label``.
+    """
+
+    label: str
+    data: DataSpec
+    optimizer: Optimizer
+    lr: Schedule = PAPER_LR
+    seed: int = 0
+    loss: str | None = None
+    legend: str = ""
+
+    def __post_init__(self):
+        if self.loss is None:
+            object.__setattr__(self, "loss", "ce" if self.data.multiclass else "exp")
+        get_loss(self.loss, self.data.multiclass)
+
+    @property
+    def legend_label(self) -> str:
+        """The label shown in legends: ``legend`` if given, else ``label``."""
+        return self.legend or self.label
+
+    @property
+    def run_key(self) -> tuple:
+        """Everything the run depends on except the horizon (curves sharing it run once)."""
+        return (self.data, self.optimizer, self.lr, self.seed, self.loss)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Curves compared with one reference direction through one metric.
+
+    Parameters
+    ----------
+    reference : str
+        A key of :data:`REFERENCES`: "l2", "linf", "fixed_point" (binary data); "max",
+        "fro", "spectral" (multiclass data).
+    metric : {"cosine", "margin_ratio", "decay_norm"}
+        Cosine similarity; ``gamma(w) / gamma*`` (the right comparison where the max-margin
+        solution may be non-unique); or the reference's norm of the iterate times the
+        curve's weight decay (AdamW: 1 on the boundary ``||w|| = 1 / weight_decay``).
+    curves : tuple of Curve
+    title : str, optional
+        Panel title; default from the reference and the metric.
+    """
+
+    reference: str
+    metric: str
+    curves: tuple
+    title: str = ""
+
+    def __post_init__(self):
+        if self.reference not in REFERENCES:
+            raise ValueError(
+                f"reference must be one of {sorted(REFERENCES)}; got {self.reference!r}."
+            )
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {sorted(METRICS)}; got {self.metric!r}.")
+        kind = REFERENCES[self.reference]
+        if self.metric != "cosine" and kind.norm is None:
+            raise ValueError(f"metric {self.metric!r} needs a max-margin reference; got "
+                             f"{self.reference!r}.")
+        object.__setattr__(self, "curves", tuple(self.curves))
+        for curve in self.curves:
+            if curve.data.multiclass != kind.multiclass:
+                raise ValueError(f"curve {curve.label!r}: reference {self.reference!r} is for "
+                                 f"{'multiclass' if kind.multiclass else 'binary'} data.")
+        if not self.title:
+            what = {"cosine": "cosine with", "margin_ratio": "margin ratio,",
+                    "decay_norm": "norm x weight decay,"}[self.metric]
+            object.__setattr__(self, "title", f"{what} {kind.label}")
+
+
+#: Comparison operators of checks.
+OPS = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A qualitative claim tested on final values, e.g. ``cos l_inf > cos l_2``.
+
+    Parameters
+    ----------
+    text : str
+        The claim in words.
+    left : tuple (curve label, reference, metric)
+    op : {">", ">=", "<", "<="}
+    right : tuple (curve label, reference, metric) or float
+        Another final value, or a threshold.
+    """
+
+    text: str
+    left: tuple
+    op: str
+    right: object
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"op must be one of {sorted(OPS)}; got {self.op!r}.")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One experiment: panels of curves, horizons, the claim and its checks.
+
+    Attributes
+    ----------
+    name : str
+        ``"fig1"`` ... ``"fig10"`` (the paper's), or the name of an experiment beyond it
+        (``"eps"``, ``"adamw"``, ``"mc-adam"``, ...).
+    title : str
+        What the figure shows, in a few words.
+    setting : str
+        Data, optimizer defaults, schedule and loss, in one line.
+    claim : str
+        The claim the figure tests (the paper's, or the literature's for the others).
+    panels : tuple of Panel
+    epochs : int
+        Horizon of the full reproduction.
+    quick_epochs : int
+        Horizon of ``--quick`` (a figure in well under a minute).
+    checks : tuple of Check
+        The claim as comparisons of final values (reported as visible or not).
+    notes : str
+        Which settings are ours rather than the paper's.
+    """
+
+    name: str
+    title: str
+    setting: str
+    claim: str
+    panels: tuple
+    epochs: int
+    quick_epochs: int
+    checks: tuple = ()
+    notes: str = ""
+
+    @property
+    def curves(self) -> tuple:
+        """The distinct curves of all panels, in order of first appearance."""
+        seen: dict[str, Curve] = {}
+        for panel in self.panels:
+            for curve in panel.curves:
+                if curve.label in seen and seen[curve.label] != curve:
+                    raise ValueError(f"{self.name}: two different curves are labelled "
+                                     f"{curve.label!r}.")
+                seen.setdefault(curve.label, curve)
+        return tuple(seen.values())
