@@ -86,6 +86,8 @@ def output_path(path, name: str, *, inputs=(), npz: bool = False, folder: bool =
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name} must be a file path (str or os.PathLike); got {path!r}.")
+    if npz and not folder and Path(path).is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give a file path.")
     path = npz_path(path) if npz else Path(path)
     for input_name, input_path in inputs:
         if input_path is None:

@@ -71,14 +71,24 @@ class RunInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------------------------
 
 
+def _last_grid_index(k: int, epochs: int) -> int:
+    """The largest j with ``round(10**(j / k)) <= epochs`` (10**(j/k) below epochs + 1/2)."""
+    j = math.floor(k * math.log10(epochs + 0.5))
+    while j >= 0 and round(10.0 ** (j / k)) > epochs:
+        j -= 1
+    while round(10.0 ** ((j + 1) / k)) <= epochs:
+        j += 1
+    return j
+
+
 def _log_grid_size(k: int, epochs: int) -> int:
     """An upper bound of the number of grid points of :func:`_log_grid` (no allocation)."""
-    return min(epochs, math.floor(k * math.log10(epochs) + 1e-9) + 1)
+    return min(epochs, _last_grid_index(k, epochs) + 1)
 
 
 def _log_grid(k: int, epochs: int) -> np.ndarray:
     """The distinct ``round(10**(j / k))`` in [1, epochs]."""
-    j_max = math.floor(k * math.log10(epochs) + 1e-9)
+    j_max = _last_grid_index(k, epochs)
     # Below x_dense consecutive grid points are less than 1/2 apart: every integer is one.
     x_dense = 0.5 / math.expm1(math.log(10.0) / k)
     dense = np.arange(1, min(epochs, math.floor(x_dense)) + 1, dtype=np.int64)
@@ -455,11 +465,13 @@ def simulate(
                                                     resolve_npz_path(checkpoint)):
             inputs = []  # the allowed pair: a checkpoint that is resumed and written
         checkpoint = output_path(checkpoint, "checkpoint", inputs=inputs, npz=True)
-        if resume is None and checkpoint.exists():
+        resumed_here = resume is True or (
+            resume is not None and same_file(resolve_npz_path(resume), checkpoint))
+        if checkpoint.exists() and not resumed_here:
             raise ValueError(
                 f"checkpoint {str(checkpoint)!r} exists: pass resume=True to continue (or "
                 "extend) the run saved there, or choose another path; it is never "
-                "overwritten by a new run."
+                "overwritten by another run."
             )
     source = checkpoint if resume is True else resume
     if source is not None and (resume is not True or Path(source).exists()):

@@ -5,9 +5,16 @@ the run, the child is killed without warning (SIGKILL: no cleanup, no final save
 The run is then resumed in this process, and its records and complete final state (iterate,
 moments, log-scale, counters, random generator) are compared bit for bit with a run that was
 never interrupted.
+
+The same for the command line (SPEC 10): a ``fastbias run --checkpoint F`` killed with -9 and
+requeued (the same command again) continues where it was and ends equal to an uninterrupted
+run, while the same job with another argument is refused and F is left byte for byte as it
+was; SIGINT and SIGTERM save, say ``saved epoch N to F`` and exit 130 / 143, and ``fastbias
+resume F`` finishes the run.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,17 +114,117 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     assert int(a["counters"][0]) == EPOCHS
 
 
-def test_cli_checkpoint_resume_after_sigkill(tmp_path):
-    """``fastbias run --checkpoint`` killed, then ``fastbias run --resume`` in this process."""
-    args = ["run", "--epochs", str(EPOCHS), "--sampling", "replacement", "--seed", "5",
-            "--record", "30", "--no-references", "--no-progress"]
-    checkpoint = tmp_path / "cli.npz"
-    command = [sys.executable, "-m", "fastbias.cli", *args, "--out", str(tmp_path / "x.npz"),
-               "--checkpoint", str(checkpoint), "--checkpoint-every", "0.05"]
-    kill_mid_run(command, checkpoint)
-    assert not (tmp_path / "x.npz").exists()  # the killed run never got to its end
+# --------------------------------------------------------------------------------------------
+# The command line: requeued jobs, kill -9, SIGINT and SIGTERM (SPEC 10, issue 12)
+# --------------------------------------------------------------------------------------------
 
-    assert main([*args, "--resume", str(checkpoint), "--out", str(tmp_path / "a.npz")]) == 0
-    assert main([*args, "--out", str(tmp_path / "b.npz")]) == 0
-    assert_same_trajectory(fb.Trajectory.load(tmp_path / "a.npz"),
-                           fb.Trajectory.load(tmp_path / "b.npz"))
+# The CLI cannot set the chunk size: without the JIT a whole run is one chunk, checkpointed
+# only at its end, so there is no "middle of the run" to kill or interrupt.
+cli_only_with_jit = pytest.mark.skipif(JIT_DISABLED, reason="needs chunks of a JIT run")
+
+CLI_ARGS = ["run", "--epochs", str(EPOCHS), "--sampling", "replacement", "--seed", "5",
+            "--record", "30", "--no-references", "--no-progress"]
+
+
+def cli_command(checkpoint, *extra):
+    return [sys.executable, "-m", "fastbias.cli", *CLI_ARGS, *extra,
+            "--checkpoint", str(checkpoint), "--checkpoint-every", "0.05"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The CLI run of CLI_ARGS without checkpoints, interruptions or resumes."""
+    out = tmp_path_factory.mktemp("straight") / "straight.npz"
+    assert main([*CLI_ARGS, "--out", str(out)]) == 0
+    return fb.Trajectory.load(out)
+
+
+@cli_only_with_jit
+def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(tmp_path, uninterrupted,
+                                                                    capsys):
+    """kill -9 a ``fastbias run --checkpoint F``; rerunning the same command continues it."""
+    checkpoint = tmp_path / "job.npz"
+    out = tmp_path / "x.npz"
+    command = cli_command(checkpoint, "--out", str(out))
+    epoch = kill_mid_run(command, checkpoint)
+    assert not out.exists()  # the killed run never got to its end
+
+    # the same job with another argument: refused, one line, the checkpoint untouched
+    before = checkpoint.read_bytes()
+    for change, differs in ((["--seed", "6"], "seed differs (checkpoint 5, this call 6)"),
+                            (["--beta2", "0.99"], "optimizer differs")):
+        other = [*command[3:], *change]  # the same arguments as the job, one changed
+        assert main(other) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fastbias run: error: checkpoint ") and err.count("\n") == 1
+        assert f"belongs to a different run: {differs}" in err
+        assert checkpoint.read_bytes() == before
+    assert not out.exists()
+
+    # the requeued job: exactly the same command, in a new process
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"resumed at epoch {epoch:,}: {EPOCHS - epoch:,} more epochs" in proc.stdout
+    assert_same_trajectory(fb.Trajectory.load(out), uninterrupted)
+    assert fb.checkpoint_info(checkpoint)["epoch"] == EPOCHS
+
+
+def interrupt_mid_run(command, checkpoint, signum, timeout=120.0):
+    """Start ``command``; send ``signum`` once ``checkpoint`` holds 5% of the run."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            deadline = time.monotonic() + timeout
+            while saved_epoch(checkpoint) < EPOCHS // 20:
+                if proc.poll() is not None:
+                    pytest.fail(f"the child exited (code {proc.returncode}) before the "
+                                f"signal:\n{proc.stderr.read().decode()}")
+                if time.monotonic() > deadline:
+                    pytest.fail("no checkpoint of 5% of the run appeared in time")
+                time.sleep(0.002)
+            proc.send_signal(signum)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return proc.returncode, stdout.decode(), stderr.decode()
+
+
+@cli_only_with_jit
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_cli_signal_saves_says_where_and_resumes(signum, code, tmp_path, uninterrupted, capsys):
+    checkpoint = tmp_path / "job.npz"
+    out = tmp_path / "x.npz"
+    returncode, stdout, stderr = interrupt_mid_run(
+        cli_command(checkpoint, "--out", str(out)), checkpoint, signum)
+    assert returncode == code
+    assert stdout == "" and not out.exists()
+    name = signal.Signals(signum).name
+    match = re.fullmatch(rf"fastbias run: {name}: saved epoch (\d+) to (.+)\n", stderr)
+    assert match, stderr
+    epoch = int(match.group(1))
+    assert match.group(2) == str(checkpoint)
+    assert EPOCHS // 20 <= epoch < EPOCHS
+    info = fb.checkpoint_info(checkpoint)
+    assert info["epoch"] == epoch and info["epochs"] == EPOCHS
+
+    # `fastbias resume F` finishes the run from the file alone
+    assert main(["resume", str(checkpoint), "--out", str(tmp_path / "r.npz"),
+                 "--no-references", "--no-progress"]) == 0
+    assert f"resumed at epoch {epoch:,}" in capsys.readouterr().out
+    assert_same_trajectory(fb.Trajectory.load(tmp_path / "r.npz"), uninterrupted)
+
+
+@cli_only_with_jit
+def test_cli_sigint_without_checkpoint_says_interrupted(tmp_path):
+    out = tmp_path / "x.npz"
+    command = [sys.executable, "-m", "fastbias.cli", *CLI_ARGS, "--epochs", str(50 * EPOCHS),
+               "--out", str(out)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        time.sleep(4.0)  # imports and the start of the run
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.decode() == "fastbias run: interrupted\n"
+    assert not out.exists()

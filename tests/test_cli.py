@@ -1,14 +1,24 @@
-"""The ``fastbias`` command: help, run, fixed-point, info, reproduce."""
+"""The ``fastbias`` command: help, run (binary and multiclass), options from the registry,
+fixed-point, info, reproduce, bench.
+
+Long-run workflows (checkpoints, resume, extend, info F) are in ``test_cli_longrun.py``,
+file safety and error reporting in ``test_cli_files.py``, signals and kill -9 in
+``test_checkpoint.py``.
+"""
 
 import csv
+import dataclasses
 import os
 import time
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 import fastbias as fb
-from fastbias.cli import SUBCOMMANDS, main
+from fastbias import cli
+from fastbias.cli import SUBCOMMANDS, build_parser, main
+from fastbias.optimizers import get_optimizer, optimizer_names, options_of
 
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 
@@ -19,7 +29,7 @@ def test_help_lists_every_subcommand(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: fastbias")
-    for name in ("reproduce", "run", "fixed-point", "info", "bench"):
+    for name in ("reproduce", "run", "resume", "fixed-point", "info", "bench"):
         assert name in out
 
 
@@ -50,8 +60,35 @@ def test_info_names_versions_cache_and_threads(capsys):
         assert word in out
 
 
+def test_a_subcommand_that_cannot_be_set_up_does_not_break_the_others(monkeypatch, capsys):
+    def broken(parser):
+        raise ImportError("No module named 'fastbias.being_rewritten'")
+
+    table = [(name, text, broken if name == "bench" else add, handler)
+             for name, text, add, handler in SUBCOMMANDS]
+    monkeypatch.setattr(cli, "SUBCOMMANDS", table)
+    assert main(["info"]) == 0
+    capsys.readouterr()
+    assert main(["bench", "--shapes", "4x3"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("fastbias bench: error: this command is unavailable (ImportError: No "
+                   "module named 'fastbias.being_rewritten')\n")
+
+
+def test_progress_defaults_to_on_when_stderr_is_a_terminal(monkeypatch):
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", Tty())
+    assert cli._progress_default(None) is True
+    assert cli._progress_default(False) is False
+    monkeypatch.undo()
+    assert cli._progress_default(None) is False  # pytest captures stderr: not a terminal
+
+
 # --------------------------------------------------------------------------------------------
-# run
+# bench
 # --------------------------------------------------------------------------------------------
 
 
@@ -63,7 +100,7 @@ def test_bench_prints_one_row_per_entry_with_ratios(capsys):
     assert header[:5] == ["shape", "optimizer", "loss", "ns/step", "ns/coord"]
     n_numbers = 2 + 2 * (header.count("ns/step") - 1)  # own 2, then ns/step and ratio per ref
     expected = [(shape, opt, loss) for shape in ("4x3", "5x2")
-                for opt in ("Inc-Adam b=1", "GD") for loss in ("exp", "logistic")]
+                for opt in ("inc-adam", "gd") for loss in ("exp", "logistic")]
     for line, (shape, opt, loss) in zip(lines[1:9], expected, strict=True):
         assert line.startswith(shape) and f" {opt} " in line and f" {loss} " in line
         numbers = [float(x) for x in line.split()[-n_numbers:]]
@@ -84,6 +121,11 @@ def test_bench_rejects_bad_values(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+# --------------------------------------------------------------------------------------------
+# run: binary data
+# --------------------------------------------------------------------------------------------
+
+
 def test_run_saves_the_trajectory_and_prints_the_table(tmp_path, capsys):
     out = tmp_path / "t.npz"
     args = ["run", "--data", "gr", "--optimizer", "inc-adam", "--sampling", "reshuffle",
@@ -96,7 +138,7 @@ def test_run_saves_the_trajectory_and_prints_the_table(tmp_path, capsys):
     direct = fb.simulate(data, fb.IncAdam(sampling="reshuffle"), epochs=2000, seed=4,
                          record=30)
     assert saved.w.tobytes() == direct.w.tobytes()
-    np.testing.assert_array_equal(saved.epochs, direct.epochs)
+    np.testing.assert_array_equal(saved.epochs, direct.epochs)  # 30 per decade, fixed grid
     header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
     for column in ("log-loss", "gamma_2", "gamma_inf", "ratio l_2", "ratio l_inf", "cos l_2",
                    "cos l_inf", "cos fixed pt"):
@@ -108,6 +150,14 @@ def test_run_saves_the_trajectory_and_prints_the_table(tmp_path, capsys):
     cos_l2 = fb.cosine(direct.w[-1], max_margin(data, p=2).w)
     assert last[6] == f"{cos_l2:.4f}"
     assert float(last[1]) == pytest.approx(direct.log_loss[-1], abs=1e-4)
+
+
+def test_run_record_means_records_per_decade(tmp_path):
+    out = tmp_path / "t.npz"
+    assert main(["run", "--epochs", "1000", "--record", "2", "--no-references",
+                 "--no-progress", "--out", str(out)]) == 0
+    # round(10**(j/2)): 1, 3, 10, 32, 100, 316, 1000
+    assert fb.Trajectory.load(out).epochs.tolist() == [1, 3, 10, 32, 100, 316, 1000]
 
 
 def test_run_options_reach_the_optimizer_and_schedule(tmp_path, capsys):
@@ -122,6 +172,118 @@ def test_run_options_reach_the_optimizer_and_schedule(tmp_path, capsys):
     assert "cos l_2" not in capsys.readouterr().out  # --no-references: no solver needed
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["--optimizer", "inc-adam", "--eps", "1e-8", "--bias-correction", "--weight-decay",
+      "0.01", "--batch-size", "none", "--beta1", "0.8", "--beta2", "0.99"],
+     fb.IncAdam(beta1=0.8, beta2=0.99, batch_size=None, eps=1e-8, bias_correction=True,
+                weight_decay=0.01)),
+    (["--optimizer", "det-adam", "--no-bias-correction", "--eps", "1e-4"],
+     fb.DetAdam(eps=1e-4)),
+    (["--optimizer", "rmsprop", "--beta2", "0.9", "--sampling", "replacement"],
+     fb.RMSProp(beta2=0.9, sampling="replacement")),
+    (["--optimizer", "adagrad", "--eps", "1e-3", "--batch-size", "5"],
+     fb.AdaGrad(eps=1e-3, batch_size=5)),
+    (["--optimizer", "lion", "--beta1", "0.5", "--beta2", "0.9", "--weight-decay", "1e-3"],
+     fb.Lion(beta1=0.5, beta2=0.9, weight_decay=1e-3)),
+    (["--optimizer", "sgd", "--momentum", "0.5", "--nesterov"],
+     fb.SGD(momentum=0.5, nesterov=True)),
+    (["--optimizer", "muon", "--momentum", "0.9", "--nesterov", "--ns-steps", "5",
+      "--batch-size", "2", "--sampling", "reshuffle"],
+     fb.Muon(momentum=0.9, nesterov=True, ns_steps=5, batch_size=2, sampling="reshuffle")),
+    (["--optimizer", "spectral-descent", "--batch-size", "1"], fb.SpectralDescent(batch_size=1)),
+    (["--optimizer", "adam-proxy"], fb.AdamProxy()),
+])
+def test_registry_options_reach_the_optimizer(argv, expected, tmp_path):
+    out = tmp_path / "o.npz"
+    assert main(["run", *argv, "--epochs", "5", "--no-references", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert fb.Trajectory.load(out).params["optimizer"] == expected.to_dict()
+
+
+def test_every_option_of_every_registered_optimizer_is_a_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    assert "--optimizer {" + ",".join(optimizer_names()) + "}" in " ".join(text.split())
+    for name in optimizer_names():
+        for option in options_of(get_optimizer(name)):
+            assert "--" + option.name.replace("_", "-") in text, (name, option.name)
+    # types: bools are --x/--no-x, choices from the docstring type {"cyclic", ...}
+    assert "--bias-correction, --no-bias-correction" in text
+    assert "--nesterov, --no-nesterov" in text
+    assert "--sampling {cyclic,reshuffle,replacement}" in text
+    # help from the numpydoc Parameters of the classes, defaults per optimizer
+    flat = " ".join(text.split())
+    assert "quintic Newton-Schulz iteration" in flat
+    assert "Default: 0.999 for inc-adam, det-adam; 0.99 for rmsprop, lion." in flat
+    assert "Default: 0.9 for sgd; 0.95 for muon." in flat
+
+
+def test_no_hand_written_optimizer_table_remains():
+    with open(cli.__file__, encoding="utf-8") as fh:
+        source = fh.read()
+    assert "_OPTIMIZER_OPTIONS" not in source and "_OPTIMIZERS =" not in source
+    for cls_name in ("IncAdam", "DetAdam", "Muon", "Lion", "RMSProp"):
+        assert f"fb.{cls_name}" not in source
+
+
+def test_an_optimizer_registered_later_gets_its_flags(tmp_path, capsys):
+    from fastbias import extend
+    from fastbias.optimizers import _REGISTRY
+
+    @extend.register("cli-test-heavy-ball")
+    @dataclasses.dataclass(frozen=True)
+    class CliTestHeavyBall(extend.Optimizer):
+        """Heavy ball for a test.
+
+        Parameters
+        ----------
+        knob : float, default 0.5
+            The momentum of this test optimizer.
+        batch_size : int or None, default 1
+            Samples per step.
+        """
+
+        knob: float = 0.5
+        batch_size: int | None = 1
+        rule: ClassVar[extend.Rule] = fb.SGD.rule
+
+        def hyperparameters(self):
+            return (self.knob, 0.0)
+
+    try:
+        with pytest.raises(SystemExit):
+            main(["run", "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "cli-test-heavy-ball" in text
+        assert "--knob X The momentum of this test optimizer. Default: 0.5 for " \
+               "cli-test-heavy-ball." in text
+        out = tmp_path / "hb.npz"
+        assert main(["run", "--optimizer", "cli-test-heavy-ball", "--knob", "0.25",
+                     "--epochs", "5", "--no-references", "--no-progress",
+                     "--out", str(out)]) == 0
+        assert fb.Trajectory.load(out).params["optimizer"] == {
+            "name": "CliTestHeavyBall", "knob": 0.25, "batch_size": 1}
+        assert main(["run", "--optimizer", "inc-adam", "--knob", "0.3", "--epochs", "5",
+                     "--out", str(out)]) == 2
+        assert "--knob does not apply to --optimizer inc-adam" in capsys.readouterr().err
+    finally:
+        _REGISTRY.pop("cli-test-heavy-ball", None)
+
+
+@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("data", [[], ["--data", "gaussian-multiclass", "--n", "9", "--d", "6"]],
+                         ids=["binary", "multiclass"])
+def test_every_registered_optimizer_runs_from_the_command_line(name, data, tmp_path):
+    out = tmp_path / "t.npz"
+    assert main(["run", "--optimizer", name, *data, "--epochs", "8", "--no-references",
+                 "--no-progress", "--out", str(out)]) == 0
+    tr = fb.Trajectory.load(out)
+    assert tr.params["optimizer"]["name"] == get_optimizer(name).__name__
+    assert tr.epochs[-1] == 8 and np.all(np.isfinite(tr.w))
+    assert tr.multiclass == bool(data)
+
+
 def test_run_gd_uses_a_constant_rate(tmp_path, capsys):
     out = tmp_path / "gd.npz"
     assert main(["run", "--optimizer", "gd", "--eta0", "0.2", "--epochs", "20",
@@ -129,29 +291,78 @@ def test_run_gd_uses_a_constant_rate(tmp_path, capsys):
     assert fb.Trajectory.load(out).params["lr"] == fb.Constant(0.2).to_dict()
 
 
+def test_run_default_rates_are_those_of_simulate(tmp_path):
+    for name, expected in (("sgd", fb.Constant(0.01)), ("gd", fb.Constant(0.1)),
+                           ("lion", fb.PolynomialDecay(0.1, 0.5))):
+        out = tmp_path / f"{name}.npz"
+        assert main(["run", "--optimizer", name, "--epochs", "3", "--no-references",
+                     "--no-progress", "--out", str(out)]) == 0
+        assert fb.Trajectory.load(out).params["lr"] == expected.to_dict()
+    out = tmp_path / "c.npz"
+    assert main(["run", "--constant-lr", "--eta0", "0.3", "--epochs", "3", "--no-references",
+                 "--no-progress", "--out", str(out)]) == 0
+    assert fb.Trajectory.load(out).params["lr"] == fb.Constant(0.3).to_dict()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--optimizer", "det-adam", "--batch-size", "3", "--sampling", "reshuffle"],
      "--batch-size, --sampling do not apply to --optimizer det-adam (it takes --beta1, "
-     "--beta2)"),
+     "--beta2, --eps, --[no-]bias-correction, --weight-decay)."),
     (["--optimizer", "adam-proxy", "--beta1", "0.5"],
-     "--beta1 does not apply to --optimizer adam-proxy (it takes no optimizer options)"),
-    (["--optimizer", "inc-signum", "--beta2", "0.5"], "--beta2 does not apply"),
+     "--beta1 does not apply to --optimizer adam-proxy (it takes no optimizer options)."),
+    (["--optimizer", "inc-signum", "--beta2", "0.5"],
+     "--beta2 does not apply to --optimizer inc-signum (it takes --beta, --batch-size, "
+     "--sampling)."),
     (["--optimizer", "inc-adam", "--beta", "0.5"], "--beta does not apply"),
-    (["--optimizer", "gd", "--power", "0.3"], "--power does not apply: gd runs a constant"),
+    (["--optimizer", "rmsprop", "--beta1", "0.5"],
+     "--beta1 does not apply to --optimizer rmsprop (it takes --beta2, --eps, "
+     "--batch-size, --sampling)."),
+    (["--optimizer", "lion", "--no-bias-correction"],
+     "--[no-]bias-correction does not apply to --optimizer lion"),
+    (["--optimizer", "gd", "--nesterov", "--momentum", "0.5"],
+     "--momentum, --[no-]nesterov do not apply to --optimizer gd (it takes --batch-size, "
+     "--sampling)."),
+    (["--optimizer", "sgd", "--ns-steps", "5"], "--ns-steps does not apply to --optimizer sgd"),
+    (["--optimizer", "gd", "--power", "0.3"],
+     "--power does not apply: --optimizer gd runs a constant rate eta0."),
+    (["--optimizer", "sgd", "--power", "0.3"],
+     "--power does not apply: --optimizer sgd runs a constant rate eta0."),
     (["--constant-lr", "--power", "0.3"], "--power does not apply: --constant-lr"),
+    (["--loss", "ce"], "--loss ce does not apply to binary data (it takes exp, logistic)."),
+    (["--data", "gaussian-multiclass", "--loss", "logistic"],
+     "--loss logistic does not apply to multiclass data (it takes ce, exp)."),
+    (["--k", "3"], "--k does not apply to --data gaussian (it takes --n, --d, --data-seed)."),
+    (["--data", "gr", "--delta", "0.2"], "--delta does not apply to --data gr"),
+    (["--data", "shifted-diagonal", "--d", "4"],
+     "--d does not apply to --data shifted-diagonal (it takes --n, --delta)."),
 ])
-def test_run_refuses_options_that_do_not_apply(argv, message, tmp_path, capsys):
+def test_run_refuses_options_that_do_not_apply(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(fb, "simulate", _no_simulation)
     out = tmp_path / "x.npz"
     assert main(["run", *argv, "--epochs", "5", "--out", str(out)]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("fastbias run: error: ") and err.count("\n") == 1
+    assert message in err
     assert not out.exists()
+
+
+def _no_simulation(*args, **kwargs):
+    raise AssertionError("the run started although its arguments were refused")
+
+
+def test_data_file_excludes_the_generator_options(tmp_path, capsys):
+    fb.datasets.gaussian(n=5, d=8, seed=7).save(tmp_path / "data.npz")
+    assert main(["run", "--data-file", str(tmp_path / "data.npz"), "--n", "5", "--data",
+                 "gr", "--out", str(tmp_path / "x.npz")]) == 2
+    assert ("--data, --n cannot be combined with --data-file (the file holds the data)."
+            in capsys.readouterr().err)
 
 
 def test_run_on_non_separable_data_needs_the_flag(tmp_path, capsys):
     base = ["run", "--n", "40", "--d", "2", "--optimizer", "gd", "--epochs", "20",
             "--out", str(tmp_path / "gd.npz"), "--no-progress"]
     assert main(base) == 2
-    assert "not linearly separable" in capsys.readouterr().err
+    assert "pass --no-separability-check" in capsys.readouterr().err
     assert main([*base, "--no-separability-check"]) == 0
     out = capsys.readouterr().out
     assert "no max-margin references: the data are not linearly separable" in out
@@ -165,29 +376,22 @@ def test_run_reports_invalid_values(tmp_path, capsys):
     assert main(["run", "--optimizer", "inc-adam", "--batch-size", "11", "--out",
                  str(tmp_path / "x.npz")]) == 2
     assert "batch_size must be in [1, n] = [1, 10]" in capsys.readouterr().err
+    assert main(["run", "--optimizer", "muon", "--ns-steps", "0", "--out",
+                 str(tmp_path / "x.npz")]) == 2
+    assert "ns_steps must be an integer in [1, 100]; got 0." in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["run", "--epochs", "2.5"])
     assert exc.value.code == 2
     assert "expected a positive integer; got '2.5'" in capsys.readouterr().err
 
 
-def test_run_checkpoint_flags(tmp_path, capsys):
-    ckpt = tmp_path / "state.npz"
-    base = ["run", "--epochs", "300", "--sampling", "replacement", "--no-references",
-            "--no-progress"]
-    assert main([*base, "--out", str(tmp_path / "a.npz"), "--checkpoint", str(ckpt),
-                 "--checkpoint-every", "0.01"]) == 0
-    with np.load(ckpt) as saved:
-        assert int(saved["counters"][0]) == 300  # the final state is saved at the end
-    # resuming a finished run returns the same trajectory
-    assert main([*base, "--out", str(tmp_path / "b.npz"), "--resume", str(ckpt)]) == 0
-    a, b = fb.Trajectory.load(tmp_path / "a.npz"), fb.Trajectory.load(tmp_path / "b.npz")
-    assert a.w.tobytes() == b.w.tobytes()
-    assert "resumed at epoch 300: 0 more epochs" in capsys.readouterr().out
-    # a checkpoint of another run is refused, naming what differs
-    assert main([*base, "--seed", "1", "--out", str(tmp_path / "c.npz"),
-                 "--resume", str(ckpt)]) == 2
-    assert "belongs to a different run: seed differs" in capsys.readouterr().err
+def test_run_warnings_are_one_line(tmp_path, capsys):
+    assert main(["run", "--beta1", "0.99", "--beta2", "0.9", "--epochs", "3",
+                 "--no-references", "--no-progress", "--out", str(tmp_path / "w.npz")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("fastbias run: warning: IncAdam(beta1=0.99, beta2=0.9): "
+                          "beta1**2 > beta2")
+    assert err.count("\n") == 1
 
 
 def test_run_data_file(tmp_path, capsys):
@@ -198,6 +402,60 @@ def test_run_data_file(tmp_path, capsys):
                  "--out", str(out), "--no-progress"]) == 0
     assert fb.Trajectory.load(out).params["data"] == data.fingerprint
     assert "(n=5, d=8)" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------
+# run: multiclass data
+# --------------------------------------------------------------------------------------------
+
+
+def test_multiclass_muon_run_with_references(tmp_path, capsys):
+    out = tmp_path / "mc.npz"
+    assert main(["run", "--data", "gaussian-multiclass", "--n", "12", "--d", "8", "--k", "3",
+                 "--optimizer", "muon", "--epochs", "300", "--out", str(out),
+                 "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    mds = fb.datasets.gaussian_multiclass(n=12, d=8, k=3, seed=0)
+    direct = fb.simulate(mds, fb.Muon(), epochs=300)
+    saved = fb.Trajectory.load(out)
+    assert saved.w.shape[1:] == (3, 8) and saved.w.tobytes() == direct.w.tobytes()
+    assert saved.params["loss"] == "ce"
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
+    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spec",
+                              "ratio", "max", "ratio", "fro", "ratio", "spec", "cos", "max",
+                              "cos", "fro", "cos", "spec"]
+    assert "no AdamProxy fixed point for multiclass data" in text
+    last = text.splitlines()[-1].split()
+    assert last[0] == "300"
+    spectral = fb.max_margin(mds, norm="spectral")
+    assert spectral.margin > 0
+    assert last[-1] == f"{fb.cosine(direct.w[-1].ravel(), spectral.w.ravel()):.4f}"
+    gamma = direct.normalized_margin("spectral")[-1]
+    assert last[7] == f"{gamma / spectral.margin:.4f}"
+    assert float(last[1]) == pytest.approx(direct.log_loss[-1], abs=1e-4)
+
+
+def test_multiclass_run_without_references_and_with_exp_loss(tmp_path, capsys):
+    out = tmp_path / "mc.npz"
+    assert main(["run", "--data", "gaussian-multiclass", "--optimizer", "inc-adam",
+                 "--loss", "exp", "--epochs", "20", "--no-references", "--out", str(out),
+                 "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "data: gaussian_multiclass(n=30, d=50, k=3, seed=0)" in text  # generator defaults
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
+    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spec"]
+    assert fb.Trajectory.load(out).params["loss"] == "exp"
+
+
+def test_multiclass_data_file(tmp_path, capsys):
+    mds = fb.datasets.gaussian_multiclass(n=9, d=5, k=3, seed=2)
+    mds.save(tmp_path / "mc_data.npz")
+    out = tmp_path / "t.npz"
+    assert main(["run", "--data-file", str(tmp_path / "mc_data.npz"), "--optimizer",
+                 "spectral-descent", "--epochs", "10", "--no-references", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert fb.Trajectory.load(out).params["data"] == mds.fingerprint
+    assert "(multiclass, n=9, d=5, k=3)" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,6 +481,12 @@ def test_fixed_point_on_gr_data_is_the_l2_direction(capsys):
     assert main(["fixed-point", "--data", "gr", "--n", "6", "--d", "12"]) == 0
     text = capsys.readouterr().out
     assert "cosine with the l_2 max-margin direction 1.000000" in text
+
+
+def test_fixed_point_refuses_multiclass_data(tmp_path, capsys):
+    fb.datasets.gaussian_multiclass(n=9, d=5, k=3).save(tmp_path / "mc.npz")
+    assert main(["fixed-point", "--data-file", str(tmp_path / "mc.npz")]) == 2
+    assert "fixed-point needs binary data" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,17 +523,27 @@ def test_reproduce_rejects_unknown_figures(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(JIT_DISABLED, reason="quick horizons are 1e5-1e6 epochs")
 def test_reproduce_all_quick(tmp_path, capsys):
     start = time.perf_counter()
     assert main(["reproduce", "all", "--quick", "--jobs", "2", "--out", str(tmp_path),
                  "--no-progress", "--quiet", "--dpi", "50"]) == 0
     seconds = time.perf_counter() - start
-    names = [f"fig{i}" for i in range(1, 11)]
+    from fastbias.experiments import figure_names
+
+    names = figure_names()  # fig1..fig10 and the experiments beyond the paper
+    assert [f"fig{i}" for i in range(1, 11)] == names[:10]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{n}.{ext}" for n in names for ext in ("png", "csv", "txt"))
     for name in names:
         text = (tmp_path / f"{name}.txt").read_text(encoding="utf-8")
         assert "(quick mode)" in text
         assert len(read_csv(tmp_path / f"{name}.csv")) > 100
-    assert seconds < 300  # CI time; about 10-25 s on two cores
+    assert seconds < 300  # CI time; about 30 s on two cores
+
+
+def test_parser_builds_from_the_table():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == [entry[0] for entry in SUBCOMMANDS]
