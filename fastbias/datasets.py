@@ -339,7 +339,7 @@ class MulticlassDataset(_Data):
     Examples
     --------
     >>> import fastbias as fb
-    >>> mds = fb.MulticlassDataset([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], ["a", "b", "c"])
+    >>> mds = fb.MulticlassDataset([[1.0, 0.2], [0.1, 1.0], [-1.0, -1.0]], ["a", "b", "c"])
     >>> mds.k, mds.y.tolist(), mds.classes.tolist()
     (3, [0, 1, 2], ['a', 'b', 'c'])
     """
@@ -513,7 +513,7 @@ def generalized_rademacher(
 
     Examples
     --------
-    >>> ds = generalized_rademacher(n=3, d=4, seed=0)
+    >>> ds = generalized_rademacher(n=3, d=8, seed=0)
     >>> bool(np.all(np.abs(ds.Z) == np.abs(ds.Z[:, :1])))
     True
     """

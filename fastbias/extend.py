@@ -38,6 +38,8 @@ A heavy-ball method written from scratch (the same recurrence as :class:`fastbia
 >>> b = fb.simulate(ds, fb.SGD(momentum=0.5), lr=fb.Constant(0.1), epochs=20, record=1)
 >>> bool(np.array_equal(a.w, b.w))
 True
+>>> extend.unregister("heavy-ball-doc")  # doctest: +ELLIPSIS
+<class '...HeavyBall'>
 """
 
 import numpy as np  # noqa: F401 (used by the example)
@@ -45,7 +47,15 @@ import numpy as np  # noqa: F401 (used by the example)
 from ._jit import jitable
 from ._kernels.scale import sign0
 from ._validation import check_int, check_interval, check_option
-from .optimizers import OPTIMIZERS, Optimizer, Rule, State, get_optimizer, register
+from .optimizers import (
+    OPTIMIZERS,
+    Optimizer,
+    Rule,
+    State,
+    get_optimizer,
+    register,
+    unregister,
+)
 from .schedules import Schedule
 
 __all__ = [
@@ -61,4 +71,5 @@ __all__ = [
     "jitable",
     "register",
     "sign0",
+    "unregister",
 ]

@@ -39,6 +39,7 @@ __all__ = [
     "Optimizer",
     "UnboundedStepWarning",
     "register",
+    "unregister",
     "OPTIMIZERS",
     "optimizer_names",
     "get_optimizer",
@@ -339,11 +340,12 @@ def register(name: str):
             raise TypeError(f"{cls!r} must be a dataclass that subclasses fastbias Optimizer.")
         if not isinstance(getattr(cls, "rule", None), Rule):
             raise TypeError(f"{cls.__name__}.rule must be a fastbias.extend.Rule.")
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
+        previous = _REGISTRY.get(name)
+        if previous is not None and previous is not cls and not _redefinition(previous, cls):
             raise ValueError(f"an optimizer is already registered as {name!r}: "
-                             f"{_REGISTRY[name].__name__}.")
-        taken = [other for other in _REGISTRY.values()
-                 if other.__name__ == cls.__name__ and other is not cls]
+                             f"{previous.__name__}.")
+        taken = [other for other_name, other in _REGISTRY.items()
+                 if other.__name__ == cls.__name__ and other_name != name]
         if taken:
             raise ValueError(f"an optimizer class named {cls.__name__!r} is already registered.")
         cls.name = name
@@ -352,6 +354,25 @@ def register(name: str):
         return cls
 
     return decorate
+
+
+def _redefinition(old, new) -> bool:
+    """Whether ``new`` is the same class defined again (a re-run notebook cell, a reload)."""
+    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+
+
+def unregister(name: str) -> type:
+    """Remove the optimizer registered as ``name`` from the registry; returns its class.
+
+    Raises
+    ------
+    ValueError
+        If no optimizer is registered as ``name``.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"no optimizer is registered as {name!r}; registered: "
+                         f"{optimizer_names()}.")
+    return _REGISTRY.pop(name)
 
 
 def _add_hints(cls) -> None:

@@ -78,7 +78,11 @@ def assert_close(W, R, tol=TOL):
 
 
 def test_every_registered_optimizer_is_covered():
+    """Every optimizer of the package (those registered by tests, as in test_extend.py,
+    bring their own reference)."""
     for name, cls in OPTIMIZERS.items():
+        if not cls.__module__.startswith("fastbias."):
+            continue
         assert cls.__name__ in REFERENCE_STEPS, f"{name}: no reference step in tests/reference.py"
         assert any(type(case) is cls for case in CASES), f"{name}: no case in this file"
 
