@@ -57,9 +57,10 @@ def test_state_replaced_by_each_gradient_has_a_closed_form(optimizer, sampling):
     exact = closed_form(GAUSS.Z, epochs, sampling, seed=7)
     rel = np.abs(tr.w[-1] - exact).max() / np.abs(exact).max()
     assert rel <= 1e-10, f"relative error {rel:.2e}"
-    # consecutive samples' derivatives differ by far more than float64's range (e^1480 here):
-    # a scale that followed the previous sample would skip steps (the failure SPEC 3 records)
-    assert np.ptp(GAUSS.Z @ tr.w[-1]) > 1000
+    if not JIT_DISABLED:
+        # consecutive samples' derivatives differ by far more than float64's range (e^1480
+        # here): a scale that followed the previous sample would skip steps (SPEC 3)
+        assert np.ptp(GAUSS.Z @ tr.w[-1]) > 1000
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
