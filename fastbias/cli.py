@@ -80,13 +80,10 @@ _MATRIX_NORMS = {"max": "max", "fro": "fro", "spectral": "spec"}
 
 
 def _progress_default(value):
-    """``--progress``/``--no-progress`` if given, else on when stderr is a terminal."""
-    if value is not None:
-        return value
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stderr
-        return False
+    """``--progress``/``--no-progress`` if given, else on where a person watches."""
+    from ._parallel import progress_default
+
+    return progress_default() if value is None else value
 
 
 def _integer(text: str, low: int | None, what: str) -> int:

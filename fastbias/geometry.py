@@ -380,7 +380,7 @@ def _dual_norm(p: float) -> float:
 
 
 def _data_and_iterate(first, second, function: str):
-    """``(data, w)`` from ``function(data, w)``, or from the old order ``(w, data)`` with a warning."""
+    """``(data, w)`` from ``function(data, w)``, or from the old order ``(w, data)`` (warns)."""
     datasets = (Dataset, MulticlassDataset)
     old = False
     if isinstance(second, datasets) and not isinstance(first, datasets):

@@ -29,8 +29,8 @@ def _stack(w, multiclass: bool, k: int | None, d: int):
     shape = (k, d) if multiclass else (d,)
     if W.shape[1:] != shape:
         what = "(k, d) or (r, k, d)" if multiclass else "(d,) or (r, d)"
-        raise ValueError(f"w must have shape {what} with {'k = %d, ' % k if multiclass else ''}"
-                         f"d = {d}; got {np.shape(w)}.")
+        classes = f"k = {k}, " if multiclass else ""
+        raise ValueError(f"w must have shape {what} with {classes}d = {d}; got {np.shape(w)}.")
     return W, one
 
 

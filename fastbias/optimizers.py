@@ -817,7 +817,7 @@ class AdaGrad(_Batched, Optimizer):
 @register("lion")
 @dataclass(frozen=True)
 class Lion(_Batched, Optimizer):
-    """Lion (Chen et al. 2023): ``u = b1 m + (1-b1) g; w -= eta_t (sign(u) + wd w); m = b2 m + (1-b2) g``.
+    """Lion (Chen et al. 2023): ``w -= eta_t (sign(b1 m + (1-b1) g) + wd w); m = b2 m + (1-b2) g``.
 
     Parameters
     ----------

@@ -13,16 +13,16 @@ import json
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ._io import output_path, resolve_npz_path, same_file
+from ._parallel import check_progress, progress_bar
 from ._validation import check_finite_array, check_int, check_interval
 from .checkpoints import MATCHED, RunState, read_checkpoint
 from .datasets import Dataset, MulticlassDataset
@@ -276,31 +276,6 @@ def _schedule_dict(lr: Schedule):
         return None
 
 
-def _progress_default() -> bool:
-    """On where a person watches: stderr is a terminal, or the code runs in a notebook."""
-    try:
-        if sys.stderr is not None and sys.stderr.isatty():
-            return True
-    except (AttributeError, ValueError):
-        pass
-    shell = sys.modules.get("IPython")
-    if shell is not None:
-        try:
-            ip = shell.get_ipython()
-            return ip is not None and "IPKernelApp" in ip.config
-        except Exception:  # noqa: BLE001 (an unusual IPython: no bar)
-            return False
-    return False
-
-
-def _progress_bar(enabled: bool, total: int, initial: int):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True, leave=False)
-
-
 # --------------------------------------------------------------------------------------------
 # Signals
 # --------------------------------------------------------------------------------------------
@@ -450,10 +425,7 @@ def simulate(
                          "checkpoint=<path> too (or resume=<path of a checkpoint>).")
     plan = _plan(data, optimizer, lr, epochs, loss, seed, record, w0,
                  stored=checkpoint is not None or resume is not None)
-    if progress is None:
-        progress = _progress_default()
-    elif not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True, False or None; got {progress!r}.")
+    progress = check_progress(progress)
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
         chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
@@ -643,7 +615,7 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
     targets = np.unique(targets)
     on_grid = set(grid.tolist())
     lr_buffer = np.empty(min(max_chunk, epochs) * steps_per_epoch)
-    bar = _progress_bar(progress, epochs, state.epoch)
+    bar = progress_bar(progress, epochs, state.epoch, unit="epoch")
     saver = _Saver(checkpoint, checkpoint_every, params, data)
     consistent = True  # False while the kernel's results and the counters disagree
     try:
@@ -672,8 +644,7 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
                             f"the exact run diverges (lr = {lr!r} is too large for these data, "
                             "or GD-type steps on data that are not separable)."
                         )
-                    if bar is not None:
-                        bar.update(chunk)
+                    bar.update(chunk)
                     if signals.received is not None:
                         _stop(signals.received, state, saver)
                     saver.maybe_save(state)
@@ -686,8 +657,7 @@ def _run(data, spec, lr, loss_spec, epochs, grid, state, params, steps_per_epoch
         saver.save(state)  # a KeyboardInterrupt raised outside our handler
         raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if checkpoint is not None:
         saver.save(state)
     return _trajectory(data, state, epochs, params, loss_spec)

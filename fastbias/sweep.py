@@ -1,36 +1,38 @@
-"""Sweeps: many :func:`~fastbias.simulate` runs through any ``concurrent.futures`` executor.
+"""Sweeps: many :func:`~fastbias.simulate` runs in parallel, tabulated, saved as they finish.
 
 A config is a dict of :func:`~fastbias.simulate` keyword arguments. :func:`sweep` runs a list
-of them in parallel (local processes by default, any ``concurrent.futures.Executor``
-otherwise, e.g. a Dask cluster through ``client.get_executor()``), collects one table row per
-config and the trajectories, and optionally keeps every result in a folder so that an
-interrupted sweep picks up where it stopped.
+of them on a pool of threads by default (the compiled kernels release the GIL), on local
+processes, serially, or through any ``concurrent.futures.Executor`` (a Dask cluster through
+``client.get_executor()``); it collects one table row per config and the trajectories, and
+optionally keeps every result in a folder as soon as it finishes, so that an interrupted or
+failed sweep loses nothing and a re-run picks up where it stopped.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
 import csv
+import dataclasses
 import hashlib
 import inspect
 import io
 import itertools
 import json
-import multiprocessing
-import numbers
-import operator
+import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_text
-from ._validation import check_int
-from .datasets import Dataset
+from ._io import atomic_write_text, output_path
+from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
+from .datasets import Dataset, MulticlassDataset
 from .optimizers import Optimizer
 from .schedules import Schedule
-from .simulate import record_epochs, simulate, warmup
+from .simulate import record_epochs, run_parameters, simulate, warmup
 from .trajectory import Trajectory
 
 __all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME"]
@@ -38,22 +40,23 @@ __all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME"]
 #: Name of the table written into the ``out`` folder of :func:`sweep`.
 TABLE_NAME = "sweep.csv"
 
-_KEY_FORMAT = "fastbias-sweep-1"
+# Version of the key derivation: a new one never reuses files named by an older one.
+_KEY_FORMAT = "fastbias-sweep-2"
 # simulate() arguments that a sweep manages itself (files, terminal output).
 _MANAGED = ("progress", "checkpoint", "checkpoint_every", "resume")
-# simulate() arguments that do not change the result, hence not part of a config's key.
-_RESULT_NEUTRAL = ("chunk_epochs",)
 _SIGNATURE = inspect.signature(simulate)
 _ALLOWED = tuple(name for name in _SIGNATURE.parameters if name not in _MANAGED)
 _REQUIRED = tuple(
     name for name, p in _SIGNATURE.parameters.items() if p.default is inspect.Parameter.empty
 )
-_DEFAULTS = {
-    name: p.default
-    for name, p in _SIGNATURE.parameters.items()
-    if p.default is not inspect.Parameter.empty and name not in _MANAGED
-}
-_METRICS = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", "margin_l2", "margin_linf")
+# The arguments that define a run (run_parameters); the others (chunk_epochs) do not change it.
+_RUN_ARGS = tuple(inspect.signature(run_parameters).parameters)
+# Stored parameters that name the data without being their content: not part of a key.
+_NAMING = ("data_label", "data_source")
+_BINARY_METRICS = ("margin_l2", "margin_linf")
+_MULTICLASS_METRICS = ("margin_max", "margin_fro", "margin_spectral")
+_BINARY_NORMS = {"margin_l2": 2, "margin_linf": math.inf}
+_MULTICLASS_NORMS = {"margin_max": "max", "margin_fro": "fro", "margin_spectral": "spectral"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,7 +85,7 @@ def grid(**axes) -> list[dict]:
     **axes
         ``simulate()`` keyword arguments (``data``, ``optimizer``, ``lr``, ``epochs``,
         ``loss``, ``seed``, ``record``, ``w0``, ``chunk_epochs``). A list, tuple or range is
-        an axis: one config per value. Any other value (a Dataset, an optimizer, a number,
+        an axis: one config per value. Any other value (a dataset, an optimizer, a number,
         a string, a NumPy array) is the same in every config. To give a list-valued argument
         such as ``record=[0, 10, 100]`` to every config, wrap it: ``record=[[0, 10, 100]]``.
 
@@ -151,48 +154,43 @@ def _check_configs(configs) -> list[dict]:
     return checked
 
 
-class _Fingerprints:
-    """Data fingerprints, computed once per Dataset object within a sweep."""
-
-    def __init__(self):
-        self._cache: dict[int, tuple[Dataset, str]] = {}
-
-    def __call__(self, data: Dataset) -> str:
-        hit = self._cache.get(id(data))
-        if hit is None or hit[0] is not data:
-            hit = (data, data.fingerprint)
-            self._cache[id(data)] = hit
-        return hit[1]
+def _resolved(config: Mapping) -> dict:
+    """The run's fully resolved parameters (:func:`~fastbias.simulate.run_parameters`)."""
+    return run_parameters(**{name: config[name] for name in _RUN_ARGS if name in config})
 
 
-def _canonical(value, fingerprint):
-    """A JSON-ready form of a config value, equal for equal runs (lists and arrays alike)."""
-    if isinstance(value, Dataset):
-        return {"dataset": fingerprint(value)}
-    if isinstance(value, (Optimizer, Schedule)):
-        return value.to_dict()
-    if isinstance(value, np.ndarray):
-        return _canonical(value.tolist(), fingerprint)
-    if isinstance(value, np.generic):
-        return _canonical(value.item(), fingerprint)
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v, fingerprint) for v in value]
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return {"repr": f"{type(value).__name__}:{value!r}"}
+def _stored_form(params: Mapping) -> dict:
+    """Parameters as a saved file reads them back (JSON: tuples become lists)."""
+    return json.loads(json.dumps(params, sort_keys=True))
 
 
-def config_key(config: Mapping, *, _fingerprint=None) -> str:
+def _identity(params: Mapping) -> dict:
+    """What defines a run: its resolved parameters, with the data by content only."""
+    return {name: value for name, value in params.items() if name not in _NAMING}
+
+
+def _key(identity: Mapping) -> str:
+    text = json.dumps({"format": _KEY_FORMAT, **identity}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _unstored_lr_message(where: str, lr) -> str:
+    return (
+        f"{where}: lr={lr!r} has no stored form (a plain function, or a schedule without "
+        "to_dict), so its result cannot be saved under a key and found again; write it as a "
+        "fb.Schedule subclass (a frozen dataclass with an eta(t) method), or run the sweep "
+        "without out."
+    )
+
+
+def config_key(config: Mapping) -> str:
     """Stable identifier of the run a config describes (32 hexadecimal digits).
 
-    The key is a SHA-256 hash of the data fingerprint (:attr:`Dataset.fingerprint`), the
-    optimizer and schedule parameters (``to_dict()``), ``epochs``, ``loss``, ``seed``,
-    ``record`` and ``w0``, with ``simulate()`` defaults filled in. Arguments that do not change
-    the result (``chunk_epochs``) are left out. :func:`sweep` names result files by it.
+    The key is a SHA-256 hash of the run's fully resolved parameters
+    (:func:`~fastbias.simulate.run_parameters`): defaults filled in (so ``lr=None`` and the
+    optimizer's default schedule given explicitly share a key), the data by content
+    (:attr:`Dataset.fingerprint`, not by name), ``record`` normalized. Arguments that do not
+    change the result (``chunk_epochs``) are left out. :func:`sweep` names result files by it.
 
     Parameters
     ----------
@@ -202,31 +200,56 @@ def config_key(config: Mapping, *, _fingerprint=None) -> str:
     Returns
     -------
     str
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an invalid config (as :func:`~fastbias.simulate` does), or a learning rate with
+        no stored form (a plain function).
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> ds = fb.datasets.gaussian(n=4, d=6, seed=0)
+    >>> a = config_key(dict(data=ds, optimizer=fb.IncAdam(), epochs=10))
+    >>> a == config_key(dict(data=ds, optimizer=fb.IncAdam(), epochs=10,
+    ...                      lr=fb.PolynomialDecay(0.1, 0.5)))
+    True
     """
-    fingerprint = _fingerprint or _Fingerprints()
-    full = {**_DEFAULTS, **config}
-    if full["w0"] is not None:  # simulate() reads w0 as float64: [0, 1] and [0.0, 1.0] agree
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict of simulate() arguments; got {config!r}.")
+    for name in config:
+        _check_key_name(name, "config")
+    params = _stored_form(_resolved(config))
+    if params["lr"] is None:
+        raise TypeError(_unstored_lr_message("config", config.get("lr")))
+    return _key(_identity(params))
+
+
+class _Job:
+    """One config of a sweep: its resolved parameters (or why it has none) and its key."""
+
+    __slots__ = ("index", "config", "raw", "params", "identity", "key", "invalid")
+
+    def __init__(self, index: int, config: dict):
+        self.index, self.config = index, config
+        self.raw = self.params = self.identity = self.key = self.invalid = None
         try:
-            full["w0"] = np.asarray(full["w0"], dtype=np.float64)
-        except (TypeError, ValueError):
-            pass
-    payload = {
-        name: _canonical(value, fingerprint)
-        for name, value in full.items()
-        if name not in _RESULT_NEUTRAL
-    }
-    text = json.dumps({"format": _KEY_FORMAT, **payload}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+            self.raw = _resolved(config)
+        except Exception as exc:  # noqa: BLE001 (simulate raises the same: an error row)
+            self.invalid = exc
+            return
+        self.params = _stored_form(self.raw)
+        self.identity = _identity(self.params)
+        if self.params["lr"] is None:  # no stored form: a run of its own, never cached
+            self.key = _key({**self.identity, "lr": {"unstored": index}})
+        else:
+            self.key = _key(self.identity)
 
 
 # --------------------------------------------------------------------------------------------
-# Work done in the worker processes
+# Work done in the workers
 # --------------------------------------------------------------------------------------------
-
-
-def _worker_init() -> None:
-    """Load every kernel from the on-disk cache when a worker process starts."""
-    warmup()
 
 
 def _run_config(config: dict):
@@ -236,9 +259,37 @@ def _run_config(config: dict):
     worker and any order give the same result.
     """
     try:
-        return ("ok", simulate(**config))
+        return ("ok", simulate(**config, progress=False))
     except Exception as exc:  # reported in the table; the other configs go on
         return ("error", type(exc).__name__, str(exc))
+
+
+def _warm_up(optimizers) -> None:
+    """Compile (or load) the step loops of these optimizers, once, before runs start.
+
+    Loops are compiled per update rule; an optimizer is warmed up with one sample per step
+    when it takes a batch size (the tiny warm-up data could not hold a larger one). A
+    failure is not raised here: the configs concerned report their own error.
+    """
+    for optimizer in optimizers:
+        candidate = optimizer
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. the beta1**2 > beta2 warning, again
+            if getattr(optimizer, "batch_size", None) is not None:
+                with contextlib.suppress(Exception):
+                    candidate = dataclasses.replace(optimizer, batch_size=1)
+            with contextlib.suppress(Exception):
+                warmup([candidate])
+
+
+def _distinct_rules(jobs) -> list:
+    """One optimizer per update rule among the valid configs (loops are compiled per rule)."""
+    chosen: dict = {}
+    for job in jobs:
+        optimizer = job.config["optimizer"]
+        if job.invalid is None and isinstance(optimizer, Optimizer):
+            chosen.setdefault(id(type(optimizer).rule), optimizer)
+    return list(chosen.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,44 +297,55 @@ def _run_config(config: dict):
 # --------------------------------------------------------------------------------------------
 
 
-def _expected_params(config: dict, fingerprint) -> dict:
-    """The ``Trajectory.params`` entries a successful run of ``config`` must have."""
-    full = {**_DEFAULTS, **config}
-    data = full["data"]
-    epochs = operator.index(full["epochs"])
-    w0 = full["w0"]
-    expected = {
-        "data": fingerprint(data),
-        "optimizer": full["optimizer"].to_dict(),
-        "loss": full["loss"],
-        "seed": operator.index(full["seed"]),
-        "epochs": epochs,
-        "record": record_epochs(full["record"], epochs).tolist(),
-        "w0": np.zeros(data.d).tolist() if w0 is None else np.asarray(w0, float).tolist(),
-    }
-    if full["lr"] is not None:
-        expected["lr"] = full["lr"].to_dict()
-    return expected
+def _save(trajectory: Trajectory, path: Path) -> None:
+    """Write one result (atomically; see :meth:`Trajectory.save`)."""
+    trajectory.save(path)
 
 
-def _load_saved(path: Path, config: dict, fingerprint) -> Trajectory:
-    """Read a saved result and check that it is the result of ``config``."""
+def _expected_epochs(params: Mapping) -> list[int]:
+    grid = record_epochs(params["record"], params["epochs"]).tolist()
+    if not grid or grid[-1] != params["epochs"]:
+        grid.append(params["epochs"])
+    return grid
+
+
+def _shape(params: Mapping) -> tuple:
+    return (params["k"], params["d"]) if params["kind"] == "multiclass" else (params["d"],)
+
+
+def _load_saved(path: Path, job: _Job) -> Trajectory:
+    """Read a saved result and check that it is the result of the job's resolved config."""
     tr = Trajectory.load(path)
-    expected = _expected_params(config, fingerprint)
-    for name, want in expected.items():
-        got = tr.params.get(name)
-        if got != want:
-            raise ValueError(
-                f"saved result {str(path)!r} does not match its config: {name} differs "
-                f"(file {got!r}, config {want!r}); delete the file to run the config again."
-            )
-    if not np.array_equal(tr.epochs, expected["record"]) or tr.w.shape[1] != len(expected["w0"]):
+    stored = _identity(tr.params)
+    if stored != job.identity:
+        names = sorted(set(stored) | set(job.identity))
+        name = next(n for n in names if stored.get(n) != job.identity.get(n))
+        raise ValueError(
+            f"saved result {str(path)!r} does not match its config: {name} differs (file "
+            f"{_brief(stored.get(name))}, config {_brief(job.identity.get(name))}); it is "
+            "left untouched: delete the file to run the config again."
+        )
+    if tr.epochs.tolist() != _expected_epochs(job.params) or tr.w.shape[1:] != _shape(
+            job.params):
         raise ValueError(
             f"saved result {str(path)!r} does not match its config: it holds epochs "
-            f"{tr.epochs.tolist()} in dimension {tr.w.shape[1]}; delete the file to run the "
-            "config again."
+            f"{_brief(tr.epochs.tolist())} of shape {tr.w.shape[1:]}; delete the file to run "
+            "the config again."
         )
     return tr
+
+
+def _brief(value) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _own(tr: Trajectory, job: _Job) -> Trajectory:
+    """``tr`` naming the job's data (a config sharing a key may name equal data apart)."""
+    naming = {name: job.raw[name] for name in _NAMING}
+    if _stored_form({name: tr.params.get(name) for name in _NAMING}) == _stored_form(naming):
+        return tr
+    return Trajectory(tr.epochs, tr.w, tr.log_loss, tr.min_margin, {**tr.params, **naming})
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,66 +362,100 @@ def _plain(value):
     return repr(value)
 
 
+def _finite(x: float):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 def _final_metrics(tr: Trajectory) -> dict:
     w = tr.w[-1]
-    min_margin = float(tr.min_margin[-1])
-    norm_l2 = float(np.linalg.norm(w))
-    norm_linf = float(np.max(np.abs(w)))
+    norms = _MULTICLASS_NORMS if tr.multiclass else _BINARY_NORMS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        margins = {name: _finite(tr.normalized_margin(norm)[-1]) for name, norm in norms.items()}
     return {
         "final_epoch": int(tr.epochs[-1]),
         "final_log_loss": float(tr.log_loss[-1]),
-        "min_margin": min_margin,
-        "norm_l2": norm_l2,
-        "margin_l2": min_margin / norm_l2 if norm_l2 > 0 else None,
-        "margin_linf": min_margin / norm_linf if norm_linf > 0 else None,
+        "min_margin": float(tr.min_margin[-1]),
+        "norm_l2": float(np.linalg.norm(w)),
+        **margins,
     }
 
 
-def _describe(config: dict, fingerprint) -> dict:
-    """The parameter columns of one config."""
-    full = {**_DEFAULTS, **config}
+def _describe(job: _Job) -> dict:
+    """The parameter columns of one config (resolved where the config is valid)."""
     row: dict = {}
-    data = full["data"]
-    if isinstance(data, Dataset):
-        row.update(data=fingerprint(data)[:16], n=data.n, d=data.d)
+    params, config = job.params, job.config
+    data = config["data"]
+    if params is not None:
+        multiclass = params["kind"] == "multiclass"
+        row.update(data=params["data_label"], fingerprint=params["data"][:16],
+                   kind=params["kind"], n=params["n"], d=params["d"],
+                   k=params["k"] if multiclass else None)
+    elif isinstance(data, (Dataset, MulticlassDataset)):
+        row.update(data=data.label, fingerprint=data.fingerprint[:16],
+                   kind="multiclass" if data.multiclass else "binary", n=data.n, d=data.d,
+                   k=data.k if data.multiclass else None)
     else:
-        row.update(data=type(data).__name__, n=None, d=None)
+        row.update(data=type(data).__name__)
     for name in ("optimizer", "lr"):
-        value = full[name]
-        if isinstance(value, (Optimizer, Schedule)):
-            params = value.to_dict()
-            row[name] = params.pop("name")
-            row.update({f"{name}.{key}": _plain(val) for key, val in params.items()})
+        value = params[name] if params is not None else None
+        if value is None:
+            value = config.get(name)
+            if isinstance(value, Optimizer):
+                value = value.to_dict()
+        if isinstance(value, Schedule):
+            with contextlib.suppress(TypeError):
+                value = value.to_dict()
+        if isinstance(value, Mapping):
+            value = dict(value)
+            row[name] = value.pop("name", None)
+            row.update({f"{name}.{key}": _plain(val) for key, val in value.items()})
+        elif callable(value) and not isinstance(value, (Optimizer, Schedule)):
+            row[name] = f"function {getattr(value, '__qualname__', value)}"
         else:
-            row[name] = "default" if value is None else _plain(value)
+            row[name] = "default" if value is None and name == "lr" else _plain(value)
+    source = params if params is not None else config
     for name in ("epochs", "loss", "seed"):
-        row[name] = _plain(full[name])
-    record = full["record"]
+        row[name] = _plain(source.get(name))
+    record = source.get("record", _SIGNATURE.parameters["record"].default)
     if isinstance(record, (list, tuple, np.ndarray)):
-        row["record"] = json.dumps(_canonical(np.asarray(record).tolist(), fingerprint))
+        row["record"] = json.dumps(np.asarray(record).tolist())
     else:
         row["record"] = _plain(record)
-    row["w0"] = "zeros" if full["w0"] is None else "given"
+    row["w0"] = "zeros" if source.get("w0") is None else "given"
     return row
 
 
-def _build_table(configs, keys, trajectories, errors, fingerprint):
-    rows = [_describe(config, fingerprint) for config in configs]
-    # parameter columns in a fixed order, each optimizer/schedule parameter after its parent
-    names = {name: None for row in rows for name in row}
-    base = ("data", "n", "d", "optimizer", "lr", "epochs", "loss", "seed", "record", "w0")
+def _columns(described: list[dict], jobs) -> tuple:
+    names = {name: None for row in described for name in row}
+    base = ("data", "fingerprint", "kind", "n", "d", "k", "optimizer", "lr", "epochs", "loss",
+            "seed", "record", "w0")
     params = []
     for name in base:
         params.append(name)
         params.extend(other for other in names if other.startswith(f"{name}."))
-    columns = ("index", "key", "status", *params, *_METRICS, "error_type", "error")
+    kinds = {job.params["kind"] for job in jobs if job.params is not None}
+    margins = (*(_BINARY_METRICS if "binary" in kinds or not kinds else ()),
+               *(_MULTICLASS_METRICS if "multiclass" in kinds else ()))
+    metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins)
+    return ("index", "key", "status", *params, *metrics, "error_type", "error")
+
+
+def _build_table(jobs, trajectories, errors):
+    """Rows of the configs that are done (all of them unless the sweep was interrupted)."""
+    described = [_describe(job) for job in jobs]
+    columns = _columns(described, jobs)
     table = []
-    for i, described in enumerate(rows):
+    for job, row_params in zip(jobs, described, strict=True):
+        i = job.index
+        if trajectories[i] is None and errors[i] is None:
+            continue  # not run: the sweep was interrupted
         row = dict.fromkeys(columns)
-        row.update(described, index=i, key=keys[i])
+        row.update(row_params, index=i, key=job.key)
         if trajectories[i] is not None:
-            row["status"] = "ok"
             row.update(_final_metrics(trajectories[i]))
+        if errors[i] is None:
+            row["status"] = "ok"
         else:
             row["status"] = "error"
             row["error_type"], row["error"] = errors[i]
@@ -382,21 +478,28 @@ class SweepResult:
     Attributes
     ----------
     table : list of dict
-        One row per config: ``index``, ``key``, ``status`` (``"ok"`` or ``"error"``), the
-        parameters (data fingerprint prefix, n, d, optimizer and its hyperparameters as
-        ``optimizer.<name>``, lr and its parameters as ``lr.<name>``, epochs, loss, seed,
-        record, w0), the final metrics (``final_epoch``, ``final_log_loss`` = log L(w),
-        ``min_margin`` = min_i <w, z_i>, ``norm_l2``, ``margin_l2`` and ``margin_linf``,
-        the normalized l_2 and l_inf margins; None where undefined) and, for a failed config,
-        ``error_type`` and ``error``. ``pandas.DataFrame(result.table)`` turns it into a data
-        frame.
+        One row per config: ``index``, ``key``, ``status`` (``"ok"`` or ``"error"``); the
+        resolved parameters: ``data`` (the dataset's readable label, e.g.
+        ``gaussian(n=10, d=50, seed=0)``), ``fingerprint`` (the first 16 hex digits of its
+        content hash), ``kind`` (``"binary"`` or ``"multiclass"``), ``n``, ``d``, ``k``
+        (classes, multiclass only), ``optimizer`` and its options as ``optimizer.<name>``,
+        ``lr`` and its parameters as ``lr.<name>`` (the default filled in), ``epochs``,
+        ``loss``, ``seed``, ``record``, ``w0`` (``"zeros"`` or ``"given"``); the final
+        metrics: ``final_epoch``, ``final_log_loss`` = log L(w), ``min_margin``,
+        ``norm_l2`` (Euclidean norm of w, Frobenius for matrices) and the normalized margins
+        min margin / ||w||: ``margin_l2``, ``margin_linf`` for binary data,
+        ``margin_max``, ``margin_fro``, ``margin_spectral`` for multiclass data (None where
+        undefined); for a failed config ``error_type`` and ``error``.
+        ``pandas.DataFrame(result.table)`` turns it into a data frame.
     columns : tuple of str
         Column order of the table.
     trajectories : list of Trajectory or None
-        The run of each config (None for a failed one), identical to a serial
-        :func:`~fastbias.simulate` call.
-    keys : list of str
-        :func:`config_key` of each config (file names in ``out``).
+        The run of each config (None where it failed), identical to a serial
+        :func:`~fastbias.simulate` call. A run whose result could not be saved is kept
+        here although its row is an error.
+    keys : list of str or None
+        :func:`config_key` of each config (file names in ``out``); None for an invalid
+        config.
     reused : list of bool
         Whether each result was read from ``out`` instead of computed.
     out : pathlib.Path or None
@@ -420,7 +523,7 @@ class SweepResult:
 
     @property
     def failed(self) -> list[int]:
-        """Indices of the configs that raised an error."""
+        """Indices of the configs that raised an error (or whose result was not saved)."""
         return [row["index"] for row in self.table if row["status"] != "ok"]
 
     def to_csv(self, path) -> Path:
@@ -429,7 +532,8 @@ class SweepResult:
         Floats are written with ``repr`` (they read back exactly); empty cells are None.
         Returns the path written.
         """
-        return atomic_write_text(Path(path), _csv_text(self.table, self.columns))
+        path = output_path(path, "path")
+        return atomic_write_text(path, _csv_text(self.table, self.columns))
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,37 +541,12 @@ class SweepResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _default_executor(max_workers: int | None, tasks: int) -> cf.ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    # Never "fork": forking a process that holds Numba's and the BLAS's threads can deadlock.
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    workers = max(1, min(max_workers or os.cpu_count() or 1, tasks))
-    return cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_init
-    )
-
-
-def _outcome(future):
-    try:
-        return future.result()
-    except Exception as exc:  # the worker or the transport failed (e.g. a worker was killed)
-        return ("error", type(exc).__name__, str(exc))
-
-
-def _progress_bar(enabled: bool, total: int, initial: int):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="config", dynamic_ncols=True, leave=False)
-
-
 def sweep(
     configs,
     executor=None,
     *,
     out=None,
-    progress: bool = False,
+    progress: bool | None = None,
     max_workers: int | None = None,
 ) -> SweepResult:
     """Run many :func:`~fastbias.simulate` configs in parallel and tabulate the results.
@@ -477,25 +556,32 @@ def sweep(
     configs : sequence of dict
         Each a dict of ``simulate()`` keyword arguments: ``data``, ``optimizer`` and
         ``epochs`` are required; ``lr``, ``loss``, ``seed``, ``record``, ``w0`` and
-        ``chunk_epochs`` are optional (``simulate()`` defaults). :func:`grid` builds such
-        lists. ``progress``, ``checkpoint``, ``checkpoint_every`` and ``resume`` are not
+        ``chunk_epochs`` are optional (``simulate()`` defaults; ``record=k`` keeps k
+        log-spaced epochs per decade on a fixed grid, plus the horizon). :func:`grid` builds
+        such lists. ``progress``, ``checkpoint``, ``checkpoint_every`` and ``resume`` are not
         allowed: the sweep manages files and output itself.
-    executor : concurrent.futures.Executor, "serial" or None, default None
-        Where the runs happen. None: a pool of local processes (``max_workers``, default
-        ``os.cpu_count()``; forkserver or spawn start method), shut down at the end. Any
+    executor : {"threads", "processes", "serial"}, concurrent.futures.Executor or None
+        Where the runs happen. None or ``"threads"`` (default): a pool of threads in this
+        process; the kernels release the GIL, so threads run in parallel, and no
+        ``if __name__ == "__main__":`` guard is needed in scripts. ``"processes"``: local
+        worker processes (forkserver or spawn start method; scripts need the guard).
+        ``"serial"``: one run after the other in this thread. Any
         ``concurrent.futures.Executor``, e.g. a Dask cluster's ``client.get_executor()``
-        (the sweep never creates a cluster). ``"serial"``: one run after the other in this
-        process, for debugging.
+        (the sweep never creates a cluster, nor shuts a given executor down).
     out : path, optional
-        Folder for results: each successful run is saved as ``<key>.npz`` (a
-        :class:`~fastbias.Trajectory`, written atomically, ``key`` from :func:`config_key`)
-        as soon as it finishes, and the table as ``sweep.csv`` at the end. Running the same
-        sweep again with the same ``out`` reads and validates the saved results instead of
-        recomputing them; failed configs are run again.
-    progress : bool, default False
-        Show a progress bar over configs (tqdm).
+        Folder for results, checked writable before any run: each run is saved as
+        ``<key>.npz`` (a :class:`~fastbias.Trajectory`, written atomically, ``key`` from
+        :func:`config_key`) as soon as it finishes, and the table as ``sweep.csv`` at the
+        end, whatever happened (also after an interruption, with the rows done so far).
+        Running the sweep again with the same ``out`` reuses a saved result only if its
+        stored parameters equal the config's fully resolved parameters; failed configs run
+        again. A learning rate with no stored form (a plain function) is refused here.
+    progress : bool, optional
+        Show a progress bar over configs (tqdm, on stderr). Default: on where a person
+        watches (stderr is a terminal, or a notebook), off otherwise.
     max_workers : int, optional
-        Number of processes of the default executor, >= 1. Only with ``executor=None``.
+        Size of the pool of threads or processes, >= 1; default the number of CPUs (never
+        more than the runs to do). Not with ``"serial"`` or a given Executor.
 
     Returns
     -------
@@ -506,143 +592,140 @@ def sweep(
     Raises
     ------
     TypeError, ValueError
-        For a malformed config list (not dicts, unknown or missing keys, empty) or invalid
-        sweep arguments, before any run. Errors of individual runs (an invalid ``epochs``,
-        a ``batch_size`` larger than n, a saved result that does not match its config, ...)
-        are not raised: they are reported in the table and the other configs go on.
+        For a malformed config list (not dicts, unknown or missing keys, empty), invalid
+        sweep arguments or an ``out`` that cannot be written, before any run. Errors of
+        individual runs (an invalid ``epochs``, a ``batch_size`` larger than n, a saved
+        result that does not match its config, a result that could not be saved, a lost
+        worker, ...) are not raised: they are that config's error row and the others go on.
+    KeyboardInterrupt
+        Re-raised after the sweep stopped its runs (threads at their next chunk boundary,
+        processes terminated) and wrote the table of the rows done so far.
 
     Notes
     -----
     Each run is a pure function of its config (the seed included), so the results are
     bitwise identical to serial ``simulate()`` calls whatever the executor, the number of
-    workers or the order of completion. Kernels are compiled (or loaded from the on-disk
-    Numba cache) before dispatching, and again in each new worker process. Identical configs
-    run once. Scripts that use the default executor or a local Dask cluster must guard the
-    sweep with ``if __name__ == "__main__":`` (worker processes import the main module).
-    The metrics in the table are computed in this process from the returned trajectories.
+    workers or the order of completion. The kernels of the sweep's optimizers are compiled
+    (or loaded from the on-disk Numba cache) once before dispatching, and again in each new
+    worker process. Configs with the same key run once. The metrics are computed in this
+    process from the returned trajectories.
 
     Examples
     --------
     >>> import fastbias as fb
     >>> ds = fb.datasets.gaussian(n=4, d=6, seed=0)
     >>> configs = grid(data=ds, optimizer=[fb.IncAdam(), fb.DetAdam()], epochs=50)
-    >>> res = sweep(configs, executor="serial")
+    >>> res = sweep(configs, progress=False)
     >>> [row["status"] for row in res.table]
     ['ok', 'ok']
     """
     configs = _check_configs(configs)
-    if isinstance(executor, str):
-        if executor != "serial":
-            raise ValueError(
-                "executor must be None, 'serial' or a concurrent.futures.Executor; "
-                f"got {executor!r}."
-            )
-    elif executor is not None and not isinstance(executor, cf.Executor):
-        raise TypeError(
-            "executor must be None, 'serial' or a concurrent.futures.Executor (for Dask: "
-            f"client.get_executor()); got {executor!r}."
-        )
-    if max_workers is not None:
-        if executor is not None:
-            raise ValueError(
-                "max_workers applies only to the default executor (executor=None); got "
-                f"max_workers={max_workers!r} with executor={executor!r}."
-            )
-        max_workers = check_int("max_workers", max_workers, 1)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False; got {progress!r}.")
+    kind, max_workers = check_executor(executor, max_workers)
+    progress = check_progress(progress)
+    jobs = [_Job(i, config) for i, config in enumerate(configs)]
     if out is not None:
         if not isinstance(out, (str, os.PathLike)):
-            raise TypeError(f"out must be a path to a folder or None; got {out!r}.")
-        out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"out must be a folder; {str(out)!r} exists and is not one.")
+            raise TypeError(f"out must be a path to a folder (str or os.PathLike) or None; "
+                            f"got {out!r}.")
+        out = output_path(out, "out", folder=True)
+        for job in jobs:
+            if job.params is not None and job.params["lr"] is None:
+                raise TypeError(_unstored_lr_message(f"configs[{job.index}]",
+                                                     job.config.get("lr")))
         out.mkdir(parents=True, exist_ok=True)
 
-    fingerprint = _Fingerprints()
-    keys = [config_key(config, _fingerprint=fingerprint) for config in configs]
-    count = len(configs)
+    count = len(jobs)
     trajectories: list[Trajectory | None] = [None] * count
     errors: list[tuple[str, str] | None] = [None] * count
     reused = [False] * count
-    by_key: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        by_key.setdefault(key, []).append(i)
+    groups: dict[str, list[_Job]] = {}
+    for job in jobs:
+        if job.invalid is not None:
+            errors[job.index] = (type(job.invalid).__name__, str(job.invalid))
+        else:
+            groups.setdefault(job.key, []).append(job)
 
-    todo: dict[str, list[int]] = {}
-    for key, indices in by_key.items():
-        saved = None if out is None else out / f"{key}.npz"
-        if saved is None or not saved.exists():
-            todo[key] = indices
-            continue
-        try:
-            _expected_params(configs[indices[0]], fingerprint)
-        except Exception:  # not a valid config: run it to get its own error message
-            todo[key] = indices
-            continue
-        try:
-            outcome = ("ok", _load_saved(saved, configs[indices[0]], fingerprint))
-        except (ValueError, TypeError) as exc:
-            outcome = ("error", type(exc).__name__, str(exc))
-        for i in indices:
-            reused[i] = True
-        _store(outcome, indices, trajectories, errors, None)
-
-    bar = _progress_bar(progress, count, count - sum(len(v) for v in todo.values()))
     try:
-        if todo:
-            _dispatch(configs, todo, executor, max_workers, out, trajectories, errors, bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
-    table, columns = _build_table(configs, keys, trajectories, errors, fingerprint)
-    result = SweepResult(table, columns, trajectories, keys, reused, out)
+        todo: dict[str, list[_Job]] = {}
+        for key, group in groups.items():
+            saved = None if out is None else out / f"{key}.npz"
+            if saved is None or not saved.exists():
+                todo[key] = group
+                continue
+            try:
+                tr = _load_saved(saved, group[0])
+            except (ValueError, TypeError) as exc:
+                outcome = ("error", type(exc).__name__, str(exc))
+            else:
+                outcome = ("ok", tr)
+            for job in group:
+                reused[job.index] = True
+            _store(outcome, group, trajectories, errors, None)
+        done = count - sum(len(group) for group in todo.values())
+        with progress_bar(progress, count, done, unit="config") as bar:
+            if todo:
+                _dispatch(todo, kind, max_workers, out, trajectories, errors, bar)
+    except BaseException:
+        # Interrupted (or a bug): keep the table of the rows done so far, then go on raising.
+        if out is not None:
+            with contextlib.suppress(Exception):
+                _result(jobs, trajectories, errors, reused, out).to_csv(out / TABLE_NAME)
+        raise
+    result = _result(jobs, trajectories, errors, reused, out)
     if out is not None:
         result.to_csv(out / TABLE_NAME)
     return result
 
 
-def _store(outcome, indices, trajectories, errors, out_file) -> None:
+def _result(jobs, trajectories, errors, reused, out) -> SweepResult:
+    table, columns = _build_table(jobs, trajectories, errors)
+    return SweepResult(table, columns, trajectories, [job.key for job in jobs], reused, out)
+
+
+def _store(outcome, group, trajectories, errors, out_file) -> None:
+    """Keep a run's outcome for every config of its group, and save it first if asked."""
+    error = None
     if outcome[0] == "ok" and isinstance(outcome[1], Trajectory):
+        tr = outcome[1]
         if out_file is not None:
-            outcome[1].save(out_file)
-        for i in indices:
-            trajectories[i] = outcome[1]
+            try:
+                _save(tr, out_file)
+            except Exception as exc:  # noqa: BLE001 (this config's error; the others go on)
+                error = (type(exc).__name__,
+                         f"the run finished but its result could not be saved to "
+                         f"{str(out_file)!r}: {exc}")
+        for job in group:
+            trajectories[job.index] = _own(tr, job)
+    elif outcome[0] == "error":
+        error = (str(outcome[1]), str(outcome[2]))
     else:
-        error = outcome[1:] if outcome[0] == "error" else ("TypeError", f"bad result {outcome!r}")
-        for i in indices:
-            errors[i] = (str(error[0]), str(error[1]))
+        error = ("TypeError", f"bad result {outcome!r}")
+    if error is not None:
+        for job in group:
+            errors[job.index] = error
 
 
-def _dispatch(configs, todo, executor, max_workers, out, trajectories, errors, bar) -> None:
-    """Run the configs of ``todo`` (key -> config indices) and store their outcomes."""
+def _transport_error(exc: BaseException, kind) -> tuple:
+    message = str(exc) or repr(exc)
+    if isinstance(exc, BrokenProcessPool) and kind == "processes":
+        message += (" (a worker process died: killed, out of memory, or started from a "
+                    "script without an `if __name__ == \"__main__\":` guard, whose top level "
+                    "worker processes re-run; the default executor, threads, needs no guard)")
+    return (type(exc).__name__, message)
 
-    def finish(key, outcome):
-        out_file = None if out is None else out / f"{key}.npz"
-        _store(outcome, todo[key], trajectories, errors, out_file)
-        if bar is not None:
-            bar.update(len(todo[key]))
 
-    if executor == "serial":
-        for key, indices in todo.items():
-            finish(key, _run_config(configs[indices[0]]))
-        return
-    warmup()  # fill the on-disk cache once, so that workers load kernels instead of compiling
-    own = executor is None
-    if own:
-        executor = _default_executor(max_workers, len(todo))
-    futures = {}
-    try:
-        for key, indices in todo.items():
-            futures[executor.submit(_run_config, configs[indices[0]])] = key
-        for future in cf.as_completed(futures):
-            finish(futures[future], _outcome(future))
-    except BaseException:  # e.g. KeyboardInterrupt: drop the queued runs, do not wait for them
-        for future in futures:
-            future.cancel()
-        if own:
-            executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    if own:
-        executor.shutdown(wait=True)
+def _dispatch(todo, kind, max_workers, out, trajectories, errors, bar) -> None:
+    """Run one config of each group of ``todo`` (key -> jobs) and store the outcomes."""
+    optimizers = _distinct_rules(job for group in todo.values() for job in group)
+    if kind != "serial":
+        _warm_up(optimizers)  # before any thread starts; workers then load from disk
+    tasks = ((key, (group[0].config,)) for key, group in todo.items())
+    with executor_for(kind, max_workers, len(todo), initializer=_warm_up,
+                      initargs=(optimizers,)) as executor, \
+            contextlib.closing(run_tasks(executor, _run_config, tasks)) as outcomes:
+        for key, value, error in outcomes:
+            group = todo[key]
+            outcome = ("error", *_transport_error(error, kind)) if error is not None else value
+            out_file = None if out is None else out / f"{key}.npz"
+            _store(outcome, group, trajectories, errors, out_file)
+            bar.update(len(group))

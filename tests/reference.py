@@ -780,7 +780,8 @@ def _history_step(name, p, history, samples, w, eta):
 
     def moment(beta, power, gain, start=0, stop=None):
         """``gain * sum_s beta^(t-s) g_s^power`` over history[start:stop] as (B, c, u)."""
-        return _weighted_sum([(power * Bs, power * cs + gain + _log_weight(beta, t - s), us ** power)
+        return _weighted_sum([(power * Bs, power * cs + gain + _log_weight(beta, t - s),
+                               us ** power)
                               for s, (Bs, cs, us) in enumerate(history[start:stop], start)])
 
     if name in ("IncAdam", "DetAdam", "RMSProp"):

@@ -91,8 +91,8 @@ def gamma_max_linprog(ds):
     """1 / min{t : K w >= 1, -t <= w <= t} (HiGHS)."""
     K, _ = kesler(ds)
     m, p = K.shape
-    I = np.eye(p)
-    A = np.block([[-K, np.zeros((m, 1))], [I, -np.ones((p, 1))], [-I, -np.ones((p, 1))]])
+    eye = np.eye(p)
+    A = np.block([[-K, np.zeros((m, 1))], [eye, -np.ones((p, 1))], [-eye, -np.ones((p, 1))]])
     b = np.r_[-np.ones(m), np.zeros(2 * p)]
     res = linprog(np.r_[np.zeros(p), 1.0], A_ub=A, b_ub=b, bounds=[(None, None)] * (p + 1),
                   method="highs", options=_HIGHS)

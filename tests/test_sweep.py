@@ -1,7 +1,11 @@
-"""Sweeps: grids of configs, any executor (serial, processes, a Dask cluster), result folders."""
+"""Sweeps: grids of configs, resolved keys, every executor, tables and result folders.
+
+Faults (failing writes, interruptions, killed sweeps, scripts) are in test_sweep_faults.py.
+"""
 
 import concurrent.futures as cf
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ from fastbias.sweep import TABLE_NAME, SweepResult, config_key, grid, sweep
 
 GAUSS = fb.datasets.gaussian(n=6, d=8, seed=2)
 GR = fb.datasets.generalized_rademacher(n=6, d=8, seed=3)
+MULTI = fb.datasets.gaussian_multiclass(n=9, d=5, k=3, seed=1)
 
 
 def assert_same_trajectory(a, b):
@@ -27,7 +32,7 @@ def serial_runs(configs):
     out = []
     for config in configs:
         try:
-            out.append(fb.simulate(**config))
+            out.append(fb.simulate(**config, progress=False))
         except (ValueError, TypeError) as exc:
             out.append(exc)
     return out
@@ -51,17 +56,19 @@ def assert_matches_serial(result, configs):
 
 
 def mixed_configs():
-    """Nine valid configs across data, optimizers, samplings and seeds, plus a failing one."""
+    """Ten valid configs across data kinds, optimizers, samplings and seeds, plus a failing one."""
     configs = grid(
         data=[GAUSS, GR],
         optimizer=[fb.IncAdam(sampling="reshuffle"), fb.IncSignum(batch_size=2,
                                                                    sampling="replacement")],
         seed=[0, 1],
         epochs=300,
-        record=6,
+        record=3,
     )
     configs.append(dict(data=GAUSS, optimizer=fb.AdamProxy(), epochs=200, loss="logistic",
                         lr=fb.PolynomialDecay(0.05, 0.8), record=[0, 10, 50]))
+    configs.append(dict(data=MULTI, optimizer=fb.Muon(batch_size=1, sampling="reshuffle"),
+                        epochs=60, seed=3, record=2))
     configs.insert(3, dict(data=GAUSS, optimizer=fb.IncAdam(batch_size=7), epochs=10))
     return configs
 
@@ -83,36 +90,67 @@ def test_grid_is_a_cartesian_product_with_fixed_values():
         assert c["data"] is GAUSS and c["w0"] is w0 and c["record"] == [0, 2] and c["epochs"] == 5
 
 
-def test_config_key_identifies_the_run():
+def test_config_key_is_the_fully_resolved_configuration():
     base = dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=20, record=[0, 5])
     key = config_key(base)
     assert len(key) == 32 and int(key, 16) >= 0
-    copy = fb.Dataset(np.array(GAUSS.X), np.array(GAUSS.y))  # equal data, another object
+    unnamed = fb.Dataset(np.array(GAUSS.X), np.array(GAUSS.y))  # same content, no label
+    assert unnamed.label != GAUSS.label
     same = [
-        dict(base, data=copy),
-        dict(base, record=np.array([0, 5])),
+        dict(base, data=unnamed),
+        dict(base, record=np.array([5, 0, 5])),
         dict(base, epochs=np.int64(20)),
         dict(base, loss="exp", seed=0, w0=None, lr=None),  # the simulate() defaults
+        dict(base, lr=fb.PolynomialDecay(0.1, 0.5)),  # IncAdam's default schedule, explicit
         dict(base, chunk_epochs=3),  # does not change the result
     ]
+    assert all(config_key(c) == key for c in same)
     w0_float = np.tile([0.0, 1.0], 4)
     assert config_key(dict(base, w0=[0, 1] * 4)) == config_key(dict(base, w0=w0_float))
-    assert all(config_key(c) == key for c in same)
     different = [
         dict(base, seed=1),
         dict(base, epochs=21),
         dict(base, data=GR),
         dict(base, optimizer=fb.IncAdam(beta2=0.99)),
-        dict(base, lr=fb.PolynomialDecay()),
-        dict(base, w0=np.zeros(8)),
+        dict(base, lr=fb.PolynomialDecay(0.5)),
+        dict(base, lr=fb.Constant(0.1)),
+        dict(base, w0=np.ones(8)),
         dict(base, record=[0, 6]),
+        dict(base, record=5),
+        dict(base, loss="logistic"),
     ]
     keys = {config_key(c) for c in different}
     assert key not in keys and len(keys) == len(different)
+    # each optimizer's own default: GD's is Constant(0.1), not the decay
+    gd = dict(data=GAUSS, optimizer=fb.GD(), epochs=20)
+    assert config_key(gd) == config_key(dict(gd, lr=fb.Constant(0.1)))
+    assert config_key(gd) != config_key(dict(gd, lr=fb.PolynomialDecay()))
+
+
+def test_config_key_refuses_what_it_cannot_key():
+    with pytest.raises(TypeError, match=r"lr=.* has no stored form"):
+        config_key(dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=5, lr=lambda t: 0.1))
+    with pytest.raises(ValueError, match=r"batch_size must be in \[1, n\]"):
+        config_key(dict(data=GAUSS, optimizer=fb.IncAdam(batch_size=9), epochs=5))
+    with pytest.raises(TypeError, match=r"which a sweep manages itself"):
+        config_key(dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=5, progress=True))
+
+
+def test_lr_none_and_the_explicit_default_run_once_and_share_a_file(tmp_path):
+    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40),
+               dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40,
+                    lr=fb.PolynomialDecay(0.1, 0.5))]
+    executor = InlineExecutor()
+    result = sweep(configs, executor, out=tmp_path)
+    assert executor.tasks == 1 and result.keys[0] == result.keys[1]
+    assert [p.name for p in tmp_path.glob("*.npz")] == [f"{result.keys[0]}.npz"]
+    assert_matches_serial(result, configs)
+    row = result.table[0]
+    assert row["lr"] == "PolynomialDecay" and (row["lr.eta0"], row["lr.power"]) == (0.1, 0.5)
 
 
 # --------------------------------------------------------------------------------------------
-# Executors
+# Executors: all bitwise equal to serial simulate() calls
 # --------------------------------------------------------------------------------------------
 
 
@@ -126,29 +164,51 @@ def test_serial_sweep_equals_simulate_and_reports_failures():
     assert repr(result) == f"SweepResult(configs={len(configs)}, ok={len(configs) - 1}, failed=1)"
 
 
-def test_table_columns_and_metrics():
+def test_default_executor_is_threads_and_equals_serial():
     configs = mixed_configs()
-    result = sweep(configs, executor="serial")
-    assert result.columns[:3] == ("index", "key", "status")
-    assert all(tuple(row) == result.columns for row in result.table)
-    row, tr = result.table[0], result.trajectories[0]
-    w = tr.w[-1]
-    assert row["data"] == GAUSS.fingerprint[:16] and (row["n"], row["d"]) == (6, 8)
-    assert row["optimizer"] == "IncAdam" and row["optimizer.sampling"] == "reshuffle"
-    assert row["optimizer.beta"] is None  # an IncSignum parameter
-    assert row["lr"] == "default" and row["seed"] == 0 and row["record"] == 6
-    assert row["key"] == config_key(configs[0])
-    assert row["final_epoch"] == 300
-    assert row["norm_l2"] == np.linalg.norm(w)
-    assert row["margin_l2"] == tr.min_margin[-1] / np.linalg.norm(w)
-    assert row["margin_linf"] == tr.min_margin[-1] / np.max(np.abs(w))
-    assert row["margin_l2"] > 0
-    last = result.table[-1]
-    assert last["lr"] == "PolynomialDecay" and last["lr.power"] == 0.8
-    assert last["record"] == "[0, 10, 50]" and last["loss"] == "logistic"
-    failed = result.table[3]
-    assert failed["status"] == "error" and failed["error_type"] == "ValueError"
-    assert all(failed[name] is None for name in ("final_log_loss", "min_margin", "norm_l2"))
+    result = sweep(configs)  # threads
+    assert_matches_serial(result, configs)
+    assert result.table == sweep(configs, executor="serial").table
+    assert sweep(configs, "threads", max_workers=1).table == result.table
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes", "serial"])
+def test_threads_processes_and_serial_are_bitwise_identical(executor):
+    configs = grid(data=[GAUSS, MULTI], optimizer=[fb.IncAdam(sampling="reshuffle"),
+                                                   fb.Lion(batch_size=2, sampling="replacement")],
+                   seed=[0, 5], epochs=150, record=4)
+    result = sweep(configs, executor, max_workers=None if executor == "serial" else 2)
+    assert not result.failed
+    assert_matches_serial(result, configs)
+
+
+def test_kernels_release_the_gil_so_threads_run_in_parallel():
+    """While a worker thread is inside one long kernel call, this thread keeps running.
+
+    A kernel that held the GIL would block this thread for the whole call (~0.5 s); timing
+    gaps rather than throughput keeps the test stable on a loaded machine.
+    """
+    import os
+    import threading
+    import time
+
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") == "1":
+        pytest.skip("without the JIT the kernels are Python code and hold the GIL")
+    ds = fb.datasets.gaussian(n=10, d=50, seed=0)
+    epochs = 400_000
+    config = dict(data=ds, optimizer=fb.IncAdam(), epochs=epochs, record=[0],
+                  chunk_epochs=epochs)  # one kernel call
+    start = time.perf_counter()
+    fb.simulate(**config, progress=False)
+    call = time.perf_counter() - start
+    worker = threading.Thread(target=fb.simulate, kwargs=dict(config, progress=False))
+    worker.start()
+    gap, last = 0.0, time.perf_counter()
+    while worker.is_alive():
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    assert gap < 0.5 * call, (gap, call)
 
 
 class InlineExecutor(cf.Executor):
@@ -179,9 +239,23 @@ def test_any_executor_and_identical_configs_run_once():
     assert result.trajectories[0] is result.trajectories[2]
 
 
+def test_equal_data_under_another_name_share_the_run_but_keep_their_own_label():
+    unnamed = fb.Dataset(np.array(GAUSS.X), np.array(GAUSS.y))
+    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=30),
+               dict(data=unnamed, optimizer=fb.IncAdam(), epochs=30)]
+    executor = InlineExecutor()
+    result = sweep(configs, executor)
+    assert executor.tasks == 1
+    assert_matches_serial(result, configs)  # params (data_label) included
+    assert result.table[0]["data"] == "gaussian(n=6, d=8, seed=2)"
+    assert result.table[1]["data"] == unnamed.label
+    assert result.table[0]["fingerprint"] == result.table[1]["fingerprint"] == \
+        GAUSS.fingerprint[:16]
+
+
 def test_a_lost_task_is_reported_and_the_others_finish():
-    configs = grid(data=GAUSS, optimizer=fb.DetAdam(), seed=[0, 1, 2], epochs=40,
-                   lr=[fb.Constant(0.1), fb.Constant(0.2), fb.Constant(0.3)])[:3]
+    configs = [dict(data=GAUSS, optimizer=fb.DetAdam(), epochs=40, lr=fb.Constant(eta))
+               for eta in (0.1, 0.2, 0.3)]
     result = sweep(configs, executor=InlineExecutor(fail=True))
     assert result.failed == [1]
     assert result.table[1]["error_type"] == "RuntimeError"
@@ -190,12 +264,28 @@ def test_a_lost_task_is_reported_and_the_others_finish():
         assert_same_trajectory(result.trajectories[i], fb.simulate(**configs[i]))
 
 
-def test_process_pool_equals_serial_run():
-    configs = mixed_configs()
-    assert len(configs) >= 8
-    result = sweep(configs, max_workers=2)
+def test_a_given_executor_is_not_shut_down():
+    configs = grid(data=GAUSS, optimizer=fb.IncAdam(), seed=[0, 1], epochs=30)
+    with cf.ThreadPoolExecutor(2) as pool:
+        first = sweep(configs, pool)
+        second = sweep(configs, pool)  # still usable
+        assert pool.submit(lambda: 7).result() == 7
+    assert first.table == second.table
+
+
+def test_a_plain_function_lr_runs_without_out_and_is_refused_with_out(tmp_path):
+    def schedule(t):
+        return 0.1 / np.sqrt(t + 2.0)
+
+    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=schedule),
+               dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=lambda t: 0.05 + 0 * t)]
+    result = sweep(configs)
+    assert not result.failed and result.keys[0] != result.keys[1]  # never shared
     assert_matches_serial(result, configs)
-    assert result.table == sweep(configs, executor="serial").table
+    assert result.table[0]["lr"].startswith("function ") and "schedule" in result.table[0]["lr"]
+    with pytest.raises(TypeError, match=r"configs\[0\]: lr=.*has no stored form.*without out"):
+        sweep(configs, out=tmp_path / "res")
+    assert not (tmp_path / "res").exists()  # refused before anything was made or run
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +294,7 @@ def dask_client():
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
+        processes=False,
         dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:
         yield client
@@ -213,11 +302,105 @@ def dask_client():
 
 def test_dask_local_cluster_equals_serial_run(dask_client):
     configs = mixed_configs()
-    assert len(configs) >= 8
     result = sweep(configs, executor=dask_client.get_executor())
     assert_matches_serial(result, configs)
     assert result.table == sweep(configs, executor="serial").table
     assert result.failed == [3]
+
+
+# --------------------------------------------------------------------------------------------
+# Table
+# --------------------------------------------------------------------------------------------
+
+
+def test_table_columns_and_metrics():
+    configs = mixed_configs()
+    result = sweep(configs, executor="serial")
+    assert result.columns[:3] == ("index", "key", "status")
+    assert all(tuple(row) == result.columns for row in result.table)
+    row, tr = result.table[0], result.trajectories[0]
+    w = tr.w[-1]
+    assert row["data"] == "gaussian(n=6, d=8, seed=2)"  # readable, plus the content hash
+    assert row["fingerprint"] == GAUSS.fingerprint[:16]
+    assert (row["kind"], row["n"], row["d"], row["k"]) == ("binary", 6, 8, None)
+    assert result.table[5]["data"] == GR.label and GR.label.startswith("generalized_rademacher(")
+    assert row["optimizer"] == "IncAdam" and row["optimizer.sampling"] == "reshuffle"
+    assert row["optimizer.beta"] is None  # an IncSignum parameter
+    assert row["lr"] == "PolynomialDecay" and row["lr.eta0"] == 0.1  # the default, resolved
+    assert row["seed"] == 0 and row["record"] == 3 and row["loss"] == "exp"
+    assert row["key"] == config_key(configs[0])
+    assert row["final_epoch"] == 300
+    assert math.isclose(row["norm_l2"], np.linalg.norm(w), rel_tol=1e-15)
+    assert math.isclose(row["margin_l2"], tr.min_margin[-1] / np.linalg.norm(w), rel_tol=1e-15)
+    assert row["margin_linf"] == tr.min_margin[-1] / np.max(np.abs(w))
+    assert row["margin_l2"] > 0 and row["margin_max"] is None
+    proxy = result.table[-2]
+    assert proxy["lr"] == "PolynomialDecay" and proxy["lr.power"] == 0.8
+    assert proxy["record"] == "[0, 10, 50]" and proxy["loss"] == "logistic"
+    failed = result.table[3]
+    assert failed["status"] == "error" and failed["error_type"] == "ValueError"
+    assert failed["key"] is None and failed["data"] == row["data"]
+    assert all(failed[name] is None for name in ("final_log_loss", "min_margin", "norm_l2"))
+
+
+def test_multiclass_rows_have_margins_per_matrix_norm():
+    configs = mixed_configs()
+    result = sweep(configs)
+    row, tr = result.table[-1], result.trajectories[-1]
+    W = tr.w[-1]
+    assert (row["kind"], row["n"], row["d"], row["k"]) == ("multiclass", 9, 5, 3)
+    assert row["data"] == "gaussian_multiclass(n=9, d=5, k=3, seed=1)"
+    assert row["loss"] == "ce" and row["optimizer"] == "Muon"
+    assert row["margin_max"] == tr.min_margin[-1] / np.max(np.abs(W))
+    assert math.isclose(row["margin_fro"], tr.min_margin[-1] / np.linalg.norm(W), rel_tol=1e-15)
+    assert math.isclose(row["margin_spectral"], tr.min_margin[-1] / np.linalg.norm(W, 2),
+                        rel_tol=1e-15)
+    assert row["margin_l2"] is None and row["margin_linf"] is None
+    only_multiclass = sweep([configs[-1]], "serial")
+    assert "margin_l2" not in only_multiclass.columns
+    assert {"margin_max", "margin_fro", "margin_spectral"} <= set(only_multiclass.columns)
+
+
+def test_csv_reads_back_exactly(tmp_path):
+    configs = mixed_configs()
+    result = sweep(configs, executor="serial")
+    path = result.to_csv(tmp_path / "sub" / "table.csv")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == result.columns
+    assert len(rows) == len(configs)
+    for row, original in zip(rows, result.table, strict=True):
+        assert row["status"] == original["status"] and row["key"] == (original["key"] or "")
+        for name in ("final_log_loss", "min_margin", "margin_linf", "margin_fro"):
+            if original[name] is None:
+                assert row[name] == ""
+            else:
+                assert float(row[name]) == original[name]
+    assert rows[3]["error"] == result.table[3]["error"]
+
+
+def test_progress_bar_counts_configs_and_is_off_when_nobody_watches(capsys):
+    configs = grid(data=GAUSS, optimizer=fb.IncAdam(), seed=[0, 1, 2], epochs=20)
+    sweep(configs, progress=True)
+    err = capsys.readouterr().err
+    assert "0/3" in err and "config/s" in err
+    sweep(configs)  # default: stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_default_follows_the_terminal(monkeypatch, capsys):
+    import sys
+
+    from fastbias import _parallel
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert _parallel.progress_default() is True
+    monkeypatch.undo()
+    assert _parallel.progress_default() is False
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,7 +410,7 @@ def test_dask_local_cluster_equals_serial_run(dask_client):
 
 def test_out_folder_saves_runs_and_a_rerun_reuses_them(tmp_path):
     configs = mixed_configs()
-    first = sweep(configs, executor="serial", out=tmp_path)
+    first = sweep(configs, out=tmp_path)
     saved = sorted(p.name for p in tmp_path.glob("*.npz"))
     expected = sorted(f"{first.keys[i]}.npz" for i in range(len(configs)) if i not in first.failed)
     assert saved == expected
@@ -236,11 +419,11 @@ def test_out_folder_saves_runs_and_a_rerun_reuses_them(tmp_path):
             assert_same_trajectory(fb.Trajectory.load(tmp_path / f"{key}.npz"),
                                    first.trajectories[i])
     assert (tmp_path / TABLE_NAME).read_text() == first.to_csv(tmp_path / "copy.csv").read_text()
-    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
     executor = InlineExecutor()
     second = sweep(configs, executor=executor, out=tmp_path)
-    assert executor.tasks == 1  # only the failed config runs again
+    assert executor.tasks == 0  # the failed config is invalid: it fails again without a run
     assert second.reused == [i not in first.failed for i in range(len(configs))]
     assert second.table == first.table
     for a, b in zip(first.trajectories, second.trajectories, strict=True):
@@ -251,22 +434,34 @@ def test_out_folder_saves_runs_and_a_rerun_reuses_them(tmp_path):
     (tmp_path / f"{first.keys[5]}.npz").unlink()
     executor = InlineExecutor()
     third = sweep(configs, executor=executor, out=tmp_path)
-    assert executor.tasks == 2 and not third.reused[5]
+    assert executor.tasks == 1 and not third.reused[5]
     assert third.table == first.table
 
 
-def test_rerun_with_a_foreign_result_file_reports_it(tmp_path):
+def test_a_file_saved_under_another_configs_key_is_not_reused(tmp_path):
     configs = grid(data=GAUSS, optimizer=fb.IncAdam(), seed=[0, 1], epochs=30)
-    first = sweep(configs, executor="serial", out=tmp_path)
-    # overwrite the result of config 0 with the (valid) result of config 1
-    (tmp_path / f"{first.keys[1]}.npz").replace(tmp_path / f"{first.keys[0]}.npz")
-    fb.simulate(**configs[1]).save(tmp_path / f"{first.keys[1]}.npz")
-    second = sweep(configs, executor="serial", out=tmp_path)
-    assert second.failed == [0]
-    message = second.table[0]["error"]
-    assert "does not match its config: seed differs" in message
-    assert first.keys[0] in message and "delete the file" in message
-    assert_same_trajectory(second.trajectories[1], first.trajectories[1])
+    keys = [config_key(c) for c in configs]
+    # the (valid) result of config 1, saved under the name of config 0
+    foreign = fb.simulate(**configs[1], progress=False)
+    foreign.save(tmp_path / f"{keys[0]}.npz")
+    before = (tmp_path / f"{keys[0]}.npz").read_bytes()
+    result = sweep(configs, "serial", out=tmp_path)
+    assert result.failed == [0] and result.reused == [True, False]
+    message = result.table[0]["error"]
+    assert "does not match its config: seed differs (file 1, config 0)" in message
+    assert keys[0] in message and "delete the file" in message
+    assert (tmp_path / f"{keys[0]}.npz").read_bytes() == before  # left untouched
+    assert_same_trajectory(result.trajectories[1], foreign)
+
+
+def test_a_file_of_another_default_is_not_reused(tmp_path):
+    """The case of issue 13: a run with lr=PolynomialDecay(0.5) is not the default lr."""
+    config = dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=30)
+    other = fb.simulate(**config, lr=fb.PolynomialDecay(0.5), progress=False)
+    other.save(tmp_path / f"{config_key(config)}.npz")
+    result = sweep([config], "serial", out=tmp_path)
+    assert result.failed == [0]
+    assert "lr differs" in result.table[0]["error"]
 
 
 def test_rerun_with_a_truncated_result_file_reports_it(tmp_path):
@@ -281,28 +476,28 @@ def test_rerun_with_a_truncated_result_file_reports_it(tmp_path):
     assert_same_trajectory(second.trajectories[1], first.trajectories[1])
 
 
-def test_csv_reads_back_exactly(tmp_path):
-    configs = mixed_configs()
-    result = sweep(configs, executor="serial")
-    path = result.to_csv(tmp_path / "sub" / "table.csv")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert tuple(rows[0]) == result.columns
-    assert len(rows) == len(configs)
-    for row, original in zip(rows, result.table, strict=True):
-        assert row["status"] == original["status"] and row["key"] == original["key"]
-        for name in ("final_log_loss", "min_margin", "margin_linf"):
-            if original[name] is None:
-                assert row[name] == ""
-            else:
-                assert float(row[name]) == original[name]
-    assert rows[3]["error"] == result.table[3]["error"]
+def test_out_is_checked_before_any_run(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    executor = InlineExecutor()
+    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=5)]
+    with pytest.raises(ValueError, match=r"out must be a folder"):
+        sweep(configs, executor, out=a_file)
+    with pytest.raises(ValueError, match=r"out .* cannot be created: .* is a file"):
+        sweep(configs, executor, out=a_file / "sub")
+    assert executor.tasks == 0
 
 
-def test_progress_bar_counts_configs(capsys):
-    configs = grid(data=GAUSS, optimizer=fb.IncAdam(), seed=[0, 1, 2], epochs=20)
-    sweep(configs, executor="serial", progress=True)
-    err = capsys.readouterr().err
-    assert "0/3" in err and "config/s" in err
-    sweep(configs, executor="serial")
-    assert capsys.readouterr().err == ""
+def test_bad_sweep_arguments():
+    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=5)]
+    with pytest.raises(ValueError, match=r"executor must be None \(threads\), 'threads', "
+                                         r"'processes', 'serial' .*; got 'thread'"):
+        sweep(configs, "thread")
+    with pytest.raises(TypeError, match=r"concurrent.futures.Executor .*got 4"):
+        sweep(configs, 4)
+    with pytest.raises(ValueError, match=r"max_workers applies only to the default executor"):
+        sweep(configs, "serial", max_workers=2)
+    with pytest.raises(ValueError, match=r"max_workers must be an integer >= 1; got 0"):
+        sweep(configs, "processes", max_workers=0)
+    with pytest.raises(TypeError, match=r"progress must be True or False.*got 'no'"):
+        sweep(configs, progress="no")

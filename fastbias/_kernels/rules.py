@@ -247,10 +247,10 @@ def spectral_prepare(hp, eta, t, log_scale):
 def spectral_update(G, Q, W, state, p):
     """Spectral descent: ``W -= eta U V^T`` for the thin SVD ``G = U S V^T``."""
     eta = p[3]
-    O = polar_factor(G, p[2])
+    polar = polar_factor(G, p[2])
     for c in range(W.shape[0]):
         for k in range(W.shape[1]):
-            W[c, k] -= eta * O[c, k]
+            W[c, k] -= eta * polar[c, k]
 
 
 @jitable
@@ -262,7 +262,7 @@ def muon_update(G, Q, W, state, p):
         for k in range(W.shape[1]):
             B[c, k] = mu * B[c, k] + G[c, k]
     M = G + mu * B if nesterov != 0.0 else B
-    O = polar_factor(M, ns_steps)
+    polar = polar_factor(M, ns_steps)
     for c in range(W.shape[0]):
         for k in range(W.shape[1]):
-            W[c, k] -= eta * O[c, k]
+            W[c, k] -= eta * polar[c, k]

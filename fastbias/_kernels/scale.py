@@ -84,7 +84,7 @@ def dot_row(W, c, X, i):
 
 @jitable
 def log_coefficient(lp, anchor, bits, f):
-    """``lp - anchor + (bits + f) ln 2``, exact up to the rounding of ``lp`` for |bits + f| < 2**21."""
+    """``lp - anchor + (bits + f) ln 2``, exact up to the rounding of lp for |bits + f| < 2**21."""
     e = bits + f
     return ((lp - anchor) + e * LN2_HI) + e * LN2_LO
 
