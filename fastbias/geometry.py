@@ -22,6 +22,20 @@ import numpy as np
 from ._validation import check_finite_array, check_int, check_interval
 from .datasets import Dataset, MulticlassDataset, is_separable
 from .norms import check_matrix_norm, check_p, norm_values
+from .solvers import (
+    ACCEPT_GAP,
+    CLARABEL_OPTIONS,
+    CLARABEL_OPTIONS_CONE,
+    SUPPORT_RTOL,
+    SolverError,
+    import_cvxpy,
+    polish_qp,
+    power_of_two_scale,
+    readonly,
+    run_solver,
+    solver_setup,
+    support_of,
+)
 
 __all__ = [
     "ConvergenceWarning",
@@ -38,60 +52,8 @@ __all__ = [
     "SUPPORT_RTOL",
 ]
 
-#: A constraint ``<w, z_i> >= 1`` counts as a support vector when its dual variable exceeds
-#: ``SUPPORT_RTOL`` times the largest dual variable. At the tolerances used here an interior-point
-#: solver leaves the duals of inactive constraints near 1e-13 (relative), far below this value.
-SUPPORT_RTOL = 1e-9
-
-#: Clarabel tolerances for the linear and quadratic programs (l_1, l_2, l_inf, P_Adam(c)).
-#: With Clarabel's defaults (1e-8), T(c) is only accurate to about 1e-7 in l_1: the fixed point
-#: of Algorithm 3 then has a residual near 7e-8 when T is recomputed independently.
-CLARABEL_OPTIONS = {
-    "tol_gap_abs": 1e-12,
-    "tol_gap_rel": 1e-12,
-    "tol_feas": 1e-12,
-    "tol_ktratio": 1e-10,
-    "max_iter": 200,
-}
-
-#: Clarabel tolerances for general p (power cones), which cannot reach 1e-12 reliably.
-CLARABEL_OPTIONS_CONE = {
-    "tol_gap_abs": 1e-10,
-    "tol_gap_rel": 1e-10,
-    "tol_feas": 1e-10,
-    "tol_ktratio": 1e-8,
-    "max_iter": 200,
-}
-
-# A solution that the solver marks "optimal_inaccurate" is accepted only if it is verified:
-# by the polishing step (quadratic problems) or by a relative duality gap below this value.
-_ACCEPT_GAP = 1e-9
-# Feasibility slack allowed when verifying a polished KKT point (Z w >= 1 - _KKT_TOL).
-_KKT_TOL = 1e-10
-
-
-class SolverError(RuntimeError):
-    """The convex solver did not return an optimal solution.
-
-    Attributes
-    ----------
-    status : str
-        The CVXPY status name (for example ``"user_limit"`` or ``"solver_error"``).
-    """
-
-    def __init__(self, message: str, status: str):
-        super().__init__(message)
-        self.status = status
-
-
 class ConvergenceWarning(UserWarning):
     """An iterative method stopped at ``max_iter`` before meeting its tolerance."""
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=a.dtype, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,118 +214,6 @@ def _check_simplex_weights(c, n: int, name: str = "c") -> np.ndarray:
     if not total > 0:
         raise ValueError(f"{name} must have a positive entry; got all zeros.")
     return c / total
-
-
-def _scale_of(Z: np.ndarray) -> float:
-    """A power of two close to max |Z|, so that dividing by it is exact."""
-    _, e = np.frexp(np.max(np.abs(Z)))
-    return float(np.ldexp(1.0, int(e)))
-
-
-# --------------------------------------------------------------------------------------------
-# Solver plumbing
-# --------------------------------------------------------------------------------------------
-
-
-def _cvxpy():
-    import cvxpy as cp
-
-    return cp
-
-
-def _solver_setup(solver, solver_options, defaults: dict) -> tuple[str, dict]:
-    cp = _cvxpy()
-    if not isinstance(solver, str):
-        raise TypeError(f"solver must be a CVXPY solver name such as 'CLARABEL'; got {solver!r}.")
-    name = solver.upper()
-    installed = cp.installed_solvers()
-    if name not in installed:
-        if name == "CLARABEL":
-            raise ImportError(
-                "the Clarabel solver is not installed; install it with `pip install clarabel`, or "
-                f"pass solver= one of the installed CVXPY solvers {sorted(installed)} (with "
-                "solver_options giving tight tolerances, since results are checked to ~1e-9)."
-            )
-        raise ValueError(
-            f"solver must be one of the installed CVXPY solvers {sorted(installed)}; "
-            f"got {solver!r}."
-        )
-    if solver_options is None:
-        solver_options = {}
-    if not isinstance(solver_options, dict):
-        raise TypeError(f"solver_options must be a dict or None; got {solver_options!r}.")
-    opts = dict(defaults) if name == "CLARABEL" else {}
-    opts.update(solver_options)
-    return name, opts
-
-
-def _run_solver(problem, solver: str, opts: dict, what: str) -> str:
-    """Solve, translating failures into SolverError; return the status name."""
-    cp = _cvxpy()
-    with warnings.catch_warnings():
-        # Inaccurate solutions are verified (or rejected) by the caller.
-        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        try:
-            problem.solve(solver=solver, **opts)
-        except cp.error.SolverError as exc:
-            raise SolverError(
-                f"{solver} failed on the {what}: status 'solver_error' ({exc})", "solver_error"
-            ) from None
-    status = problem.status
-    if status not in ("optimal", "optimal_inaccurate"):
-        raise SolverError(
-            f"{solver} did not solve the {what}: status {status!r}. Try solver_options with a "
-            "larger max_iter, or another solver.",
-            status,
-        )
-    return status
-
-
-def _support(dual: np.ndarray) -> np.ndarray:
-    top = dual.max() if dual.size else 0.0
-    return np.flatnonzero(dual > SUPPORT_RTOL * top).astype(np.int64)
-
-
-def _polish_qp(Z: np.ndarray, m: np.ndarray, dual: np.ndarray):
-    """Exact KKT solution of ``min 1/2 sum_k m_k w_k^2 s.t. Z w >= 1`` on a guessed support.
-
-    Stationarity gives ``w = Z^T lam / m``; on the support S, ``Z_S w = 1`` is the linear system
-    ``(Z_S diag(1/m) Z_S^T) lam_S = 1``. The result is accepted only if it is a KKT point
-    (``lam_S > 0``, ``Z w >= 1 - 1e-10``); constraints found violated join S (at most three
-    rounds). Returns ``(w, lam)`` or None (then the caller keeps the solver's values).
-    """
-    free = m == 0
-    if np.any(Z[:, free] != 0):
-        return None  # an unpenalized coordinate that matters: the minimizer is not unique
-    # Coordinates with m_k = 0 have z_i[k] = 0 for every i: they do not enter the problem,
-    # and w_k = 0 there (the 0/0 rule of Lemma 4.5).
-    keep = ~free
-    Zk, mk = Z[:, keep], m[keep]
-    n = Z.shape[0]
-    S = _support(dual)
-    for _ in range(3):
-        if S.size == 0:
-            return None
-        ZS = Zk[S]
-        K = (ZS / mk) @ ZS.T
-        try:
-            lam_S = np.linalg.solve(K, np.ones(S.size))
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(lam_S)) or np.any(lam_S <= 0):
-            return None
-        w = np.zeros(Z.shape[1])
-        w[keep] = (ZS.T @ lam_S) / mk
-        margins = Z @ w
-        if np.max(np.abs(margins[S] - 1.0)) > _KKT_TOL:
-            return None  # ill-conditioned system: keep the solver's answer
-        violated = np.flatnonzero(margins < 1.0 - _KKT_TOL)
-        if violated.size == 0:
-            lam = np.zeros(n)
-            lam[S] = lam_S
-            return w, lam
-        S = np.union1d(S, violated)
-    return None
 
 
 def _dual_norm(p: float) -> float:
@@ -645,12 +495,12 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     p = _resolve_norm(data, p, norm)
     Z = _signed_samples(data)
     cone = p not in (1.0, 2.0, math.inf)
-    solver, opts = _solver_setup(
+    solver, opts = solver_setup(
         solver, solver_options, CLARABEL_OPTIONS_CONE if cone else CLARABEL_OPTIONS
     )
-    cp = _cvxpy()
+    cp = import_cvxpy()
     n, d = Z.shape
-    scale = _scale_of(Z)
+    scale = power_of_two_scale(Z)
     Zs = Z / scale
     w = cp.Variable(d)
     constraint = Zs @ w >= 1
@@ -663,7 +513,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     else:
         objective = cp.pnorm(w, p, approx=False)  # exact power cones, no rational approximation
     problem = cp.Problem(cp.Minimize(objective), [constraint])
-    status = _run_solver(problem, solver, opts, f"l_{p:g} max-margin problem")
+    status = run_solver(problem, solver, opts, f"l_{p:g} max-margin problem")
     if w.value is None or constraint.dual_value is None:
         raise SolverError(
             f"{solver} returned no solution for the l_{p:g} max-margin problem: status {status!r}.",
@@ -673,7 +523,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     dual_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(n), 0.0)
     polished = None
     if p == 2.0:
-        polished = _polish_qp(Zs, np.ones(d), dual_s)
+        polished = polish_qp(Zs, np.ones(d), dual_s)
         if polished is not None:
             w_s, dual_s = polished
     # Undo the scaling: w(Z) = w(Zs) / scale; the multipliers scale as 1/scale^2 for
@@ -695,18 +545,18 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     upper = (float(np.linalg.norm(Zs.T @ dual_s, ord=_dual_norm(p)) / total) * scale
              if total > 0 else math.inf)
     gap = 1.0 - margin / upper if upper > 0 else math.inf
-    if status == "optimal_inaccurate" and polished is None and not gap <= _ACCEPT_GAP:
+    if status == "optimal_inaccurate" and polished is None and not gap <= ACCEPT_GAP:
         raise SolverError(
             f"{solver} returned an inaccurate solution of the l_{p:g} max-margin problem "
             f"(status {status!r}, relative duality gap {gap:.2e}).",
             status,
         )
     return MaxMarginResult(
-        w=_readonly(w_unit),
+        w=readonly(w_unit),
         margin=margin,
         margin_upper=upper,
-        dual=_readonly(dual),
-        support=_readonly(_support(dual_s)),
+        dual=readonly(dual),
+        support=readonly(support_of(dual_s)),
         p=p,
         status=status,
     )
@@ -772,12 +622,12 @@ class PAdamProblem:
     """
 
     def __init__(self, data, *, solver: str = "CLARABEL", solver_options=None):
-        cp = _cvxpy()
+        cp = import_cvxpy()
         Z = _signed_samples(data)
-        self._solver, self._opts = _solver_setup(solver, solver_options, CLARABEL_OPTIONS)
+        self._solver, self._opts = solver_setup(solver, solver_options, CLARABEL_OPTIONS)
         self.n, self.d = Z.shape
         self._Z = Z
-        self._scale = _scale_of(Z)
+        self._scale = power_of_two_scale(Z)
         self._Zs = Z / self._scale
         self._w = cp.Variable(self.d)
         self._s = cp.Parameter(self.d, nonneg=True)
@@ -798,7 +648,7 @@ class PAdamProblem:
     def _solve(self, c: np.ndarray) -> PAdamSolution:
         m_s = _adam_metric(self._Zs, c)
         self._s.value = np.sqrt(m_s)
-        status = _run_solver(self.problem, self._solver, self._opts, "problem P_Adam(c)")
+        status = run_solver(self.problem, self._solver, self._opts, "problem P_Adam(c)")
         if self._w.value is None or self._constraint.dual_value is None:
             raise SolverError(
                 f"{self._solver} returned no solution for P_Adam(c): status {status!r}.", status
@@ -807,7 +657,7 @@ class PAdamProblem:
         dual_s = np.maximum(
             np.asarray(self._constraint.dual_value, dtype=np.float64).reshape(self.n), 0.0
         )
-        polished = _polish_qp(self._Zs, m_s, dual_s)
+        polished = polish_qp(self._Zs, m_s, dual_s)
         if polished is not None:
             w_s, dual_s = polished
         elif status != "optimal":
@@ -823,10 +673,10 @@ class PAdamProblem:
             )
         # Z = scale * Zs gives M(c) = scale * M_s(c): w = w_s / scale, lambda = lambda_s / scale.
         return PAdamSolution(
-            c=_readonly(c),
-            w=_readonly(w_s / self._scale),
-            dual=_readonly(dual_s / self._scale),
-            support=_readonly(_support(dual_s)),
+            c=readonly(c),
+            w=readonly(w_s / self._scale),
+            dual=readonly(dual_s / self._scale),
+            support=readonly(support_of(dual_s)),
             status=status,
             polished=polished is not None,
         )
@@ -945,10 +795,10 @@ def fixed_point(
         )
     w = _unit(solution.w)
     return FixedPointResult(
-        c=_readonly(c),
-        w=_readonly(w),
+        c=readonly(c),
+        w=readonly(w),
         iterations=len(history),
-        history=_readonly(np.asarray(history)),
+        history=readonly(np.asarray(history)),
         residual=residual,
         support=solution.support,
         converged=converged,

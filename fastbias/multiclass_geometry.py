@@ -23,18 +23,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .datasets import MulticlassDataset, is_separable
-from .geometry import (
+from .norms import check_matrix_norm
+from .solvers import (
     CLARABEL_OPTIONS,
     SUPPORT_RTOL,
     SolverError,
-    _cvxpy,
-    _polish_qp,
-    _readonly,
-    _run_solver,
-    _scale_of,
-    _solver_setup,
+    import_cvxpy,
+    polish_qp,
+    power_of_two_scale,
+    readonly,
+    run_solver,
+    solver_setup,
 )
-from .norms import check_matrix_norm
 
 __all__ = [
     "CLARABEL_OPTIONS_SDP",
@@ -58,7 +58,7 @@ CLARABEL_OPTIONS_SDP = {
 
 # A solution marked "optimal_inaccurate" is accepted only when its relative duality gap
 # 1 - margin / margin_upper is at most this value (the binary code's value, 1e-9) ...
-_ACCEPT_GAP = 1e-9
+ACCEPT_GAP = 1e-9
 # ... or this one for the semidefinite program (spectral norm): interior-point methods lose
 # accuracy on degenerate SDPs (see CLARABEL_OPTIONS_SDP), and 1e-9 would reject some of the
 # problems we measured (gaps up to 2.4e-8).
@@ -281,13 +281,13 @@ def max_margin_multiclass(
         )
     norm = check_matrix_norm(norm)
     sdp = norm == "spectral"
-    solver, opts = _solver_setup(
+    solver, opts = solver_setup(
         solver, solver_options, CLARABEL_OPTIONS_SDP if sdp else CLARABEL_OPTIONS
     )
     X, y, k = data.X, data.y, data.k
     n, d = X.shape
     pairs_i, pairs_c = _constraint_pairs(y, k)
-    scale = _scale_of(X)
+    scale = power_of_two_scale(X)
     Xs = X / scale  # exact: scale is a power of two
     K = _kesler_matrix(Xs, y, k, pairs_i, pairs_c)
     # Separability does not depend on the scale; is_separable scales each row itself.
@@ -297,7 +297,7 @@ def max_margin_multiclass(
             "and c != y_i); the multiclass max-margin problem has no solution."
         )
 
-    cp = _cvxpy()
+    cp = import_cvxpy()
     if sdp:
         # W = Q B with the columns of Q an orthonormal basis of 1^perp (W centered: 1^T W = 0).
         # No loss: centering W -> (I - 11^T/k) W changes no margin and, being an orthogonal
@@ -319,14 +319,14 @@ def max_margin_multiclass(
     constraint = K @ cp.vec(W, order="C") >= 1
     problem = cp.Problem(cp.Minimize(objective), [constraint])
     what = f"multiclass {norm!r}-norm max-margin problem"
-    status = _run_solver(problem, solver, opts, what)
+    status = run_solver(problem, solver, opts, what)
     if W.value is None or constraint.dual_value is None:
         raise SolverError(f"{solver} returned no solution for the {what}: status {status!r}.",
                           status)
     w_s = np.asarray(W.value, dtype=np.float64).reshape(k * d)
     lam_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(-1), 0.0)
     if norm == "fro" and K.shape[0] * K.shape[1] <= _POLISH_MAX_ENTRIES:
-        polished = _polish_qp(K.toarray(), np.ones(k * d), lam_s)
+        polished = polish_qp(K.toarray(), np.ones(k * d), lam_s)
         if polished is not None:
             w_s, lam_s = polished
 
@@ -345,7 +345,7 @@ def max_margin_multiclass(
     upper = (_dual_norm(_combination(Xs, y, dual_s), norm) / total * scale
              if total > 0 else math.inf)
     gap = 1.0 - margin / upper if upper > 0 else math.inf
-    if status == "optimal_inaccurate" and not gap <= (_ACCEPT_GAP_SDP if sdp else _ACCEPT_GAP):
+    if status == "optimal_inaccurate" and not gap <= (_ACCEPT_GAP_SDP if sdp else ACCEPT_GAP):
         raise SolverError(
             f"{solver} returned an inaccurate solution of the {what} (status {status!r}, "
             f"relative duality gap {gap:.2e}).",
@@ -358,11 +358,11 @@ def max_margin_multiclass(
     top = dual_s.max() if dual_s.size else 0.0
     support = np.argwhere(dual_s > SUPPORT_RTOL * top).astype(np.int64).reshape(-1, 2)
     return MatrixMaxMarginResult(
-        w=_readonly(w_unit),
+        w=readonly(w_unit),
         margin=margin,
         margin_upper=upper,
-        dual=_readonly(dual),
-        support=_readonly(support),
+        dual=readonly(dual),
+        support=readonly(support),
         norm=norm,
         status=status,
     )

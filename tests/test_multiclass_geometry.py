@@ -420,8 +420,8 @@ def test_spectral_needs_an_sdp_solver(ds3):
 
 
 def _fake_inaccurate(perturb):
-    """A _run_solver that solves properly, optionally spoils the primal, says "inaccurate"."""
-    real = mg._run_solver
+    """A run_solver that solves properly, optionally spoils the primal, says "inaccurate"."""
+    real = mg.run_solver
 
     def run(problem, solver, opts, what):
         real(problem, solver, opts, what)
@@ -435,10 +435,10 @@ def _fake_inaccurate(perturb):
 
 
 def test_inaccurate_solution_is_verified(ds3, monkeypatch):
-    monkeypatch.setattr(mg, "_run_solver", _fake_inaccurate(perturb=False))
+    monkeypatch.setattr(mg, "run_solver", _fake_inaccurate(perturb=False))
     r = max_margin_multiclass(ds3, "max")
     assert r.status == "optimal_inaccurate"
-    monkeypatch.setattr(mg, "_run_solver", _fake_inaccurate(perturb=True))
+    monkeypatch.setattr(mg, "run_solver", _fake_inaccurate(perturb=True))
     with pytest.raises(SolverError, match="relative duality gap") as info:
         max_margin_multiclass(ds3, "max")
     assert info.value.status == "optimal_inaccurate"
