@@ -165,7 +165,8 @@ GAUSS = fb.datasets.gaussian(n=5, d=8, seed=1)
         (dict(epochs=5, lr=0.1), TypeError, r"lr must be a schedule, not a number: write "
                                             r"lr=fb.Constant\(0.1\)"),
         (dict(epochs=5, lr="fast"), TypeError, r"lr must be a schedule such as"),
-        (dict(epochs=5, progress="yes"), TypeError, r"progress must be True or False, or None for the default"),
+        (dict(epochs=5, progress="yes"), TypeError,
+         r"progress must be True or False, or None for the default"),
         (dict(epochs=5, checkpoint_every=0), ValueError, r"checkpoint_every must be in"),
     ],
 )
