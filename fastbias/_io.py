@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -28,6 +29,9 @@ import numpy as np
 _TMP_SUFFIX = ".tmp"
 # A temporary file of a process that is still alive is left alone unless it is this old.
 _STALE_SECONDS = 24 * 3600.0
+# What lies between ".<target name>." and ".tmp": "<pid>.<mkstemp's 8 characters>", or the
+# 8 characters alone in names of fastbias 0.1.
+_TMP_MIDDLE = re.compile(r"(?:(\d+)\.)?[a-z0-9_]{8}")
 #: Deepest nesting accepted in a JSON field of a fastbias file.
 MAX_JSON_DEPTH = 64
 #: Largest number of elements of one array read from a file (8 GiB of float64).
@@ -146,12 +150,15 @@ def _remove_stale_temporaries(folder: Path, target_name: str) -> None:
     for entry in entries:
         if not (entry.name.startswith(prefix) and entry.name.endswith(_TMP_SUFFIX)):
             continue
-        middle = entry.name[len(prefix):-len(_TMP_SUFFIX)]
-        pid_text = middle.split(".", 1)[0]
+        ours = _TMP_MIDDLE.fullmatch(entry.name[len(prefix):-len(_TMP_SUFFIX)])
+        if ours is None:
+            continue  # not one of ours (or of another target whose name extends this one)
         try:
-            stale = now - entry.stat().st_mtime > _STALE_SECONDS or not _alive(int(pid_text))
-        except (ValueError, OSError):
-            continue  # not one of ours, or already gone
+            old = now - entry.stat().st_mtime > _STALE_SECONDS
+        except OSError:
+            continue  # already gone
+        # without a pid (written by fastbias 0.1) the writer cannot be asked: age decides
+        stale = old or (ours.group(1) is not None and not _alive(int(ours.group(1))))
         if stale:
             try:
                 os.unlink(entry.path)
@@ -164,7 +171,7 @@ def _alive(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process (or no such pid)
         return False
     except (PermissionError, OSError):
         return True

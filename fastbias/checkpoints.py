@@ -132,9 +132,17 @@ def read_checkpoint(path) -> tuple[dict, dict, Path]:
     arrays = read_npz(path, "checkpoint", _checkpoint_specs(),
                       optional={"data_X": ArraySpec("f", 2), "data_y": ArraySpec("fiuU", 1)})
     params = parse_json(arrays["params"], "params", path)
+    # the generator state is decoded by simulate(); checked here with the same depth limit
+    # (a deeply nested one would otherwise raise RecursionError there)
+    parse_json(arrays["rng_state"], "rng_state", path)
     for key in (*MATCHED, "epochs", "n", "d", "k", "data_label", "data_source"):
         if key not in params:
             raise ValueError(f"checkpoint {str(path)!r} is corrupt: params lack {key!r}.")
+    for key in ("epochs", "n", "d", "k"):  # read back as the target horizon and shapes
+        value = params[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"checkpoint {str(path)!r} is corrupt: params {key!r} must be an "
+                             f"integer >= 1; got {value!r}.")
     return params, arrays, path
 
 

@@ -308,7 +308,7 @@ class Dataset(_Data):
             For a missing file, or a file that is not a binary fastbias dataset.
         """
         data, source = _read_dataset(path, _BINARY_FORMATS, "y", "fiU")
-        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
+        return _from_file(cls, path, data, check_separable, source)
 
 
 class MulticlassDataset(_Data):
@@ -396,7 +396,7 @@ class MulticlassDataset(_Data):
                 and np.array_equal(self._classes, other._classes))
 
     def margins(self, W) -> np.ndarray:
-        """``min_{c != y_i} (W[y_i] - W[c]) . x_i`` for each sample; W of shape (k, d) or (r, k, d)."""
+        """``min_{c != y_i} (W[y_i] - W[c]) . x_i`` per sample; W (k, d) or a stack (r, k, d)."""
         W = np.asarray(W, dtype=np.float64)
         scores = np.einsum("...cd,nd->...nc", W, self._X)
         true = np.take_along_axis(scores, np.broadcast_to(self._y[:, None],
@@ -415,7 +415,7 @@ class MulticlassDataset(_Data):
     def load(cls, path, *, check_separable: bool = True) -> MulticlassDataset:
         """Read a multiclass dataset written by :meth:`save` (validated again)."""
         data, source = _read_dataset(path, (_MULTICLASS_FORMAT,), "y", "fiuU")
-        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
+        return _from_file(cls, path, data, check_separable, source)
 
 
 def _source_field(source) -> dict:
@@ -440,6 +440,15 @@ def _read_dataset(path, formats, label_key, label_kinds):
                          f"{list(formats)}{hint}.")
     source = parse_json(data["source"], "source", path) if "source" in data else None
     return data, source
+
+
+def _from_file(cls, path, data, check_separable, source):
+    """The dataset of a file's arrays; a ValueError that names the file if they are invalid."""
+    _check_flag("check_separable", check_separable)  # the caller's argument: its own TypeError
+    try:
+        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dataset file {str(path)!r}: {exc}") from None
 
 
 def load(path, *, check_separable: bool = True):
