@@ -34,8 +34,9 @@ _STALE_SECONDS = 24 * 3600.0
 _TMP_MIDDLE = re.compile(r"(?:(\d+)\.)?[a-z0-9_]{8}")
 #: Deepest nesting accepted in a JSON field of a fastbias file.
 MAX_JSON_DEPTH = 64
-#: Largest number of elements of one array read from a file (8 GiB of float64).
-MAX_ARRAY_ELEMENTS = 2**30
+#: Largest number of elements of one array read from a file (2 GiB of float64, as much as
+#: the records of one run may take).
+MAX_ARRAY_ELEMENTS = 2**28
 
 
 # --------------------------------------------------------------------------------------------

@@ -421,7 +421,7 @@ class MulticlassDataset(_Data):
 def _source_field(source) -> dict:
     import json
 
-    return {} if not source else {"source": np.array(json.dumps(source, sort_keys=True))}
+    return {} if not source else {"source": np.array(json.dumps(source))}  # keeps the order
 
 
 def _read_dataset(path, formats, label_key, label_kinds):
@@ -446,9 +446,12 @@ def _from_file(cls, path, data, check_separable, source):
     """The dataset of a file's arrays; a ValueError that names the file if they are invalid."""
     _check_flag("check_separable", check_separable)  # the caller's argument: its own TypeError
     try:
-        return cls(data["X"], data["y"], check_separable=check_separable, source=source)
+        out = cls(data["X"], data["y"], check_separable=check_separable, source=source)
+        if source is not None and from_source(source, check_separable=False) != out:
+            raise ValueError(f"its recipe {source!r} does not reproduce its arrays")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"dataset file {str(path)!r}: {exc}") from None
+    return out
 
 
 def load(path, *, check_separable: bool = True):

@@ -71,8 +71,8 @@ class Schedule:
         bad = ~(np.isfinite(out) & (out > 0))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"the learning rate of step {t0 + i} is {out[i]!r}; rates must be "
-                             "positive and finite.")
+            raise ValueError(f"lr: the learning rate of step {t0 + i} is {float(out[i])!r}; "
+                             "rates must be positive and finite.")
         return out
 
     def to_dict(self) -> dict:
@@ -185,9 +185,9 @@ class FunctionSchedule(Schedule):
 
     def to_dict(self) -> dict:
         raise TypeError(
-            "a learning rate given as a plain function has no stored form, so it cannot be "
-            "checkpointed or cached by a sweep; write it as a fb.Schedule subclass (a frozen "
-            "dataclass with an eta(t) method) to do that."
+            "lr: a learning rate given as a plain function has no stored form, so it cannot "
+            "be checkpointed or cached by a sweep; write it as a fb.Schedule subclass (a "
+            "frozen dataclass with an eta(t) method) to do that."
         )
 
 

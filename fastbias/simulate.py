@@ -440,10 +440,15 @@ def simulate(
         resumed_here = resume is True or (
             resume is not None and same_file(resolve_npz_path(resume), checkpoint))
         if checkpoint.exists() and not resumed_here:
+            if resume is None:
+                raise ValueError(
+                    f"checkpoint {str(checkpoint)!r} exists: pass resume=True to continue (or "
+                    "extend) the run saved there, or choose another path; it is never "
+                    "overwritten by another run."
+                )
             raise ValueError(
-                f"checkpoint {str(checkpoint)!r} exists: pass resume=True to continue (or "
-                "extend) the run saved there, or choose another path; it is never "
-                "overwritten by another run."
+                f"checkpoint {str(checkpoint)!r} exists and is not the resumed checkpoint "
+                f"{str(resume)!r}: it is never overwritten by another run; choose another path."
             )
     source = checkpoint if resume is True else resume
     if source is not None and (resume is not True or Path(source).exists()):

@@ -504,6 +504,8 @@ class SweepResult:
         Whether each result was read from ``out`` instead of computed.
     out : pathlib.Path or None
         The result folder, if any.
+    table_error : str or None
+        Why the table could not be written to ``out`` (a RuntimeWarning said so), else None.
     """
 
     def __init__(self, table, columns, trajectories, keys, reused, out):
@@ -513,6 +515,7 @@ class SweepResult:
         self.keys = keys
         self.reused = reused
         self.out = out
+        self.table_error = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -673,7 +676,13 @@ def sweep(
         raise
     result = _result(jobs, trajectories, errors, reused, out)
     if out is not None:
-        result.to_csv(out / TABLE_NAME)
+        try:
+            result.to_csv(out / TABLE_NAME)
+        except OSError as exc:  # the results are computed: return them, say what was lost
+            result.table_error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"the sweep's table could not be written to {out / TABLE_NAME} "
+                          f"({result.table_error}); the results are returned, and the "
+                          "runs saved in the folder are kept.", RuntimeWarning, stacklevel=2)
     return result
 
 

@@ -138,6 +138,12 @@ class Trajectory:
                              f"{_FORMAT!r}.")
         params = parse_json(data["params"], "params", path) if "params" in data else {}
         try:
-            return cls(data["epochs"], data["w"], data["log_loss"], data["min_margin"], params)
+            tr = cls(data["epochs"], data["w"], data["log_loss"], data["min_margin"], params)
         except ValueError as exc:
             raise ValueError(f"trajectory file {str(path)!r} is inconsistent: {exc}") from None
+        if tr.epochs.size and (tr.epochs[0] < 0 or np.any(np.diff(tr.epochs) <= 0)):
+            raise ValueError(f"trajectory file {str(path)!r} is inconsistent: its epochs must "
+                             "increase from 0 or more.")
+        if not np.all(np.isfinite(tr.w)):
+            raise ValueError(f"trajectory file {str(path)!r} holds non-finite iterates.")
+        return tr

@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 import fastbias as fb
+from fastbias._io import MAX_ARRAY_ELEMENTS
 
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 SIMULATE = sys.modules["fastbias.simulate"]  # the module (fb.simulate is the function)
@@ -210,7 +211,7 @@ def test_a_huge_declared_shape_is_refused_before_allocation(bases, tmp_path, loa
     try:
         message = refused(loader, path, corrupt(
             loader, rf"array '{key}' declares 5,000,000,000,000 elements \(shape "
-                    rf"\({shape[0]},.*\)\), more than the limit 1,073,741,824"))
+                    rf"\({shape[0]},.*\)\), more than the limit {MAX_ARRAY_ELEMENTS:,}"))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -779,7 +780,8 @@ def finished(bases, tmp_path, monkeypatch):
 
 def test_resuming_into_another_existing_checkpoint_is_refused(finished, no_run):
     before = {name: digest(finished / name) for name in ("run.npz", "other.npz")}
-    with pytest.raises(ValueError, match=r"checkpoint 'other.npz' exists: pass resume=True"):
+    with pytest.raises(ValueError, match=r"checkpoint 'other.npz' exists and is not the resumed "
+                                         r"checkpoint '[^']*run.npz'"):
         fb.simulate(**{**RUN, "epochs": 100}, resume="run.npz", checkpoint="other.npz")
     assert {name: digest(finished / name) for name in before} == before
 
@@ -1094,3 +1096,34 @@ def test_checkpoints_with_many_records_stay_cheap(tmp_path, monkeypatch):
     assert min(checkpointed) < 1.3 * min(plain), (
         f"without checkpoints {plain} s, with {checkpointed} s; the last run wrote "
         f"{len(writing)} checkpoints in {sum(writing):.2f} s (final {writing[-1]:.2f} s)")
+
+
+def test_a_dataset_whose_recipe_does_not_reproduce_its_arrays_is_refused(tmp_path):
+    """A file that says gaussian(seed=3) but holds seed 2's arrays would later fail to resume."""
+    good = fb.datasets.gaussian(n=5, d=7, seed=2)
+    path = good.save(tmp_path / "data.npz")
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    arrays["source"] = np.array(json.dumps({"generator": "gaussian", "n": 5, "d": 7,
+                                            "seed": 3}))
+    np.savez(tmp_path / "lying.npz", **arrays)
+    with pytest.raises(ValueError, match=r"dataset file '[^']*lying.npz': its recipe .* does "
+                                         r"not reproduce its arrays"):
+        fb.Dataset.load(tmp_path / "lying.npz")
+    assert fb.Dataset.load(path).label == "gaussian(n=5, d=7, seed=2)"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"w": np.full((3, 4), np.nan)}, "holds non-finite iterates"),
+    ({"epochs": np.array([0, 5, 5])}, "its epochs must increase"),
+    ({"epochs": np.array([-1, 5, 9])}, "its epochs must increase from 0 or more"),
+])
+def test_a_trajectory_with_impossible_values_is_refused(tmp_path, change, message):
+    tr = fb.Trajectory([0, 5, 9], np.ones((3, 4)), np.zeros(3), np.zeros(3), {})
+    path = tr.save(tmp_path / "t.npz")
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    arrays.update(change)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=rf"trajectory file '[^']*bad.npz' .*{message}"):
+        fb.Trajectory.load(tmp_path / "bad.npz")

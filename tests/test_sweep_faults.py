@@ -78,6 +78,24 @@ def test_a_failed_write_is_that_configs_error_and_the_others_are_kept(tmp_path, 
     assert executor.tasks == 1 and not again.failed
 
 
+def test_a_table_that_cannot_be_written_loses_no_result(tmp_path, monkeypatch):
+    import importlib
+
+    sweep_module = importlib.import_module("fastbias.sweep")  # the module, not fb.sweep
+
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweep_module, "atomic_write_text", disk_full)
+    with pytest.warns(RuntimeWarning, match=r"table could not be written .* the results are "
+                                            r"returned"):
+        result = sweep(configs_six(), "serial", out=tmp_path)
+    assert not result.failed and all(tr is not None for tr in result.trajectories)
+    assert "No space left on device" in result.table_error
+    assert len(list(tmp_path.glob("*.npz"))) == 6  # every run is saved
+    assert not (tmp_path / TABLE_NAME).exists()
+
+
 class InlineExecutor(cf.Executor):
     def __init__(self):
         self.tasks = 0
