@@ -1,6 +1,6 @@
 """The state of a run and its checkpoint file: everything needed to continue it.
 
-A checkpoint (SPEC sections 7 and 10) holds the run's parameters (optimizer, schedule, loss,
+A checkpoint holds the run's parameters (optimizer, schedule, loss,
 seed, target horizon, record grid, starting point), the data (their generator recipe, or the
 arrays themselves for user data), the optimizer state bit for bit (iterate, state arrays,
 log-scale, the scores carried by the fused pass, the generator and the next epoch's order)

@@ -4,7 +4,7 @@ simulations, inspect checkpoints, solve the AdamProxy fixed point, time the kern
 Examples::
 
     fastbias reproduce fig1                      # one figure, full horizon
-    fastbias reproduce all --quick --jobs 2      # all ten, short horizons, two processes
+    fastbias reproduce all --quick --jobs 2      # every experiment, short horizons, two threads
     fastbias run --optimizer inc-adam --epochs 1e6
     fastbias run --optimizer lion --beta1 0.95 --weight-decay 1e-3 --loss logistic
     fastbias run --data gaussian-multiclass --k 3 --optimizer muon --ns-steps 5 --epochs 1e4
@@ -20,7 +20,7 @@ option of every registered optimizer is a flag (``--beta1``, ``--ns-steps``,
 ``--bias-correction/--no-bias-correction``, ...), and an option the chosen optimizer does not
 have is refused, naming those it takes.
 
-Long runs (SPEC section 10). ``fastbias run ... --checkpoint F`` starts the run, or continues
+Long runs. ``fastbias run ... --checkpoint F`` starts the run, or continues
 it when F holds this run (a requeued job simply reruns its command); a checkpoint of another
 run is refused and left untouched. ``fastbias resume F`` continues from the file alone (it
 holds every parameter, and the data when they came from a file). SIGINT and SIGTERM during a
@@ -70,7 +70,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main", "write_figure_files"]
 
 #: Exit code when stdout's reader went away (128 + SIGPIPE, as for a program killed by it).
 EXIT_BROKEN_PIPE = 141
-#: Matrix norms of the multiclass summary table (SPEC 9), with their column names.
+#: Matrix norms of the multiclass summary table, with their column names.
 _MATRIX_NORMS = {"max": "max", "fro": "fro", "spectral": "spec"}
 
 
@@ -180,7 +180,7 @@ def _call_text(params) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Output paths (SPEC 10: nothing lost, checked before any work)
+# Output paths (nothing lost, checked before any work)
 # --------------------------------------------------------------------------------------------
 
 
@@ -418,11 +418,12 @@ def _registry_options() -> dict[str, dict]:
         docs = _numpydoc_parameters(cls)
         for option in _options(cls):
             entry = fields.setdefault(option.name, {"type": option.type, "defaults": {},
-                                                    "kind": "", "doc": ""})
+                                                    "kind": "", "docs": {}})
             entry["defaults"][name] = option.default
             kind, doc = docs.get(option.name, ("", ""))
             entry["kind"] = entry["kind"] or kind
-            entry["doc"] = entry["doc"] or doc
+            if doc:
+                entry["docs"].setdefault(doc.replace("``", "").rstrip("."), []).append(name)
     return fields
 
 
@@ -471,15 +472,19 @@ def _field_parser(tp, kind_line: str):
 
 
 def _field_help(entry: dict) -> str:
+    """The help of a shared flag: each optimizer's own description, then the defaults."""
     by_default: dict[str, list[str]] = {}
     for name, default in entry["defaults"].items():
         shown = ("none" if default is None else "on" if default is True else
                  "off" if default is False else str(default))
         by_default.setdefault(shown, []).append(name)
     defaults = "; ".join(f"{shown} for {', '.join(names)}" for shown, names in by_default.items())
-    doc = entry["doc"].replace("``", "").rstrip(".")
-    text = f"{doc}. Default: {defaults}." if doc else f"Default: {defaults}."
-    return text.replace("%", "%%")
+    docs = entry["docs"]
+    if len(docs) == 1:
+        text = f"{next(iter(docs))}. "
+    else:
+        text = "".join(f"{', '.join(names)}: {doc}. " for doc, names in docs.items())
+    return f"{text}Default: {defaults}.".replace("%", "%%")
 
 
 def _add_optimizer_options(group) -> dict[str, str]:
@@ -608,7 +613,7 @@ def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
                         help="horizon for every figure (overrides the registry and --quick)")
     parser.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
-                        help="worker processes for the independent runs (default: 1)")
+                        help="runs at once, on threads (default: 1)")
     parser.add_argument("--record", type=_positive_int, default=None, metavar="K",
                         help="log-spaced records per run (default: 120, quick 60)")
     parser.add_argument("--dpi", type=_positive_int, default=100, help="PNG resolution "
@@ -675,7 +680,7 @@ def _reproduce(args) -> int:
     from .experiments import run_figures
 
     names = _figure_list(args.figures)
-    output_path(args.out, "--out", folder=True)  # before any run (SPEC 10)
+    output_path(args.out, "--out", folder=True)  # before any run
     progress = _progress_default(args.progress)
     start = time.perf_counter()
     previous = start
@@ -769,7 +774,7 @@ def _saved_epoch(path) -> int | None:
 
 
 def _run_paths(args):
-    """Check every output of ``run`` against the inputs, before any work (SPEC 10)."""
+    """Check every output of ``run`` against the inputs, before any work."""
     from ._io import npz_path, output_path, resolve_npz_path, same_file
 
     resumed = resolve_npz_path(args.resume) if args.resume is not None else None
@@ -848,14 +853,32 @@ def _resume(args) -> int:
 
 
 def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
-    """Indices of up to k recorded epochs, log-spaced, always including the last."""
+    """Indices of up to k recorded epochs, log-spaced, always including the last.
+
+    Powers of ten are preferred (every decade's first record is one on the record grid);
+    between them the rows are spread evenly on a log scale.
+    """
     positive = np.flatnonzero(epochs > 0)
     if positive.size <= k:
         return positive
+    last = int(len(epochs) - 1)
+    decades = [int(i) for i in positive if _power_of_ten(int(epochs[i]))]
+    if len(decades) + 1 > k:  # too many decades: every few of them
+        keep = np.unique(np.rint(np.linspace(0, len(decades) - 1, k - 1)).astype(int))
+        return np.array(sorted({decades[j] for j in keep} | {last}))
+    idx = set(decades) | {last}
     grid = np.logspace(np.log10(epochs[positive[0]]), np.log10(epochs[-1]), k)
-    idx = {int(positive[np.argmin(np.abs(np.log(epochs[positive] / g)))]) for g in grid}
-    idx.add(int(len(epochs) - 1))
+    for g in grid:  # fill the remaining rows evenly on a log scale
+        if len(idx) >= k:
+            break
+        idx.add(int(positive[np.argmin(np.abs(np.log(epochs[positive] / g)))]))
     return np.array(sorted(idx))
+
+
+def _power_of_ten(e: int) -> bool:
+    while e % 10 == 0 and e > 1:
+        e //= 10
+    return e == 1
 
 
 def _report(tr, data, *, data_text, optimizer, lr, loss, seed, epochs, resumed_at, seconds,
@@ -906,7 +929,7 @@ def _binary_columns(tr, data, references: bool) -> list:
 
 
 def _multiclass_columns(tr, data, references: bool) -> list:
-    """Normalized margins per matrix norm; with references, ratios and cosines (SPEC 9)."""
+    """Normalized margins per matrix norm; with references, ratios and cosines."""
     import fastbias as fb
 
     gammas = {norm: tr.normalized_margin(norm) for norm in _MATRIX_NORMS}
@@ -958,7 +981,7 @@ def _fixed_point(args) -> int:
     from .geometry import fixed_point, max_margin
 
     out = None
-    if args.out is not None:  # checked before any work (SPEC 10)
+    if args.out is not None:  # checked before any work
         out = _output_file(args.out, "--out", inputs=[("--data-file", args.data_file)])
     data = _dataset(args)
     if data.multiclass:
@@ -1067,7 +1090,8 @@ def _checkpoint_info(path) -> int:
               else "stored in the checkpoint")
     print(f"checkpoint: {info['path']}")
     print(f"progress: epoch {done:,} of {target:,} ({share:.1f}%, {state}); "
-          f"{info['steps']:,} optimizer steps; {info['records']:,} records kept")
+          f"{info['steps']:,} optimizer steps; {info['records']:,} records on the record grid "
+          "(a returned trajectory adds its horizon)")
     print(f"data: {info['data']} ({info['kind']}, {shape}; {origin})")
     print(f"data fingerprint: {info['data_fingerprint']}")
     print(f"optimizer: {_call_text(info['optimizer'])}")
@@ -1182,6 +1206,37 @@ def _unavailable(name: str, exc: BaseException) -> Callable:
     return handler
 
 
+#: Options named as in other libraries, and what fastbias calls them.
+_FLAG_HINTS = {
+    "--betas": "give --beta1 and --beta2",
+    "--lr": "give --eta0 (eta_t = eta0 (t + 2)^-power; --constant-lr for a constant rate)",
+    "--learning-rate": "give --eta0 (eta_t = eta0 (t + 2)^-power; --constant-lr for a "
+                       "constant rate)",
+    "--alpha": "RMSProp's decay rate is --beta2",
+    "--batch": "give --batch-size",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``fastbias run: error: ...`` and a pointer to --help."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _unrecognized(extra: list[str]) -> str:
+    """The message for unknown arguments, with the fastbias spelling where there is one."""
+    hints = []
+    for arg in extra:
+        flag = arg.split("=", 1)[0]
+        if flag in _FLAG_HINTS:
+            hints.append(f"{flag}: {_FLAG_HINTS[flag]}")
+        elif flag.startswith("--") and "_" in flag:
+            hints.append(f"{flag}: options are spelled with dashes ({flag.replace('_', '-')})")
+    text = f"unrecognized arguments: {' '.join(extra)}"
+    return text + (f" ({'; '.join(hints)})" if hints else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fastbias`` argument parser with one subparser per entry of ``SUBCOMMANDS``.
 
@@ -1190,7 +1245,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastbias",
         description=("Exact, fast simulation of optimizers on linearly separable data: the "
                      "experiments of 'Implicit Bias of Per-sample Adam on Separable Data' "
@@ -1255,7 +1310,9 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "unavailable", False):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            _error(args.command or "", f"{_unrecognized(extra)} (see fastbias "
+                                       f"{args.command or ''} --help)".replace("  ", " "))
+            return 2
         if args.command is None:
             parser.print_help()
             return 2

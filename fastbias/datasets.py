@@ -1,7 +1,7 @@
 """Linearly separable datasets: binary :class:`Dataset`, :class:`MulticlassDataset`, generators.
 
-Binary data (SPEC section 1) work on the signed samples ``z_i = y_i x_i``; multiclass data
-(SPEC section 9) on the features ``x_i`` and classes ``y_i`` in ``0..k-1``. Both are
+Binary data work on the signed samples ``z_i = y_i x_i``; multiclass data
+on the features ``x_i`` and classes ``y_i`` in ``0..k-1``. Both are
 immutable, validated once, and know how they were made: data from a generator carry its
 recipe (``source``), which checkpoints and sweep tables use to name and rebuild them.
 """
@@ -48,7 +48,7 @@ def _label_array(y) -> np.ndarray:
 
 
 def _signed_labels(y: np.ndarray) -> np.ndarray:
-    """Map labels to -1/+1 (SPEC section 1): signed numbers stay, two values map by order."""
+    """Map labels to -1/+1: signed numbers stay, two values map by order."""
     values = np.unique(y)
     text = y.dtype.kind in "US"
     if not text and np.all(np.isin(values, (-1.0, 1.0))):
@@ -312,7 +312,7 @@ class Dataset(_Data):
 
 
 class MulticlassDataset(_Data):
-    """Multiclass data ``(X, y)`` with k >= 2 classes (SPEC section 9).
+    """Multiclass data ``(X, y)`` with k >= 2 classes.
 
     Parameters
     ----------

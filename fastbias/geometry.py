@@ -291,7 +291,7 @@ def normalized_margin(data, w, p=None, *, norm=None):
 
     Notes
     -----
-    Paper Section 4 and SPEC section 4: iterates are compared with the max-margin solution
+    Paper Section 4: iterates are compared with the max-margin solution
     through ``gamma(w) / gamma*`` (see :func:`margin_ratio`), which is meaningful even when
     the maximizer is not unique (p = 1, inf). The order ``(w, data)`` of fastbias 0.1 still
     works for one release, with a DeprecationWarning.
@@ -345,7 +345,7 @@ def margin_ratio(data, w, p=None, gamma_star=None, *, norm=None):
 
     Notes
     -----
-    SPEC section 4: the l_1 and l_inf max-margin solutions may be non-unique, so iterates are
+    The l_1 and l_inf max-margin solutions may be non-unique, so iterates are
     compared by this ratio rather than by cosine similarity with one particular solution.
 
     Examples
@@ -429,7 +429,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
         common choices; any p >= 1 works (general p uses power cones, solved to 1e-10).
     norm : {"max", "fro", "spectral", "l1"}, optional
         Multiclass data (a :class:`~fastbias.MulticlassDataset`): the matrix norm of
-        ``max_{||W|| <= 1} min_{i, c != y_i} (W[y_i] - W[c]) . x_i`` (SPEC 9); default
+        ``max_{||W|| <= 1} min_{i, c != y_i} (W[y_i] - W[c]) . x_i``; default
         "fro". See :func:`fastbias.multiclass_geometry.max_margin_multiclass`.
     solver : str, default "CLARABEL"
         CVXPY solver name. Clarabel runs with the tight tolerances of ``CLARABEL_OPTIONS``

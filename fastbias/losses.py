@@ -1,7 +1,7 @@
 """The table of losses: names, kernel codes and the loss values used for ``log L(w)``.
 
 Binary losses take the margin ``s = <w, z_i>``; multiclass losses take the scores
-``s = W x_i`` and the class ``y_i`` (SPEC sections 1 and 9). The step loops get a loss's
+``s = W x_i`` and the class ``y_i``. The step loops get a loss's
 derivatives in log form from :mod:`fastbias._kernels.losses` (one branch per loss there);
 everything else (simulate, metrics, the command line, benchmarks) reads this table.
 """

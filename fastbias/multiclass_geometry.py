@@ -1,6 +1,6 @@
 """Max-margin matrices of multiclass data for the max, Frobenius, spectral and l_1 norms.
 
-SPEC section 9 (Fan et al. 2025, arXiv 2502.04664): for a matrix norm ``||.||`` the
+Multiclass max margins (Fan et al. 2025, arXiv 2502.04664): for a matrix norm ``||.||`` the
 max-margin problem is
 
     ``gamma* = max_{||W|| <= 1} min_{i, c != y_i} <W, A_ic>``,  ``A_ic = (e_{y_i} - e_c) x_i^T``,
@@ -228,7 +228,7 @@ def max_margin_multiclass(
 
     Notes
     -----
-    SPEC section 9, after Fan et al. (2025, arXiv 2502.04664): full-batch SignGD and Adam
+    After Fan et al. (2025, arXiv 2502.04664): full-batch SignGD and Adam
     converge in direction to the max-norm max-margin matrix, normalized GD to the Frobenius
     one, spectral descent and Muon to the spectral-norm one.
 

@@ -1,7 +1,7 @@
 """Norms of iterates: l_p norms of vectors (binary data) and matrix norms (multiclass data).
 
-Binary data compare iterates with l_p max-margin directions, p in [1, inf] (SPEC 4);
-multiclass data with the max-margin matrices of a matrix norm (SPEC 9): ``"max"`` (largest
+Binary data compare iterates with l_p max-margin directions, p in [1, inf];
+multiclass data with the max-margin matrices of a matrix norm: ``"max"`` (largest
 absolute entry), ``"fro"`` (Frobenius), ``"spectral"`` (largest singular value) and ``"l1"``
 (sum of absolute entries).
 """
@@ -21,10 +21,19 @@ __all__ = ["MATRIX_NORMS", "check_p", "check_matrix_norm", "check_norm", "norm_v
 MATRIX_NORMS = {"max": "l1", "fro": "fro", "spectral": "nuclear", "l1": "max"}
 
 
+#: Names accepted for the common l_p norms.
+_P_NAMES = {"inf": math.inf, "linf": math.inf, "l_inf": math.inf, "l2": 2.0, "l_2": 2.0,
+            "l1": 1.0, "l_1": 1.0}
+
+
 def check_p(p) -> float:
-    """``p`` of an l_p norm as a float in [1, inf]; the string ``"inf"`` is accepted."""
-    if isinstance(p, str) and p.lower() == "inf":
-        return math.inf
+    """``p`` of an l_p norm as a float in [1, inf]; also ``"inf"``, ``"l2"``, ``"l_inf"``, ..."""
+    if isinstance(p, str):
+        if p.lower() in _P_NAMES:
+            return _P_NAMES[p.lower()]
+        hint = (f" ({p!r} is a matrix norm, for multiclass data)" if p in MATRIX_NORMS else "")
+        raise TypeError(f"p must be a real number in [1, inf] or one of {sorted(_P_NAMES)}; "
+                        f"got {p!r}{hint}.")
     return check_interval("p", p, 1.0, math.inf, "both")
 
 

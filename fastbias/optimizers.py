@@ -7,7 +7,7 @@ under a command-line name; the command line, sweeps, benchmarks and the tests ta
 names and options from there. Adding an optimizer is a rule (two small functions, see
 :mod:`fastbias._kernels.rules`) and a parameter class; ``docs/extending.md`` shows how.
 
-All rules follow SPEC sections 2, 8 and 9: ``m = v = 0`` at the start, the 0/0 rule (no step
+All rules start from ``m = v = 0`` and follow the 0/0 rule (no step
 where the denominator is 0), ``sign(0) = 0``, and the batch gradient
 ``g = (1/|B|) sum_{i in B} l'(<w, z_i>) z_i``; the step counter t counts optimizer steps from 0.
 """
@@ -61,7 +61,7 @@ __all__ = [
     "Muon",
 ]
 
-#: Ways to form the batches of an epoch (SPEC section 2).
+#: Ways to form the batches of an epoch.
 SAMPLINGS = ("cyclic", "reshuffle", "replacement")
 #: Scale behaviours a rule can declare (see :class:`Rule`).
 SCALES = {"state": _scale.STATE, "step": _scale.STEP, "plain": _scale.PLAIN}
@@ -72,7 +72,7 @@ class UnboundedStepWarning(UserWarning):
 
     With ``beta1**2 <= beta2`` every step satisfies ``|m_k| / sqrt(v_k) <= (1 - beta1) /
     sqrt((1 - beta2)(1 - beta1**2 / beta2))``; otherwise the steps can grow geometrically
-    and the iterates may diverge (SPEC section 8).
+    and the iterates may diverge.
     """
 
 
@@ -263,10 +263,15 @@ class Optimizer:
         return n if b is None else b
 
     def resolve(self, n: int) -> KernelSpec:
-        """Kernel parameters for data with ``n`` samples; ValueError if batch_size > n."""
-        b = self.batch_size_for(n)
+        """Kernel parameters for data with ``n`` samples.
+
+        Checks ``batch_size`` (an integer in [1, n]) and ``sampling`` here too, so that an
+        optimizer class of a user that forgets to check them cannot run with bad values.
+        """
+        b = check_int("batch_size", self.batch_size_for(n), 1)
         if b > n:
             raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for this dataset; got {b}.")
+        check_option("sampling", getattr(self, "sampling", "cyclic"), SAMPLINGS)
         hp = np.array(self.hyperparameters(), dtype=np.float64).reshape(-1)
         dynamics = self.state_dynamics()
         if len(dynamics) != len(self.rule.states):
@@ -472,7 +477,7 @@ class _Batched:
 
 
 class _AdamOptions:
-    """Options and dynamics shared by the Adam-type classes (SPEC 8)."""
+    """Options and dynamics shared by the Adam-type classes."""
 
     def _check_adam(self):
         _check_beta(self, "beta1")
@@ -483,8 +488,8 @@ class _AdamOptions:
         if self.eps == 0.0 and self.beta1 ** 2 > self.beta2:
             warnings.warn(
                 f"{type(self).__name__}(beta1={self.beta1!r}, beta2={self.beta2!r}): "
-                "beta1**2 > beta2, so |m| / sqrt(v) is not bounded and the steps can grow "
-                "(SPEC 8); use beta1**2 <= beta2 or eps > 0.",
+                "beta1**2 > beta2, so |m| / sqrt(v) is not bounded and the steps can grow; "
+                "use beta1**2 <= beta2 or eps > 0.",
                 UnboundedStepWarning,
                 stacklevel=5,
             )
@@ -510,7 +515,7 @@ class _AdamOptions:
 @register("inc-adam")
 @dataclass(frozen=True)
 class IncAdam(_AdamOptions, _Batched, Optimizer):
-    """Mini-batch Adam (paper Algorithm 1; Inc-Adam is b = 1, cyclic), with the options of SPEC 8.
+    """Mini-batch Adam (paper Algorithm 1; Inc-Adam is b = 1, cyclic), with torch's options.
 
     Per step with batch gradient g (t = 0, 1, ...): ``m = beta1 m + (1 - beta1) g``,
     ``v = beta2 v + (1 - beta2) g^2``, ``w = w (1 - eta_t weight_decay) - eta_t / bc1 * m /
@@ -539,7 +544,7 @@ class IncAdam(_AdamOptions, _Batched, Optimizer):
     -----
     With ``eps = 0`` the rule is invariant to a positive factor on the gradients and runs
     exactly at any horizon; with ``eps > 0`` epsilon is scaled like the gradients, exact
-    while the true step is a normal float (SPEC 8).
+    while the true step is a normal float.
 
     Examples
     --------
@@ -739,7 +744,7 @@ class NormalizedGD(_Batched, Optimizer):
 class RMSProp(_AdamOptions, _Batched, Optimizer):
     """RMSProp: Adam with beta1 = 0 (torch.optim.RMSprop with alpha = beta2, no momentum).
 
-    ``v = beta2 v + (1 - beta2) g^2``, ``w -= eta_t g / (sqrt(v) + eps)`` (SPEC 8).
+    ``v = beta2 v + (1 - beta2) g^2``, ``w -= eta_t g / (sqrt(v) + eps)``.
 
     Parameters
     ----------
@@ -775,7 +780,7 @@ class RMSProp(_AdamOptions, _Batched, Optimizer):
 @register("adagrad")
 @dataclass(frozen=True)
 class AdaGrad(_Batched, Optimizer):
-    """AdaGrad: ``v += g^2``, ``w -= eta_t g / (sqrt(v) + eps)`` (SPEC 8).
+    """AdaGrad: ``v += g^2``, ``w -= eta_t g / (sqrt(v) + eps)``.
 
     torch.optim.Adagrad with ``lr_decay = 0`` and ``initial_accumulator_value = 0``.
 
@@ -859,7 +864,7 @@ class Lion(_Batched, Optimizer):
 @register("sgd")
 @dataclass(frozen=True)
 class SGD(_Batched, Optimizer):
-    """SGD with heavy-ball momentum: ``buf = mu buf + g; w -= eta_t buf`` (SPEC 8).
+    """SGD with heavy-ball momentum: ``buf = mu buf + g; w -= eta_t buf``.
 
     torch.optim.SGD with ``dampening = 0``; Nesterov: ``w -= eta_t (g + mu buf)`` with the
     updated buf. Not scale invariant: plain float64, like GD.
@@ -897,7 +902,7 @@ class SGD(_Batched, Optimizer):
 @register("spectral-descent")
 @dataclass(frozen=True)
 class SpectralDescent(_Batched, Optimizer):
-    """Spectral descent: ``W -= eta_t U V^T`` for the thin SVD ``G = U S V^T`` (SPEC 9).
+    """Spectral descent: ``W -= eta_t U V^T`` for the thin SVD ``G = U S V^T``.
 
     Singular values at or below 1e-12 of the largest are dropped. On binary data (one
     parameter row) this is normalized GD.
@@ -928,7 +933,7 @@ class SpectralDescent(_Batched, Optimizer):
 @register("muon")
 @dataclass(frozen=True)
 class Muon(_Batched, Optimizer):
-    """Muon: ``B = mu B + G; W -= eta_t polar(B)`` (Nesterov: ``polar(G + mu B)``), SPEC 9.
+    """Muon: ``B = mu B + G; W -= eta_t polar(B)`` (Nesterov: ``polar(G + mu B)``).
 
     Parameters
     ----------

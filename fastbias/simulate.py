@@ -1,9 +1,9 @@
 """The driver: validate, draw the random sample orders, run compiled chunks, record, checkpoint.
 
 Runs are pure functions of (data, optimizer, lr, loss, seed, w0, epochs): the sample orders
-are drawn in Python from ``numpy.random.default_rng(seed)`` (SPEC 2), the compiled loops are
+are drawn in Python from ``numpy.random.default_rng(seed)``, the compiled loops are
 deterministic, and a run is the same bit for bit however it is chunked, checkpointed,
-interrupted, resumed or extended (SPEC 7 and 10).
+interrupted, resumed or extended.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def _draw_epochs_vectorized(rng, sampling, n, epochs):
 
 
 def _draw_orders(rng, sampling: str, n: int, epochs: int) -> np.ndarray:
-    """Orders of the next ``epochs`` epochs, shape (epochs, n), drawn in epoch order (SPEC 2)."""
+    """Orders of the next ``epochs`` epochs, shape (epochs, n), drawn in epoch order."""
     if _vector_draws_match(sampling, n):
         orders = _draw_epochs_vectorized(rng, sampling, n, epochs)
     else:
@@ -359,9 +359,9 @@ def simulate(
         Seed of ``numpy.random.default_rng`` for the sample orders (reshuffle, replacement).
     record : int or sequence of int, default 20
         Records per decade on a fixed log-spaced grid (the distinct ``round(10**(j/k))``),
-        or explicit epochs (0 is the starting point). The horizon ``epochs`` is always
-        recorded too. The grid does not depend on the horizon, so an extended run has the
-        records of a direct one.
+        or explicit epochs (0 is the starting point; epochs past the horizon are recorded
+        if the run is extended). The horizon ``epochs`` is always recorded too. The grid
+        does not depend on the horizon, so an extended run has the records of a direct one.
     w0 : array_like, optional
         Starting point, shape (d,) (binary) or (k, d) (multiclass); default zeros.
     progress : bool, optional
@@ -403,7 +403,7 @@ def simulate(
     Notes
     -----
     The kernels follow the exact recurrences of the paper's Algorithms 1, 2 and 4 and
-    Definition 4.2 (and SPEC sections 8 and 9 for the other optimizers). Loss derivatives are
+    Definition 4.2 (and the formulas of each optimizer's class for the others). Loss derivatives are
     kept as a log-derivative and a scale that follows the optimizer state, so no product
     underflows: runs of 1e8 steps neither freeze nor clamp. The result is a pure function of
     (data, optimizer, lr, loss, seed, w0, epochs), whatever the chunking, recording,

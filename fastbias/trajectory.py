@@ -75,12 +75,14 @@ class Trajectory:
     def cosine(self, u) -> np.ndarray:
         """Cosine similarity of each recorded iterate with ``u`` (NaN at w = 0).
 
-        For matrices, the Frobenius inner product of ``W`` and ``u`` over their norms.
+        ``u`` is a direction, or a result with one (:func:`fastbias.max_margin`,
+        :func:`fastbias.fixed_point`). For matrices, the Frobenius inner product of ``W`` and
+        ``u`` over their norms.
         """
         from .geometry import cosine
 
         r = self.w.shape[0]
-        u = np.asarray(u, dtype=np.float64)
+        u = np.asarray(getattr(u, "w", u), dtype=np.float64)
         if u.shape != self.w.shape[1:]:
             raise ValueError(f"u must have shape {self.w.shape[1:]}; got {u.shape}.")
         return cosine(self.w.reshape(r, -1), u.reshape(-1))

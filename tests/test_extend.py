@@ -162,3 +162,27 @@ def test_the_command_line_has_its_name_and_options(tmp_path, capsys):
     assert main(["run", "--optimizer", "adamax-test", "--eps", "1e-8", "--epochs", "5",
                  "--out", str(tmp_path / "x.npz")]) == 2
     assert "--eps does not apply to --optimizer adamax-test" in capsys.readouterr().err
+
+
+def test_options_a_user_class_forgets_to_check_are_checked_before_the_run():
+    @dataclass(frozen=True)
+    class Unchecked(extend.Optimizer):
+        beta1: float = 0.9
+        beta2: float = 0.999
+        batch_size: int | None = 1
+        sampling: str = "cyclic"
+        rule: ClassVar[extend.Rule] = ADAMAX
+
+        def hyperparameters(self):
+            return (self.beta1, self.beta2)
+
+        def state_dynamics(self):
+            return ((self.beta1, 1.0 - self.beta1, self.beta1), (self.beta2, 1.0, self.beta2))
+
+    data = fb.datasets.gaussian(n=5, d=7, seed=0)
+    with pytest.raises(ValueError, match=r"sampling must be one of .* got 'shuffle'"):
+        fb.simulate(data, Unchecked(sampling="shuffle"), epochs=3)
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1; got 0"):
+        fb.simulate(data, Unchecked(batch_size=0), epochs=3)
+    with pytest.raises(TypeError, match=r"batch_size must be an integer; got 2.5"):
+        fb.simulate(data, Unchecked(batch_size=2.5), epochs=3)

@@ -294,7 +294,9 @@ def test_non_separable_data_raise_before_solving():
         (0.5, ValueError, r"p must be in \[1, inf\]; got 0.5\."),
         (-np.inf, ValueError, r"p must be in \[1, inf\]; got -inf\."),
         (np.nan, ValueError, r"p must be in \[1, inf\]; got nan\."),
-        ("two", TypeError, r"p must be a real number; got 'two'"),
+        ("two", TypeError, r"p must be a real number in \[1, inf\] or one of .*; got 'two'"),
+        ("spectral", TypeError, r"got 'spectral' \('spectral' is a matrix norm, for "
+                                r"multiclass data\)"),
         (True, TypeError, r"p must be a real number; got True"),
     ],
 )
@@ -588,3 +590,15 @@ def test_fixed_point_permutes_with_samples(shape, perm_seed):
     permuted = _quiet_fixed_point(Z[perm])
     np.testing.assert_allclose(permuted.c, base.c[perm], atol=1e-9)
     assert cosine(permuted.w, base.w) >= 1 - 1e-12
+
+
+def test_norm_names_and_result_objects_are_accepted():
+    ds = datasets.gaussian(4, 6, seed=0)
+    for name, p in (("l_inf", np.inf), ("linf", np.inf), ("l2", 2.0), ("l_1", 1.0)):
+        assert max_margin(ds, name).margin == max_margin(ds, p).margin
+    mm = max_margin(ds, 2)
+    import fastbias as fb
+
+    tr = fb.simulate(ds, fb.IncAdam(), epochs=20, record=1)
+    np.testing.assert_array_equal(tr.cosine(mm), tr.cosine(mm.w))
+    np.testing.assert_array_equal(tr.cosine(fb.fixed_point(ds)), tr.cosine(fb.fixed_point(ds).w))

@@ -3,7 +3,7 @@
 For one sample with scores ``s`` (one score ``<w, z_i>`` in the binary case, ``k`` scores
 ``W x_i`` in the multiclass case) a loss gives, for every output row c, the derivative
 ``dl/ds_c = sign_c * exp(lp_c)`` as a sign and a natural log, so that no derivative ever
-underflows (SPEC sections 3 and 9). The gradient of the sample is ``dl/ds_c * x_i`` for
+underflows. The gradient of the sample is ``dl/ds_c * x_i`` for
 row c of the parameter (binary: ``x_i`` is the signed sample ``z_i``).
 
 The table of losses (names, codes, the loss values used for ``log L``) is

@@ -1,4 +1,4 @@
-"""The built-in update rules (SPEC sections 2, 8 and 9): one ``prepare`` and one ``update`` each.
+"""The built-in update rules: one ``prepare`` and one ``update`` each.
 
 Entrywise rules: ``prepare(hp, eta, t, log_scale) -> p`` gives the constants of step ``t``;
 ``update(g, w, state, c, k, p) -> w_new`` applies the step to coordinate ``(c, k)`` with
@@ -19,7 +19,7 @@ from .._jit import jitable
 from .scale import sign0
 
 #: Singular values at or below this fraction of the largest are dropped from a polar factor
-#: (SPEC 9: the rows of every loss gradient sum to zero, so its rank is at most k - 1, and
+#: (the rows of every loss gradient sum to zero, so its rank is at most k - 1, and
 #: the "zero" singular value comes out at 1e-17..4e-16 of the largest).
 POLAR_RTOL = 1e-12
 #: Coefficients of the quintic Newton-Schulz iteration used with Muon in practice.
@@ -41,7 +41,7 @@ def _scaled_eps(eps, log_scale):
 
 @jitable
 def adam_prepare(hp, eta, t, log_scale):
-    """Adam, SPEC 8. ``hp = [beta1, beta2, eps, bias_correction (0 or 1), weight_decay]``.
+    """Adam. ``hp = [beta1, beta2, eps, bias_correction (0 or 1), weight_decay]``.
 
     Returns ``(beta1, 1 - beta1, beta2, 1 - beta2, step size, 1 / sqrt(1 - beta2^(t+1)),
     scaled eps, 1 - eta * weight_decay, paper)``; ``paper`` is True for the paper's Adam
@@ -69,7 +69,7 @@ def adam_update(g, w, state, c, k, p):
     """``m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w = w (1 - eta wd) - size m / denom``.
 
     ``denom = sqrt(v) / sqrt(1 - b2^(t+1)) + eps``; the step is 0 where ``denom == 0``
-    (the 0/0 rule of SPEC 2, only possible for eps = 0).
+    (the 0/0 rule, only possible for eps = 0).
     """
     beta1, a1, beta2, a2, size, inv_root, eps, decay, paper = p
     m = beta1 * state[0, c, k] + a1 * g
@@ -85,7 +85,7 @@ def adam_update(g, w, state, c, k, p):
 
 @jitable
 def signum_prepare(hp, eta, t, log_scale):
-    """Signum, SPEC 2. ``hp = [beta]``."""
+    """Signum. ``hp = [beta]``."""
     return (hp[0], 1.0 - hp[0], eta)
 
 
@@ -100,7 +100,7 @@ def signum_update(g, w, state, c, k, p):
 
 @jitable
 def lion_prepare(hp, eta, t, log_scale):
-    """Lion, SPEC 8. ``hp = [beta1, beta2, weight_decay]``."""
+    """Lion. ``hp = [beta1, beta2, weight_decay]``."""
     return (hp[0], 1.0 - hp[0], hp[1], 1.0 - hp[1], eta, 1.0 - eta * hp[2])
 
 
@@ -116,7 +116,7 @@ def lion_update(g, w, state, c, k, p):
 
 @jitable
 def adagrad_prepare(hp, eta, t, log_scale):
-    """AdaGrad, SPEC 8. ``hp = [eps]``."""
+    """AdaGrad. ``hp = [eps]``."""
     return (eta, _scaled_eps(hp[0], log_scale))
 
 
@@ -133,7 +133,7 @@ def adagrad_update(g, w, state, c, k, p):
 
 @jitable
 def sgd_prepare(hp, eta, t, log_scale):
-    """SGD with heavy-ball momentum, SPEC 8. ``hp = [momentum, nesterov (0 or 1)]``."""
+    """SGD with heavy-ball momentum. ``hp = [momentum, nesterov (0 or 1)]``."""
     return (hp[0], hp[1], eta)
 
 
@@ -218,7 +218,7 @@ def polar_factor(M, ns_steps):
 
     ``ns_steps == 0``: exact, from the SVD, with singular values ``<= POLAR_RTOL * max``
     dropped. ``ns_steps > 0``: that many steps of the quintic Newton-Schulz iteration
-    ``X <- a X + (b A + c A^2) X``, ``A = X X^T``, from ``X = M / ||M||_F`` (SPEC 9).
+    ``X <- a X + (b A + c A^2) X``, ``A = X X^T``, from ``X = M / ||M||_F``.
     """
     norm = _frobenius(M)
     if norm == 0.0:
@@ -239,7 +239,7 @@ def polar_factor(M, ns_steps):
 
 @jitable
 def spectral_prepare(hp, eta, t, log_scale):
-    """Spectral descent and Muon, SPEC 9. ``hp = [momentum, nesterov, ns_steps]``."""
+    """Spectral descent and Muon. ``hp = [momentum, nesterov, ns_steps]``."""
     return (hp[0], hp[1], int(hp[2]), eta)
 
 

@@ -323,7 +323,7 @@ def _eps() -> FigureSpec:
                "eps, i.e. once the margins pass about log(1/eps): Adam then takes GD steps "
                "(rate eta / eps) and its direction drifts from Adam's limit (l_inf for "
                "full batch, the fixed point for b = 1) towards GD's, the l_2 max-margin "
-               "direction (SPEC 8)."),
+               "direction."),
         panels=(Panel("l2", "cosine", curves), Panel("linf", "cosine", curves),
                 Panel("fixed_point", "cosine", curves)),
         epochs=_FULL,
