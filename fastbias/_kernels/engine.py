@@ -161,28 +161,10 @@ def _entrywise_loop(prepare, update, mode, token):
             er = e % rows
             for start in range(0, n, batch_size):
                 nb = min(batch_size, n - start)
-                top = -math.inf
-                anchor_lp = 0.0
-                anchor_f = 0.0
-                for r in range(nb):
-                    i = order[er, start + r]
-                    for c in range(kout):
-                        if batch_size == 1 and carry[0] == 1.0:
-                            scores[r, c] = carry[1 + c]
-                        else:
-                            scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
-                    best = log_derivatives(loss, scores, r, labels[i], lp, sg)
-                    if best + rowexp[i] * LN2 > top:
-                        top = best + rowexp[i] * LN2
-                        anchor_lp = best
-                        anchor_f = rowexp[i]
-                if mode == STATE:
-                    log_top = (anchor_lp - scale[ANCHOR]) + (scale[BITS] + anchor_f) * LN2 + LN2
-                    if log_top > _HIGH or (log_top < _LOW and state_is_small(scale, dyn)):
-                        shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f)
-                elif mode == STEP:
-                    scale[ANCHOR] = anchor_lp
-                    scale[BITS] = -anchor_f
+                anchor_lp, anchor_f = _batch_derivatives(
+                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb,
+                    batch_size == 1 and carry[0] == 1.0, carry, scores, lp, sg)
+                _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f)
                 anchor = scale[ANCHOR]
                 bits = scale[BITS]
                 for r in range(nb):
@@ -246,25 +228,10 @@ def _matrix_loop(prepare, update, mode, squares, token):
             er = e % rows
             for start in range(0, n, batch_size):
                 nb = min(batch_size, n - start)
-                top = -math.inf
-                anchor_lp = 0.0
-                anchor_f = 0.0
-                for r in range(nb):
-                    i = order[er, start + r]
-                    for c in range(kout):
-                        scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
-                    best = log_derivatives(loss, scores, r, labels[i], lp, sg)
-                    if best + rowexp[i] * LN2 > top:
-                        top = best + rowexp[i] * LN2
-                        anchor_lp = best
-                        anchor_f = rowexp[i]
-                if mode == STATE:
-                    log_top = (anchor_lp - scale[ANCHOR]) + (scale[BITS] + anchor_f) * LN2 + LN2
-                    if log_top > _HIGH or (log_top < _LOW and state_is_small(scale, dyn)):
-                        shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f)
-                elif mode == STEP:
-                    scale[ANCHOR] = anchor_lp
-                    scale[BITS] = -anchor_f
+                anchor_lp, anchor_f = _batch_derivatives(
+                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, False, carry,
+                    scores, lp, sg)
+                _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f)
                 anchor = scale[ANCHOR]
                 bits = scale[BITS]
                 G[:, :] = 0.0
@@ -288,6 +255,49 @@ def _matrix_loop(prepare, update, mode, squares, token):
                 step += 1
 
     return loop
+
+
+@jitable
+def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, use_carry,
+                       carry, scores, lp, sg):
+    """Scores and log-derivatives of the batch ``order[er, start:start + nb]``.
+
+    Writes ``scores[r]``, ``lp[r]`` and ``sg[r]`` for each sample r of the batch (the scores
+    of a one-sample step from ``carry`` when ``use_carry``); returns the log-derivative and
+    the row exponent of the batch's largest coefficient (the anchor of a scale move).
+    """
+    top = -math.inf
+    anchor_lp = 0.0
+    anchor_f = 0.0
+    for r in range(nb):
+        i = order[er, start + r]
+        for c in range(W.shape[0]):
+            if use_carry:
+                scores[r, c] = carry[1 + c]
+            else:
+                scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
+        best = log_derivatives(loss, scores, r, labels[i], lp, sg)
+        if best + rowexp[i] * LN2 > top:
+            top = best + rowexp[i] * LN2
+            anchor_lp = best
+            anchor_f = rowexp[i]
+    return anchor_lp, anchor_f
+
+
+@jitable
+def _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f):
+    """Keep the scale as the rule's behaviour says, before the coefficients are formed.
+
+    STATE: move it (and the state) when the largest incoming gradient or the entering state
+    leaves the bounds; STEP: anchor it on the batch's largest coefficient; PLAIN: leave it.
+    """
+    if mode == STATE:
+        log_top = (anchor_lp - scale[ANCHOR]) + (scale[BITS] + anchor_f) * LN2 + LN2
+        if log_top > _HIGH or (log_top < _LOW and state_is_small(scale, dyn)):
+            shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f)
+    elif mode == STEP:
+        scale[ANCHOR] = anchor_lp
+        scale[BITS] = -anchor_f
 
 
 @jitable
