@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .._jit import jitable, kernel
-from .losses import binary_log_derivative, log_derivatives
+from .losses import BINARY_EXP, BINARY_LOGISTIC, binary_log_derivative, log_derivatives
 from .scale import (
     ANCHOR,
     BITS,
@@ -161,9 +161,13 @@ def _entrywise_loop(prepare, update, mode, token):
             er = e % rows
             for start in range(0, n, batch_size):
                 nb = min(batch_size, n - start)
+                # (a separate statement: a condition inside the call's arguments puts a
+                # branch between the call and the reference counts of its array arguments,
+                # which are then not pruned and cost 12 atomic operations per step)
+                use_carry = batch_size == 1 and carry[0] == 1.0
                 anchor_lp, anchor_f = _batch_derivatives(
-                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb,
-                    batch_size == 1 and carry[0] == 1.0, carry, scores, lp, sg)
+                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, use_carry,
+                    carry, scores, lp, sg)
                 _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f)
                 anchor = scale[ANCHOR]
                 bits = scale[BITS]
@@ -257,7 +261,7 @@ def _matrix_loop(prepare, update, mode, squares, token):
     return loop
 
 
-@jitable
+@jitable(nrt=False)
 def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, use_carry,
                        carry, scores, lp, sg):
     """Scores and log-derivatives of the batch ``order[er, start:start + nb]``.
@@ -276,7 +280,12 @@ def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb
                 scores[r, c] = carry[1 + c]
             else:
                 scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
-        best = log_derivatives(loss, scores, r, labels[i], lp, sg)
+        if loss == BINARY_EXP or loss == BINARY_LOGISTIC:  # no call per sample: ~3x faster
+            best = binary_log_derivative(loss, scores[r, 0])
+            lp[r, 0] = best
+            sg[r, 0] = -1.0
+        else:
+            best = log_derivatives(loss, scores, r, labels[i], lp, sg)
         if best + rowexp[i] * LN2 > top:
             top = best + rowexp[i] * LN2
             anchor_lp = best
@@ -284,7 +293,7 @@ def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb
     return anchor_lp, anchor_f
 
 
-@jitable
+@jitable(nrt=False)
 def _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f):
     """Keep the scale as the rule's behaviour says, before the coefficients are formed.
 
@@ -348,7 +357,7 @@ def _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order,
     carry[1] = s
 
 
-@kernel()
+@jitable(nrt=False)
 def _gradient_bound(coef, nb):
     """Bound of the scaled batch-gradient entries: ``max_c sum_r |coef[r, c]| * 2``."""
     out = 0.0

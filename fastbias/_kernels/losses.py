@@ -37,7 +37,7 @@ def binary_log_derivative(code, s):
     return -softplus(s)
 
 
-@jitable
+@jitable(nrt=False)
 def log_derivatives(code, scores, r, label, lp, sg):
     """Write ``log|dl/ds_c|`` to ``lp[r, c]`` and its sign to ``sg[r, c]``; return the max lp.
 

@@ -73,7 +73,7 @@ def accumulate(acc, a, b):
     return acc + a * b
 
 
-@jitable
+@jitable(nrt=False)
 def dot_row(W, c, X, i):
     """``<W[c], X[i]>`` (vectorized through :func:`accumulate`)."""
     s = 0.0
@@ -102,7 +102,7 @@ def ldexp_clamped(x, k):
     return math.ldexp(x, int(kk))
 
 
-@jitable
+@jitable(nrt=False)
 def state_is_small(scale, dyn):
     """Whether every state array enters the next update below ``2**-LOW_BITS`` (per degree)."""
     for j in range(dyn.shape[0]):
@@ -112,7 +112,7 @@ def state_is_small(scale, dyn):
     return True
 
 
-@jitable
+@jitable(nrt=False)
 def update_bounds(scale, dyn, gmax):
     """Bounds after a step whose scaled gradient entries are at most ``gmax`` in magnitude."""
     for j in range(dyn.shape[0]):
