@@ -1154,10 +1154,12 @@ def _bench(args) -> int:
     header += [f"{ref} ns/step" for ref in refs] + [f"x {ref}" for ref in refs]
     table = [header]
     for row in rows:
+        diverged = row.get("diverged", False)
         table.append([row["shape"], row["optimizer"], row["loss"],
-                      f"{row['ns_per_step']:.0f}", f"{row['ns_per_coordinate']:.2f}",
+                      "diverged" if diverged else f"{row['ns_per_step']:.0f}",
+                      "-" if diverged else f"{row['ns_per_coordinate']:.2f}",
                       *(f"{row[f'{ref}_ns_per_step']:.0f}" for ref in refs),
-                      *(f"{row[f'ratio_to_{ref}']:.2f}" for ref in refs)])
+                      *("-" if diverged else f"{row[f'ratio_to_{ref}']:.2f}" for ref in refs)])
     widths = [max(len(line[k]) for line in table) for k in range(len(header))]
     for line in table:
         print("  ".join(cell.rjust(w) if k >= 3 else cell.ljust(w)
@@ -1170,6 +1172,9 @@ def _bench(args) -> int:
     print("The references are plain float64 and are timed only before their moments turn "
           "subnormal (which would slow them down).")
     print("x ref = ns/step divided by the reference's; ns/coord = ns/step / (d * batch size).")
+    if any(row.get("diverged", False) for row in rows):
+        print("diverged = the exact run leaves the float64 range at the optimizer's default "
+              "learning rate on these data: not timed.")
     return 0
 
 
