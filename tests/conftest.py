@@ -1,6 +1,7 @@
 """Shared fixtures: Hypothesis profiles, kernels compiled once, small datasets."""
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -19,6 +20,12 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
+
+# A test run started in the background by a non-interactive shell (`pytest &`, a CI runner)
+# inherits SIGINT ignored, and so would every process it starts: the tests that interrupt a
+# child with SIGINT need the default behaviour, which the children inherit from here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
