@@ -1,9 +1,10 @@
 """Nothing lost from the command line (SPEC 10, issue 13): output paths are checked before any
 work and may not be inputs; every error is one line on stderr, never a traceback.
 
-Each case of /work/notes/files_before.txt that concerns the CLI (scenarios 1-3, 7, 15) has a
-test here; before this change each ended in an overwritten input, a traceback after the
-whole computation, or an OverflowError.
+Each command-line case of issue 13 (an output that is also an input, an output path that
+cannot be written, numbers out of range, a closed pipe) has a test here; before this change
+each ended in an overwritten input, a traceback after the whole computation, or an
+OverflowError.
 """
 
 import errno
