@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import pytest
+from interrupts import assert_same_trajectory, saved_epoch, signal_mid_run
 
 import fastbias as fb
 from fastbias.cli import main
@@ -45,37 +46,10 @@ fb.simulate(data, fb.IncAdam(sampling="reshuffle"), epochs={epochs}, seed=3, rec
 """
 
 
-def saved_epoch(checkpoint):
-    """Epoch counter of a checkpoint file (0 if it does not exist yet)."""
-    if not checkpoint.exists():
-        return 0
-    with np.load(checkpoint) as saved:  # written atomically: never seen half-written
-        return int(saved["counters"][0])
-
-
-def kill_mid_run(command, checkpoint, timeout=120.0):
-    """Start ``command``; SIGKILL it once ``checkpoint`` holds 5% of the run; return its epoch.
-
-    (The first checkpoint often holds epoch 1 only: loading the kernels from the cache on
-    the first call takes longer than the checkpoint interval.)
-    """
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
-        try:
-            deadline = time.monotonic() + timeout
-            while saved_epoch(checkpoint) < EPOCHS // 20:
-                if proc.poll() is not None:
-                    pytest.fail(f"the child exited (code {proc.returncode}) before it was "
-                                f"killed:\n{proc.stderr.read().decode()}")
-                if time.monotonic() > deadline:
-                    pytest.fail("no checkpoint of 5% of the run appeared in time")
-                time.sleep(0.002)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == -signal.SIGKILL  # killed, not finished
+def kill_mid_run(command, checkpoint):
+    """Start ``command``; SIGKILL it once ``checkpoint`` holds 5% of the run; return its epoch."""
+    returncode, _, _ = signal_mid_run(command, checkpoint, EPOCHS, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL  # killed, not finished
     epoch = saved_epoch(checkpoint)
     assert EPOCHS // 20 <= epoch < EPOCHS  # the checkpoint is from the middle of the run
     return epoch
@@ -84,14 +58,6 @@ def kill_mid_run(command, checkpoint, timeout=120.0):
 def final_state(path):
     with np.load(path) as saved:
         return {key: saved[key] for key in saved.files}
-
-
-def assert_same_trajectory(a, b):
-    np.testing.assert_array_equal(a.epochs, b.epochs)
-    for name in ("w", "log_loss", "min_margin"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.dtype == y.dtype and x.shape == y.shape
-        assert x.tobytes() == y.tobytes(), name  # bitwise, not approximately
 
 
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
@@ -169,35 +135,14 @@ def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(tmp_path, un
     assert fb.checkpoint_info(checkpoint)["epoch"] == EPOCHS
 
 
-def interrupt_mid_run(command, checkpoint, signum, timeout=120.0):
-    """Start ``command``; send ``signum`` once ``checkpoint`` holds 5% of the run."""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        try:
-            deadline = time.monotonic() + timeout
-            while saved_epoch(checkpoint) < EPOCHS // 20:
-                if proc.poll() is not None:
-                    pytest.fail(f"the child exited (code {proc.returncode}) before the "
-                                f"signal:\n{proc.stderr.read().decode()}")
-                if time.monotonic() > deadline:
-                    pytest.fail("no checkpoint of 5% of the run appeared in time")
-                time.sleep(0.002)
-            proc.send_signal(signum)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    return proc.returncode, stdout.decode(), stderr.decode()
-
-
 @cli_only_with_jit
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
 def test_cli_signal_saves_says_where_and_resumes(signum, code, tmp_path, uninterrupted, capsys):
     checkpoint = tmp_path / "job.npz"
     out = tmp_path / "x.npz"
-    returncode, stdout, stderr = interrupt_mid_run(
-        cli_command(checkpoint, "--out", str(out)), checkpoint, signum)
+    returncode, stdout, stderr = signal_mid_run(
+        cli_command(checkpoint, "--out", str(out)), checkpoint, EPOCHS, signum)
     assert returncode == code
     assert stdout == "" and not out.exists()
     name = signal.Signals(signum).name

@@ -12,12 +12,11 @@ The command-line versions (requeue after kill -9, exit codes 130 / 143) are in
 
 import os
 import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+from interrupts import assert_same_trajectory, signal_mid_run
 
 import fastbias as fb
 
@@ -25,13 +24,6 @@ JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 SHORT, LONG = (100, 300) if JIT_DISABLED else (10**5, 3 * 10**5)
 
 DATA = fb.datasets.gaussian(n=10, d=50, seed=0)
-
-
-def assert_bitwise_equal(a: fb.Trajectory, b: fb.Trajectory) -> None:
-    np.testing.assert_array_equal(a.epochs, b.epochs)
-    for name in ("w", "log_loss", "min_margin"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.shape == y.shape and x.tobytes() == y.tobytes(), name
 
 
 @pytest.mark.parametrize("optimizer", [fb.IncAdam(sampling="reshuffle"),
@@ -47,7 +39,7 @@ def test_extension_equals_one_longer_run_bitwise(tmp_path, optimizer):
     straight = fb.simulate(DATA, optimizer, epochs=LONG, seed=4,
                            checkpoint=tmp_path / "straight.npz")
 
-    assert_bitwise_equal(extended, straight)
+    assert_same_trajectory(extended, straight)
     # the records of the short run are those of the long one up to its horizon, except the
     # horizon itself when it is not on the grid of records (it is here: 10^5 is)
     kept = np.isin(straight.epochs, short.epochs)
@@ -82,36 +74,15 @@ print("finished")
 """
 
 
-def saved_epoch(checkpoint) -> int:
-    if not checkpoint.exists():
-        return 0
-    return fb.checkpoint_info(checkpoint)["epoch"]
-
-
 @pytest.mark.skipif(JIT_DISABLED, reason="needs chunks of a JIT run")
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_simulate_saves_and_raises_run_interrupted(tmp_path, signum):
     checkpoint = tmp_path / "job.npz"
     command = [sys.executable, "-c", CHILD.format(epochs=EPOCHS), str(checkpoint)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        try:
-            deadline = time.monotonic() + 120
-            while saved_epoch(checkpoint) < EPOCHS // 20:
-                if proc.poll() is not None:
-                    pytest.fail(f"the child exited before the signal:\n"
-                                f"{proc.stderr.read().decode()}")
-                if time.monotonic() > deadline:
-                    pytest.fail("no checkpoint of 5% of the run appeared in time")
-                time.sleep(0.002)
-            proc.send_signal(signum)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == 3, stderr.decode()
-    got_signum, epoch, path, is_keyboard_interrupt = stdout.decode().split()
+    returncode, stdout, stderr = signal_mid_run(command, checkpoint, EPOCHS, signum)
+    assert returncode == 3, stderr
+    got_signum, epoch, path, is_keyboard_interrupt = stdout.split()
     assert int(got_signum) == signum
     assert path == str(checkpoint) and is_keyboard_interrupt == "True"
     epoch = int(epoch)
@@ -121,4 +92,4 @@ def test_simulate_saves_and_raises_run_interrupted(tmp_path, signum):
     optimizer = fb.IncAdam(sampling="reshuffle")
     resumed = fb.simulate(DATA, optimizer, **RUN, resume=checkpoint)
     straight = fb.simulate(DATA, optimizer, **RUN)
-    assert_bitwise_equal(resumed, straight)
+    assert_same_trajectory(resumed, straight)
