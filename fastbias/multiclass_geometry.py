@@ -25,7 +25,9 @@ import numpy as np
 from .datasets import MulticlassDataset, is_separable
 from .norms import check_matrix_norm
 from .solvers import (
+    ACCEPT_GAP,
     CLARABEL_OPTIONS,
+    CLARABEL_OPTIONS_CONE,
     SUPPORT_RTOL,
     SolverError,
     import_cvxpy,
@@ -42,23 +44,17 @@ __all__ = [
     "max_margin_multiclass",
 ]
 
-#: Clarabel tolerances for the spectral-norm problem (a semidefinite program). At the 1e-12 of
-#: ``CLARABEL_OPTIONS`` Clarabel stops short on every SDP we tried and reports
+#: Clarabel tolerances for the spectral-norm problem (a semidefinite program): those of the
+#: other conic problems, :data:`fastbias.solvers.CLARABEL_OPTIONS_CONE` (1e-10). At the 1e-12
+#: of ``CLARABEL_OPTIONS`` Clarabel stops short on every SDP we tried and reports
 #: "optimal_inaccurate". At 1e-10 it reports "optimal" on most problems (relative duality gap
 #: of the result 1e-11 .. 1e-9) and "optimal_inaccurate" on degenerate ones, where the largest
 #: singular value of the solution is repeated (gaps up to 2.4e-8 on the 85 Gaussian problems
 #: we measured); those are accepted up to a gap of ``_ACCEPT_GAP_SDP = 1e-7``.
-CLARABEL_OPTIONS_SDP = {
-    "tol_gap_abs": 1e-10,
-    "tol_gap_rel": 1e-10,
-    "tol_feas": 1e-10,
-    "tol_ktratio": 1e-8,
-    "max_iter": 200,
-}
+CLARABEL_OPTIONS_SDP = CLARABEL_OPTIONS_CONE
 
 # A solution marked "optimal_inaccurate" is accepted only when its relative duality gap
-# 1 - margin / margin_upper is at most this value (the binary code's value, 1e-9) ...
-ACCEPT_GAP = 1e-9
+# 1 - margin / margin_upper is at most ``ACCEPT_GAP`` (as in the binary code) ...
 # ... or this one for the semidefinite program (spectral norm): interior-point methods lose
 # accuracy on degenerate SDPs (see CLARABEL_OPTIONS_SDP), and 1e-9 would reject some of the
 # problems we measured (gaps up to 2.4e-8).
