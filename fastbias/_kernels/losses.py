@@ -38,21 +38,14 @@ def binary_log_derivative(code, s):
 
 
 @jitable(nrt=False)
-def log_derivatives(code, scores, r, label, lp, sg):
+def multiclass_log_derivatives(code, scores, r, label, lp, sg):
     """Write ``log|dl/ds_c|`` to ``lp[r, c]`` and its sign to ``sg[r, c]``; return the max lp.
 
-    ``scores[r, :]`` are the sample's scores and ``label`` its class (multiclass only).
+    ``scores[r, :]`` are the sample's scores and ``label`` its class; ``code`` is
+    ``MULTICLASS_CE`` or ``MULTICLASS_EXP`` (binary losses: :func:`binary_log_derivative`).
     """
     k = scores.shape[1]
-    if code == BINARY_EXP:  # l(s) = exp(-s): dl/ds = -exp(-s)
-        lp[r, 0] = -scores[r, 0]
-        sg[r, 0] = -1.0
-        return lp[r, 0]
-    if code == BINARY_LOGISTIC:  # l(s) = log(1 + e^-s): dl/ds = -1 / (1 + e^s)
-        lp[r, 0] = -softplus(scores[r, 0])
-        sg[r, 0] = -1.0
-        return lp[r, 0]
-    # multiclass: everything relative to the true class's score, a_c = s_c - s_y
+    # everything relative to the true class's score, a_c = s_c - s_y
     sy = scores[r, label]
     top = -math.inf
     for c in range(k):
