@@ -22,6 +22,7 @@ import typing
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -476,6 +477,11 @@ class _Batched:
         check_option("sampling", self.sampling, SAMPLINGS)
 
 
+def unbounded_moments(beta1: float, beta2: float) -> bool:
+    """Whether ``beta1**2 > beta2`` in exact arithmetic (``beta1**2`` may underflow in float64)."""
+    return Fraction(beta1) ** 2 > Fraction(beta2)
+
+
 class _AdamOptions:
     """Options and dynamics shared by the Adam-type classes."""
 
@@ -485,7 +491,7 @@ class _AdamOptions:
         _check_nonnegative(self, "eps")
         _check_flag(self, "bias_correction")
         _check_nonnegative(self, "weight_decay")
-        if self.eps == 0.0 and self.beta1 ** 2 > self.beta2:
+        if self.eps == 0.0 and unbounded_moments(self.beta1, self.beta2):
             warnings.warn(
                 f"{type(self).__name__}(beta1={self.beta1!r}, beta2={self.beta2!r}): "
                 "beta1**2 > beta2, so |m| / sqrt(v) is not bounded and the steps can grow; "

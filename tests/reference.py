@@ -769,6 +769,17 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
     return np.array(out)
 
 
+def _step_exp(x):
+    """``exp(x)`` for the scale of a step; a clear error where the exact step overflows.
+
+    Bounded rules never get here with x > 709; Adam with beta1**2 > beta2 can (its steps
+    are not bounded), and its exact iterate then leaves the float64 range.
+    """
+    if x > 709.0:
+        raise FloatingPointError(f"the exact step is about e^{x:.4g}: beyond float64.")
+    return math.exp(x)
+
+
 def _history_step(name, p, history, samples, w, eta):
     """The direction ``(w_old - w_new) / eta`` of step t = len(history) - 1 (binary data).
 
@@ -792,11 +803,11 @@ def _history_step(name, p, history, samples, w, eta):
         if p.get("bias_correction", False):
             factor = math.sqrt(1.0 - b2 ** (t + 1)) / (1.0 - b1 ** (t + 1))
         decay = 1.0 - eta * p.get("weight_decay", 0.0)
-        scale = math.exp((Bm - Bv / 2) + (cm - cv / 2))
+        scale = _step_exp((Bm - Bv / 2) + (cm - cv / 2))
         return (w - w * decay) / eta + _divide_or_zero(um, np.sqrt(uv)) * scale * factor
     if name == "AdaGrad":
         Bv, cv, uv = moment(1.0, 2, 0.0)
-        return _divide_or_zero(u, np.sqrt(uv)) * math.exp((B - Bv / 2) + (c - cv / 2))
+        return _divide_or_zero(u, np.sqrt(uv)) * _step_exp((B - Bv / 2) + (c - cv / 2))
     if name == "IncSignum":
         beta = p["beta"]
         return np.sign(moment(beta, 1, math.log1p(-beta))[2])
@@ -815,7 +826,7 @@ def _history_step(name, p, history, samples, w, eta):
     if name == "AdamProxy":
         Bn, cn, num = _weighted_sum(samples)
         Bd, cd, den = _weighted_sum([(2 * Bi, 2 * ci, v * v) for Bi, ci, v in samples])
-        return _divide_or_zero(num, np.sqrt(den)) * math.exp((Bn - Bd / 2) + (cn - cd / 2))
+        return _divide_or_zero(num, np.sqrt(den)) * _step_exp((Bn - Bd / 2) + (cn - cd / 2))
     if name == "Muon":
         mu = p["momentum"]
         terms = [(Bs, cs + _log_weight(mu, t - s), us) for s, (Bs, cs, us) in enumerate(history)]

@@ -152,6 +152,15 @@ def shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f):
     if not bits > -math.inf:  # no gradient and no state: nothing to follow
         return
     k = float(-math.ceil(min(max(bits, -1e15), 1e15)))
+    # A state entering with a tiny factor (beta = 1e-309) is stored far above what enters:
+    # scaling up until beta * |m| is 1 would overflow m itself. The stored state stays below
+    # 2**(degree * HIGH_BITS); what enters is then still a normal float (beta >= 2**-1074).
+    for j in range(dyn.shape[0]):
+        if dyn[j, ENTER] > 0.0 and scale[BOUNDS + j] > 0.0:
+            room = HIGH_BITS - math.log2(scale[BOUNDS + j]) / dyn[j, DEGREE]
+            k = min(k, float(math.floor(room)))
+    if k == 0.0:
+        return
     drop = False
     if abs(scale[BITS] + k) <= KMAX:
         scale[BITS] += k
