@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
 
 from . import datasets, extend, losses, metrics, theory
+from . import optimizers as _optimizers
 from .checkpoints import checkpoint_info
 from .datasets import Dataset, MulticlassDataset
 from .geometry import (
@@ -22,27 +23,14 @@ from .geometry import (
     normalized_margin,
 )
 from .metrics import log_loss
-from .optimizers import (
-    GD,
-    SGD,
-    AdaGrad,
-    AdamProxy,
-    DetAdam,
-    IncAdam,
-    IncSignum,
-    Lion,
-    Muon,
-    NormalizedGD,
-    Optimizer,
-    RMSProp,
-    SignGD,
-    SpectralDescent,
-    UnboundedStepWarning,
-)
+from .optimizers import Optimizer, UnboundedStepWarning
 from .schedules import Constant, PolynomialDecay, Schedule
 from .simulate import RunInterrupted, simulate, warmup
 from .sweep import SweepResult, grid, sweep
 from .trajectory import Trajectory
+
+# the built-in optimizer classes (fb.IncAdam, ...), from the registry
+globals().update({name: getattr(_optimizers, name) for name in _optimizers.BUILT_IN})
 
 try:
     __version__ = _package_version("fastbias")
@@ -50,28 +38,15 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0"
 
 __all__ = [
-    "AdaGrad",
-    "AdamProxy",
     "Constant",
     "ConvergenceWarning",
     "Dataset",
-    "DetAdam",
-    "GD",
-    "IncAdam",
-    "IncSignum",
-    "Lion",
     "MulticlassDataset",
-    "Muon",
-    "NormalizedGD",
     "Optimizer",
     "PolynomialDecay",
-    "RMSProp",
     "RunInterrupted",
-    "SGD",
     "Schedule",
-    "SignGD",
     "SolverError",
-    "SpectralDescent",
     "SweepResult",
     "Trajectory",
     "UnboundedStepWarning",
@@ -92,4 +67,5 @@ __all__ = [
     "theory",
     "warmup",
     "__version__",
+    *_optimizers.BUILT_IN,
 ]

@@ -17,7 +17,8 @@ import numpy as np
 
 from ._io import ArraySpec, atomic_savez, parse_json, read_npz, resolve_npz_path, text_field
 
-__all__ = ["RunState", "CHECKPOINT_FORMAT", "checkpoint_info", "read_checkpoint", "rebuild_run"]
+__all__ = ["RunState", "CHECKPOINT_FORMAT", "checkpoint_info", "read_checkpoint", "rebuild_run",
+           "resume_state"]
 
 CHECKPOINT_FORMAT = "fastbias-checkpoint-2"
 _OLD_FORMATS = ("fastbias-checkpoint-1",)
@@ -218,6 +219,7 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
         be rebuilt identically.
     """
     from .datasets import Dataset, MulticlassDataset, from_source
+    from .losses import loss_from_stored
     from .optimizers import optimizer_from_dict
     from .schedules import schedule_from_dict
 
@@ -232,6 +234,7 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
             raise ValueError("it holds neither the data nor their recipe")
         optimizer = optimizer_from_dict(params["optimizer"])
         lr = schedule_from_dict(params["lr"])
+        loss = loss_from_stored(params["loss"], params["kind"] == "multiclass")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint {str(path)!r} cannot be resumed: {exc}") from None
     if data.fingerprint != params["data"]:
@@ -242,9 +245,73 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
         "data": data,
         "optimizer": optimizer,
         "lr": lr,
-        "loss": params["loss"],
+        "loss": loss,
         "seed": params["seed"],
         "record": params["record"],
         "w0": None if w0 is None else np.asarray(w0, dtype=np.float64),
         "epochs": params["epochs"],
     }
+
+
+def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunState:
+    """The state saved in a checkpoint of this run (the horizon may be larger), every array
+    checked against the run: parameters, counters, shapes, finiteness, pending order, records.
+    """
+    saved, arrays, path = read_checkpoint(path)
+
+    def bad(what):
+        return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
+
+    for key in MATCHED:
+        mine = params[key]
+        if saved.get(key) != mine:
+            raise ValueError(
+                f"checkpoint {str(path)!r} belongs to a different run: {key} differs "
+                f"(checkpoint {_brief(saved.get(key))}, this call {_brief(mine)}); it is left "
+                "untouched. Resume with the same data, optimizer, lr, loss, seed, record and "
+                "w0 (epochs may be larger, to extend the run)."
+            )
+    counters = arrays["counters"]
+    if counters.shape != (2,):
+        raise bad("counters must be two integers")
+    epoch, step = int(counters[0]), int(counters[1])
+    if epoch > params["epochs"]:
+        raise ValueError(f"checkpoint {str(path)!r} has done {epoch:,} epochs; epochs must be "
+                         f"at least that to resume it; got {params['epochs']:,}.")
+    if epoch < 0 or step != epoch * steps_per_epoch:
+        raise bad(f"epoch {epoch} and step {step} do not fit this run")
+    ns = spec.dyn.shape[0]
+    shapes = {"W": (k, d), "state": (ns, k, d), "scale": (2 + ns,), "carry": (1 + k,)}
+    for key, shape in shapes.items():
+        arr = arrays[key]
+        if arr.shape != shape or not np.all(np.isfinite(arr)):
+            raise bad(f"{key} must be finite float64 of shape {shape}")
+    pending = arrays["pending"]
+    if pending.shape not in ((0,), (data.n,)) or (pending.size and (
+            pending.min() < 0 or pending.max() >= data.n)):
+        raise bad("the pending sample order does not fit the data")
+    expected = grid[grid <= epoch].tolist()
+    rec_epochs, rec_w = arrays["rec_epochs"], arrays["rec_w"]
+    if rec_epochs.tolist() != expected:
+        raise bad(f"recorded epochs {rec_epochs.tolist()[:8]}... should be {expected[:8]}...")
+    if rec_w.shape != (len(expected), k, d):
+        raise bad(f"recorded iterates have shape {rec_w.shape}; expected {(len(expected), k, d)}")
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = json.loads(str(arrays["rng_state"][()]))
+    except (TypeError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise bad(f"invalid generator state ({exc!r})") from None
+    state = RunState(arrays["W"].astype(np.float64), ns, rng, grid.size + 1)
+    state.state[...] = arrays["state"]
+    state.scale[...] = arrays["scale"]
+    state.carry[...] = arrays["carry"]
+    state.epoch, state.step = epoch, step
+    state.pending = pending.astype(np.int64)
+    state.rec_W[: len(expected)] = rec_w
+    state.rec_epochs = expected
+    return state
+
+
+def _brief(value) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -9,7 +9,10 @@ recipe (``source``), which checkpoints and sweep tables use to name and rebuild 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +30,9 @@ __all__ = [
     "load",
     "from_source",
     "is_separable",
+    "Generator",
+    "GENERATORS",
+    "get_generator",
 ]
 
 _BINARY_FORMATS = ("fastbias-dataset-1", "dataset-1")  # the second: files of fastbias 0.1
@@ -607,12 +613,75 @@ def gaussian_multiclass(n: int = 30, d: int = 50, k: int = 3, seed: int = 0, *,
                                      "seed": seed})
 
 
-_GENERATORS = {
-    "gaussian": gaussian,
-    "generalized_rademacher": generalized_rademacher,
-    "shifted_diagonal": shifted_diagonal,
-    "gaussian_multiclass": gaussian_multiclass,
+@dataclass(frozen=True)
+class Generator:
+    """One data generator of the table :data:`GENERATORS`.
+
+    Attributes
+    ----------
+    name : str
+        The function's name, as data recipes (``Dataset.source``) store it.
+    function : callable
+        The generator of this module.
+    cli : str
+        The command-line name (``fastbias run --data <cli>``).
+    title : str
+        A short name for summaries and plots.
+    multiclass : bool
+        Whether it makes multiclass data.
+    options : tuple of (str, str)
+        Command-line options it takes: ``(option, argument of the function)``; the options
+        are ``n``, ``d``, ``k``, ``data_seed`` and ``delta``.
+    """
+
+    name: str
+    function: Callable
+    cli: str
+    title: str
+    multiclass: bool
+    options: tuple
+
+    def default(self, argument: str):
+        """The default of one of the function's arguments (``n`` of shifted-diagonal data:
+        the length of its default ``a``)."""
+        if self.name == "shifted_diagonal" and argument == "n":
+            return 10
+        return inspect.signature(self.function).parameters[argument].default
+
+    def from_options(self, **values):
+        """Make the data from command-line option values (None: the default)."""
+        kwargs = {arg: (values.get(opt) if values.get(opt) is not None else self.default(arg))
+                  for opt, arg in self.options}
+        if self.name == "shifted_diagonal":
+            return shifted_diagonal(np.linspace(1.0, 2.0, kwargs["n"]), delta=kwargs["delta"])
+        check = {k: v for k, v in values.items() if k == "check_separable"}
+        return self.function(**kwargs, **check)
+
+
+#: The data generators, by function name (what recipes store); each knows its command-line
+#: name and options.
+GENERATORS = {
+    gen.name: gen for gen in (
+        Generator("gaussian", gaussian, "gaussian", "Gaussian", False,
+                  (("n", "n"), ("d", "d"), ("data_seed", "seed"))),
+        Generator("generalized_rademacher", generalized_rademacher, "gr", "GR", False,
+                  (("n", "n"), ("d", "d"), ("data_seed", "seed"))),
+        Generator("shifted_diagonal", shifted_diagonal, "shifted-diagonal", "shifted diagonal",
+                  False, (("n", "n"), ("delta", "delta"))),
+        Generator("gaussian_multiclass", gaussian_multiclass, "gaussian-multiclass",
+                  "multiclass Gaussian", True,
+                  (("n", "n"), ("d", "d"), ("k", "k"), ("data_seed", "seed"))),
+    )
 }
+
+
+def get_generator(name: str) -> Generator:
+    """A generator by function name or command-line name (``"gr"``, ``"shifted-diagonal"``)."""
+    for gen in GENERATORS.values():
+        if name in (gen.name, gen.cli):
+            return gen
+    raise ValueError(f"data generator must be one of {sorted(GENERATORS)} (command line: "
+                     f"{[g.cli for g in GENERATORS.values()]}); got {name!r}.")
 
 
 def from_source(source: dict, *, check_separable: bool = True):
@@ -623,11 +692,11 @@ def from_source(source: dict, *, check_separable: bool = True):
     ValueError
         If the recipe names no generator of this module or has invalid arguments.
     """
-    if not isinstance(source, dict) or source.get("generator") not in _GENERATORS:
-        raise ValueError(f"source must name one of the generators {sorted(_GENERATORS)}; "
+    if not isinstance(source, dict) or source.get("generator") not in GENERATORS:
+        raise ValueError(f"source must name one of the generators {sorted(GENERATORS)}; "
                          f"got {source!r}.")
     args = {k: v for k, v in source.items() if k != "generator"}
-    factory = _GENERATORS[source["generator"]]
+    factory = GENERATORS[source["generator"]].function
     try:
         if source["generator"] == "shifted_diagonal":
             return factory(**args)

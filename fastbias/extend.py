@@ -1,9 +1,14 @@
-"""The public API for adding optimizers: rules, their state, their scale behaviour.
+"""The public API for adding optimizers and losses: contracts that are checked.
 
-An optimizer is a frozen dataclass of options (subclass of :class:`Optimizer`) tied to a
+An optimizer is a frozen dataclass of options (declared with :func:`option`; subclass of
+:class:`Optimizer`; :func:`batch_size_option` and :func:`sampling_option` for mini-batch
+methods) tied to a
 :class:`Rule`, whose two functions are written with :func:`jitable` and compiled into a step
-loop specialized for the rule (cached on disk). :func:`register` gives it a name for the
-command line and for checkpoints. ``docs/extending.md`` walks through a complete example.
+loop specialized for the rule and the loss (cached on disk). :func:`register` gives it a name
+for the command line and for checkpoints. A loss is a frozen dataclass subclass of
+:class:`Loss` with a jitable log-derivative, entered with :func:`register_loss`.
+:func:`check_optimizer` checks a rule's declared state dynamics under tight scale bounds.
+``docs/extending.md`` walks through complete examples.
 
 Examples
 --------
@@ -25,14 +30,12 @@ A heavy-ball method written from scratch (the same recurrence as :class:`fastbia
 >>> @extend.register("heavy-ball-doc")
 ... @dataclass(frozen=True)
 ... class HeavyBall(extend.Optimizer):
-...     momentum: float = 0.9
-...     batch_size: int | None = 1
-...     sampling: str = "cyclic"
+...     momentum: float = extend.option(0.9, "momentum", low=0.0, high=1.0, closed="left")
+...     batch_size: int | None = extend.batch_size_option(1)
+...     sampling: str = extend.sampling_option()
 ...     rule: ClassVar[extend.Rule] = extend.Rule(
-...         "heavy-ball", hb_prepare, hb_update, states=(extend.State("buf", 1),),
-...         scale="plain")
-...     def hyperparameters(self):
-...         return (self.momentum,)
+...         "heavy-ball", hb_prepare, hb_update, hp=("momentum",),
+...         states=(extend.State("buf", 1),), scale="plain")
 >>> ds = fb.datasets.gaussian(n=4, d=6)
 >>> a = fb.simulate(ds, HeavyBall(0.5), lr=fb.Constant(0.1), epochs=20, record=1)
 >>> b = fb.simulate(ds, fb.SGD(momentum=0.5), lr=fb.Constant(0.1), epochs=20, record=1)
@@ -45,31 +48,46 @@ True
 import numpy as np  # noqa: F401 (used by the example)
 
 from ._jit import jitable
-from ._kernels.scale import sign0
+from ._kernels.scale import scaled_eps, sign0
+from ._options import option
 from ._validation import check_int, check_interval, check_option
+from .contracts import check_optimizer
+from .losses import Loss, register_loss, unregister_loss
 from .optimizers import (
     OPTIMIZERS,
     Optimizer,
     Rule,
+    RuleContractError,
     State,
+    batch_size_option,
     get_optimizer,
     register,
+    sampling_option,
     unregister,
 )
 from .schedules import Schedule
 
 __all__ = [
+    "Loss",
     "Optimizer",
     "OPTIMIZERS",
     "Rule",
+    "RuleContractError",
     "Schedule",
     "State",
     "check_int",
     "check_interval",
     "check_option",
+    "check_optimizer",
     "get_optimizer",
     "jitable",
+    "option",
     "register",
+    "register_loss",
+    "batch_size_option",
+    "sampling_option",
+    "scaled_eps",
     "sign0",
     "unregister",
+    "unregister_loss",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_finite_array
-from .losses import get_loss
+from .losses import get_loss, loss_from_stored
 
 __all__ = ["log_loss", "min_margins"]
 
@@ -65,9 +65,10 @@ def log_loss(data, w, loss: str | None = None) -> np.ndarray | float:
         The data, or the signed samples Z of binary data.
     w : ndarray
         One iterate ((d,) binary, (k, d) multiclass) or a stack of them.
-    loss : str, optional
-        A loss of :data:`fastbias.losses.LOSSES` for the kind of data; default ``"exp"``
-        (binary) or ``"ce"`` (multiclass).
+    loss : str, dict or Loss, optional
+        A loss registered for the kind of data (:data:`fastbias.losses.LOSSES`), by name, in
+        its stored form, or as an object; default ``"exp"`` (binary) or ``"ce"``
+        (multiclass).
 
     Returns
     -------
@@ -79,7 +80,10 @@ def log_loss(data, w, loss: str | None = None) -> np.ndarray | float:
     -2.0
     """
     multiclass, rows, labels = _as_data(data)
-    spec = get_loss(loss if loss is not None else ("ce" if multiclass else "exp"), multiclass)
+    if loss is None:
+        loss = "ce" if multiclass else "exp"
+    spec = loss_from_stored(loss, multiclass) if isinstance(loss, dict) else get_loss(
+        loss, multiclass)
     k = data.k if multiclass else None
     W, one = _stack(w, multiclass, k, rows.shape[1])
     if multiclass:

@@ -9,16 +9,73 @@ absolute entry), ``"fro"`` (Frobenius), ``"spectral"`` (largest singular value) 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._validation import check_interval
 
-__all__ = ["MATRIX_NORMS", "check_p", "check_matrix_norm", "check_norm", "norm_values",
-           "norm_label"]
+__all__ = ["Norm", "NORMS", "MATRIX_NORMS", "check_p", "check_matrix_norm", "check_norm",
+           "norm_values", "norm_label", "summary_norms", "named_norm"]
+
+
+@dataclass(frozen=True)
+class Norm:
+    """A named norm of iterates, as tables, references and plots show it.
+
+    Attributes
+    ----------
+    key : str
+        Its name (``"l2"``, ``"max"``), unique per kind of data.
+    value : float or str
+        What the norm functions take: an l_p exponent (binary data) or a matrix norm name.
+    multiclass : bool
+        Whether it is a norm of multiclass parameters (matrices).
+    short : str
+        A short column name (``"l_2"``, ``"spectral"``).
+    label : str
+        In words (``"Frobenius"``), before "max-margin" in references.
+    dual : str
+        The dual norm (matrix norms: for the certificates of the max-margin solvers).
+    summary : bool
+        Whether the summary tables (``fastbias run``, sweeps) show the normalized margin in it.
+    """
+
+    key: str
+    value: object
+    multiclass: bool
+    short: str
+    label: str
+    dual: str = ""
+    summary: bool = False
+
+
+#: The named norms, binary then multiclass; each fact about them is stated here once.
+NORMS = (
+    Norm("l1", 1.0, False, "l_1", "l_1", "linf"),
+    Norm("l2", 2.0, False, "l_2", "l_2", "l2", summary=True),
+    Norm("linf", math.inf, False, "l_inf", "l_inf", "l1", summary=True),
+    Norm("max", "max", True, "max", "max-norm", "l1", summary=True),
+    Norm("fro", "fro", True, "fro", "Frobenius", "fro", summary=True),
+    Norm("spectral", "spectral", True, "spectral", "spectral-norm", "nuclear", summary=True),
+    Norm("l1", "l1", True, "l1", "entrywise l_1", "max"),
+)
 
 #: Matrix norms of multiclass parameters, with their duals (for certificates).
-MATRIX_NORMS = {"max": "l1", "fro": "fro", "spectral": "nuclear", "l1": "max"}
+MATRIX_NORMS = {norm.value: norm.dual for norm in NORMS if norm.multiclass}
+
+
+def summary_norms(multiclass: bool) -> list[Norm]:
+    """The norms whose normalized margins summary tables show, for one kind of data."""
+    return [norm for norm in NORMS if norm.summary and norm.multiclass == bool(multiclass)]
+
+
+def named_norm(value, multiclass: bool) -> Norm | None:
+    """The :class:`Norm` of a norm value (``2.0``, ``"fro"``), or None if it has no name."""
+    for norm in NORMS:
+        if norm.multiclass == bool(multiclass) and norm.value == value:
+            return norm
+    return None
 
 
 #: Names accepted for the common l_p norms.

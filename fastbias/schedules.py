@@ -3,7 +3,7 @@
 A schedule is an immutable object that gives the rates of a chunk of steps at once
 (:meth:`Schedule.rates`) and has a dict form (:meth:`Schedule.to_dict`) so that checkpoints
 and sweeps can store and compare it. Subclass :class:`Schedule` (as a frozen dataclass) and
-define :meth:`Schedule.eta` to add one: every subclass is registered by its class name so
+define :meth:`Schedule.rate` to add one: every subclass is registered by its class name so
 that :func:`schedule_from_dict` can rebuild it.
 """
 
@@ -27,7 +27,7 @@ _SCHEDULES: dict[str, type] = {}
 class Schedule:
     """Base class of the learning-rate schedules.
 
-    Subclass it as a frozen dataclass and define :meth:`eta` (rates of an array of step
+    Subclass it as a frozen dataclass and define :meth:`rate` (rates of an array of step
     counters, vectorized); the fields are the schedule's parameters and form its dict
     (:meth:`to_dict`), by which checkpoints and sweeps recognize it. Subclasses register
     themselves by class name (define them at module level, imported before a checkpoint that
@@ -39,21 +39,37 @@ class Schedule:
     >>> @dataclass(frozen=True)
     ... class Harmonic(Schedule):
     ...     eta0: float = 1.0
-    ...     def eta(self, t):
+    ...     def rate(self, t):
     ...         return self.eta0 / (t + 1.0)
     >>> Harmonic(2.0).rates(0, 3)
     array([2.        , 1.        , 0.66666667])
     >>> schedule_from_dict(Harmonic(2.0).to_dict())
     Harmonic(eta0=2.0)
+    >>> float(Harmonic(2.0).rate(1))
+    1.0
+
+    Notes
+    -----
+    The method was called ``eta`` before 0.3; a subclass that defines ``eta(t)`` still works
+    (with a DeprecationWarning). It was renamed because :class:`Constant`'s field ``eta``
+    hid it.
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _SCHEDULES[cls.__name__] = cls
+        old = cls.__dict__.get("eta")
+        if callable(old) and "rate" not in cls.__dict__:
+            import warnings
 
-    def eta(self, t: np.ndarray) -> np.ndarray:
-        """Learning rates of the step counters ``t`` (a float64 array); positive and finite."""
-        raise NotImplementedError(f"{type(self).__name__} must define eta(t).")
+            warnings.warn(f"{cls.__name__} defines eta(t): the method of fb.Schedule is now "
+                          "rate(t); eta(t) is used for it (rename it).", DeprecationWarning,
+                          stacklevel=2)
+            cls.rate = old
+
+    def rate(self, t):
+        """Learning rates of the step counters ``t`` (a number or a float64 array)."""
+        raise NotImplementedError(f"{type(self).__name__} must define rate(t).")
 
     def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
         """Learning rates of steps ``t0, ..., t0 + steps - 1`` as a float64 array.
@@ -64,7 +80,7 @@ class Schedule:
         steps = int(steps)
         out = np.empty(steps, dtype=np.float64) if out is None else out[:steps]
         t = np.arange(t0, t0 + steps, dtype=np.float64)
-        values = np.asarray(self.eta(t), dtype=np.float64)
+        values = np.asarray(self.rate(t), dtype=np.float64)
         if values.shape != (steps,):
             values = np.broadcast_to(values, (steps,))
         out[:] = values
@@ -90,9 +106,10 @@ class _Compiled(Schedule):
     def _params(self) -> tuple[float, float]:
         raise NotImplementedError
 
-    def eta(self, t):
+    def rate(self, t):
         """Rates of the step counters ``t``, from the same compiled routine as :meth:`rates`."""
-        return np.array([self.rates(int(s), 1)[0] for s in np.ravel(t)])
+        values = np.array([self.rates(int(s), 1)[0] for s in np.ravel(t)])
+        return float(values[0]) if np.ndim(t) == 0 else values.reshape(np.shape(t))
 
     def rates(self, t0: int, steps: int, out: np.ndarray | None = None) -> np.ndarray:
         """Learning rates of steps ``t0, ..., t0 + steps - 1`` (compiled; see :class:`Schedule`)."""
@@ -144,6 +161,8 @@ class Constant(_Compiled):
     --------
     >>> Constant(0.5).rates(10, 2)
     array([0.5, 0.5])
+    >>> Constant(0.5).rate(3)
+    0.5
     """
 
     eta: float = 0.1
@@ -171,7 +190,7 @@ class FunctionSchedule(Schedule):
     def __repr__(self) -> str:
         return f"FunctionSchedule({getattr(self.function, '__name__', self.function)!r})"
 
-    def eta(self, t):
+    def rate(self, t):
         if self._vectorized is not False:
             try:
                 values = np.asarray(self.function(t), dtype=np.float64)
@@ -187,7 +206,7 @@ class FunctionSchedule(Schedule):
         raise TypeError(
             "lr: a learning rate given as a plain function has no stored form, so it cannot "
             "be checkpointed or cached by a sweep; write it as a fb.Schedule subclass (a "
-            "frozen dataclass with an eta(t) method) to do that."
+            "frozen dataclass with a rate(t) method) to do that."
         )
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from ._io import atomic_write_text, output_path
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
 from .datasets import Dataset, MulticlassDataset
+from .norms import summary_norms
 from .optimizers import Optimizer
 from .schedules import Schedule
 from .simulate import record_epochs, run_parameters, simulate, warmup
@@ -53,10 +54,9 @@ _REQUIRED = tuple(
 _RUN_ARGS = tuple(inspect.signature(run_parameters).parameters)
 # Stored parameters that name the data without being their content: not part of a key.
 _NAMING = ("data_label", "data_source")
-_BINARY_METRICS = ("margin_l2", "margin_linf")
-_MULTICLASS_METRICS = ("margin_max", "margin_fro", "margin_spectral")
-_BINARY_NORMS = {"margin_l2": 2, "margin_linf": math.inf}
-_MULTICLASS_NORMS = {"margin_max": "max", "margin_fro": "fro", "margin_spectral": "spectral"}
+# The normalized margins of the table: one column per summary norm of fastbias.norms.
+_MARGINS = {kind: {f"margin_{norm.key}": norm.value for norm in summary_norms(kind)}
+            for kind in (False, True)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def _unstored_lr_message(where: str, lr) -> str:
     return (
         f"{where}: lr={lr!r} has no stored form (a plain function, or a schedule without "
         "to_dict), so its result cannot be saved under a key and found again; write it as a "
-        "fb.Schedule subclass (a frozen dataclass with an eta(t) method), or run the sweep "
+        "fb.Schedule subclass (a frozen dataclass with a rate(t) method), or run the sweep "
         "without out."
     )
 
@@ -369,7 +369,7 @@ def _finite(x: float):
 
 def _final_metrics(tr: Trajectory) -> dict:
     w = tr.w[-1]
-    norms = _MULTICLASS_NORMS if tr.multiclass else _BINARY_NORMS
+    norms = _MARGINS[tr.multiclass]
     with np.errstate(invalid="ignore", divide="ignore"):
         margins = {name: _finite(tr.normalized_margin(norm)[-1]) for name, norm in norms.items()}
     return {
@@ -435,8 +435,8 @@ def _columns(described: list[dict], jobs) -> tuple:
         params.append(name)
         params.extend(other for other in names if other.startswith(f"{name}."))
     kinds = {job.params["kind"] for job in jobs if job.params is not None}
-    margins = (*(_BINARY_METRICS if "binary" in kinds or not kinds else ()),
-               *(_MULTICLASS_METRICS if "multiclass" in kinds else ()))
+    margins = (*(_MARGINS[False] if "binary" in kinds or not kinds else ()),
+               *(_MARGINS[True] if "multiclass" in kinds else ()))
     metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins)
     return ("index", "key", "status", *params, *metrics, "error_type", "error")
 

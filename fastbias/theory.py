@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_int, check_interval, check_option
+from ._validation import check_int, check_interval
 from .geometry import (
     PAdamProblem,
     PAdamSolution,
@@ -32,6 +32,7 @@ from .geometry import (
     _check_weights,
     _signed_samples,
 )
+from .losses import get_loss
 
 __all__ = [
     "adam_metric",
@@ -42,9 +43,6 @@ __all__ = [
     "p_adam",
     "T",
 ]
-
-_LOSSES = ("exp", "logistic")
-
 
 def _Z(data) -> np.ndarray:
     return _signed_samples(data, require_separable=False)
@@ -195,13 +193,6 @@ def lemma45_direction(data, c) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _log_neg_dloss(s: np.ndarray, loss: str) -> np.ndarray:
-    """``log(-l'(s))`` without overflow or underflow."""
-    if loss == "exp":
-        return -s
-    return -np.logaddexp(0.0, s)  # -l'(s) = 1 / (1 + exp(s))
-
-
 def _log_grad_terms(Z: np.ndarray, w, loss: str):
     """Log-magnitudes and signs of the gradient entries ``grad L_j[k] = l'(<w, z_j>) z_j[k]``.
 
@@ -209,8 +200,7 @@ def _log_grad_terms(Z: np.ndarray, w, loss: str):
     ``sgn = sign(grad L_j[k]) = -sign(z_j[k])``.
     """
     w = _check_vector("w", w, Z.shape[1])
-    loss = check_option("loss", loss, _LOSSES)
-    u = _log_neg_dloss(Z @ w, loss)
+    u = get_loss(loss).log_neg_derivative(Z @ w)
     with np.errstate(divide="ignore"):
         A = u[:, None] + np.log(np.abs(Z))
     return A, -np.sign(Z)
@@ -231,7 +221,8 @@ def adam_proxy_update(data, w, *, lr, loss: str = "exp") -> np.ndarray:
         The current iterate.
     lr : float
         Learning rate ``eta_t``, in (0, inf).
-    loss : {"exp", "logistic"}, default "exp"
+    loss : str or Loss, default "exp"
+        A binary loss of :data:`fastbias.losses.BINARY_LOSSES`.
 
     Returns
     -------
@@ -332,7 +323,8 @@ def inc_adam_epoch_update(
         In [0, 1).
     beta2 : float, default 0.999
         In [0, 1]; ``beta2 = 1`` gives the limit ``beta2 -> 1`` (see Notes).
-    loss : {"exp", "logistic"}, default "exp"
+    loss : str or Loss, default "exp"
+        A binary loss of :data:`fastbias.losses.BINARY_LOSSES`.
 
     Returns
     -------

@@ -51,10 +51,14 @@ class Trajectory:
             )
 
     @classmethod
-    def from_run(cls, data, epochs, W, params: dict) -> Trajectory:
-        """Build from recorded parameters ``W`` (r, k, d), computing the loss and margins."""
+    def from_run(cls, data, epochs, W, params: dict, loss=None) -> Trajectory:
+        """Build from recorded parameters ``W`` (r, k, d), computing the loss and margins.
+
+        ``loss`` is the run's loss (default: the one its parameters name).
+        """
         w = W if data.multiclass else W[:, 0, :]
-        return cls(epochs, w, _log_loss(data, w, params["loss"]), min_margins(data, w), params)
+        loss = params["loss"] if loss is None else loss
+        return cls(epochs, w, _log_loss(data, w, loss), min_margins(data, w), params)
 
     @property
     def multiclass(self) -> bool:

@@ -324,6 +324,7 @@ def test_each_kernel_has_one_compiled_signature():
     fb.simulate(GAUSS, fb.IncAdam(batch_size=2, sampling="replacement"), epochs=3,
                 loss="logistic", w0=np.arange(8), record=[0, 1])
     fb.simulate(GAUSS, fb.GD(), lr=fb.Constant(1), epochs=3, record=1)
-    for cls in (fb.IncAdam, fb.GD):
-        assert len(cls.rule.loop().signatures) == 1  # binary, multiclass, every batch size
+    for cls, loss in ((fb.IncAdam, "logistic"), (fb.GD, "exp")):
+        loop = cls.rule.loop(fb.losses.get_loss(loss))
+        assert len(loop.signatures) == 1  # every batch size
     assert len(schedule.fill_learning_rates.signatures) == 1

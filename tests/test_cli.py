@@ -17,6 +17,7 @@ import pytest
 
 import fastbias as fb
 from fastbias import cli
+from fastbias.cli._args import progress_default
 from fastbias.cli import SUBCOMMANDS, build_parser, main
 from fastbias.optimizers import get_optimizer, optimizer_names, options_of
 
@@ -81,10 +82,10 @@ def test_progress_defaults_to_on_when_stderr_is_a_terminal(monkeypatch):
             return True
 
     monkeypatch.setattr("sys.stderr", Tty())
-    assert cli._progress_default(None) is True
-    assert cli._progress_default(False) is False
+    assert progress_default(None) is True
+    assert progress_default(False) is False
     monkeypatch.undo()
-    assert cli._progress_default(None) is False  # pytest captures stderr: not a terminal
+    assert progress_default(None) is False  # pytest captures stderr: not a terminal
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_run_saves_the_trajectory_and_prints_the_table(tmp_path, capsys):
     assert saved.w.tobytes() == direct.w.tobytes()
     np.testing.assert_array_equal(saved.epochs, direct.epochs)  # 30 per decade, fixed grid
     header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
-    for column in ("log-loss", "gamma_2", "gamma_inf", "ratio l_2", "ratio l_inf", "cos l_2",
+    for column in ("log-loss", "gamma_l_2", "gamma_l_inf", "ratio l_2", "ratio l_inf", "cos l_2",
                    "cos l_inf", "cos fixed pt"):
         assert column in header
     last = text.splitlines()[-1].split()
@@ -208,13 +209,14 @@ def test_every_option_of_every_registered_optimizer_is_a_flag(capsys):
     for name in optimizer_names():
         for option in options_of(get_optimizer(name)):
             assert "--" + option.name.replace("_", "-") in text, (name, option.name)
-    # types: bools are --x/--no-x, choices from the docstring type {"cyclic", ...}
+    # types: bools are --x/--no-x, choices from the declared options
     assert "--bias-correction, --no-bias-correction" in text
     assert "--nesterov, --no-nesterov" in text
     assert "--sampling {cyclic,reshuffle,replacement}" in text
-    # help from the numpydoc Parameters of the classes, defaults per optimizer
-    flat = " ".join(text.split())
-    assert "quintic Newton-Schulz iteration" in flat
+    # help from the declared options of the classes, defaults per optimizer (argparse may
+    # wrap a line after a hyphen: "inc- adam")
+    flat = " ".join(text.split()).replace("- ", "-")
+    assert "quintic Newton-Schulz steps; an integer in [1, 100], or None" in flat
     assert "Default: 0.999 for inc-adam, det-adam; 0.99 for rmsprop, lion." in flat
     assert "Default: 0.9 for sgd; 0.95 for muon." in flat
 
@@ -229,23 +231,16 @@ def test_no_hand_written_optimizer_table_remains():
 
 def test_an_optimizer_registered_later_gets_its_flags(tmp_path, capsys):
     from fastbias import extend
-    from fastbias.optimizers import _REGISTRY
+    from fastbias.optimizers.registry import _REGISTRY
 
     @extend.register("cli-test-heavy-ball")
     @dataclasses.dataclass(frozen=True)
     class CliTestHeavyBall(extend.Optimizer):
-        """Heavy ball for a test.
+        """Heavy ball for a test."""
 
-        Parameters
-        ----------
-        knob : float, default 0.5
-            The momentum of this test optimizer.
-        batch_size : int or None, default 1
-            Samples per step.
-        """
-
-        knob: float = 0.5
-        batch_size: int | None = 1
+        knob: float = extend.option(0.5, "the momentum of this test optimizer", low=0.0,
+                                    high=1.0, closed="left")
+        batch_size: int | None = 1  # a plain field: a flag from its annotation
         rule: ClassVar[extend.Rule] = fb.SGD.rule
 
         def hyperparameters(self):
@@ -256,7 +251,7 @@ def test_an_optimizer_registered_later_gets_its_flags(tmp_path, capsys):
             main(["run", "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "cli-test-heavy-ball" in text
-        assert "--knob X The momentum of this test optimizer. Default: 0.5 for " \
+        assert "--knob X the momentum of this test optimizer; in [0, 1). Default: 0.5 for " \
                "cli-test-heavy-ball." in text
         out = tmp_path / "hb.npz"
         assert main(["run", "--optimizer", "cli-test-heavy-ball", "--knob", "0.25",
@@ -421,9 +416,9 @@ def test_multiclass_muon_run_with_references(tmp_path, capsys):
     assert saved.w.shape[1:] == (3, 8) and saved.w.tobytes() == direct.w.tobytes()
     assert saved.params["loss"] == "ce"
     header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
-    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spec",
-                              "ratio", "max", "ratio", "fro", "ratio", "spec", "cos", "max",
-                              "cos", "fro", "cos", "spec"]
+    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spectral",
+                              "ratio", "max", "ratio", "fro", "ratio", "spectral", "cos", "max",
+                              "cos", "fro", "cos", "spectral"]
     assert "no AdamProxy fixed point for multiclass data" in text
     last = text.splitlines()[-1].split()
     assert last[0] == "300"
@@ -443,7 +438,7 @@ def test_multiclass_run_without_references_and_with_exp_loss(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "data: gaussian_multiclass(n=30, d=50, k=3, seed=0)" in text  # generator defaults
     header = next(line for line in text.splitlines() if line.lstrip().startswith("epoch"))
-    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spec"]
+    assert header.split() == ["epoch", "log-loss", "gamma_max", "gamma_fro", "gamma_spectral"]
     assert fb.Trajectory.load(out).params["loss"] == "exp"
 
 

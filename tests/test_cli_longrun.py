@@ -161,7 +161,7 @@ def test_resume_a_multiclass_run(tmp_path, capsys):
     assert main([*base, "--epochs", "100", "--out", str(tmp_path / "d.npz")]) == 0
     assert_same_trajectory(load(tmp_path / "r.npz"), load(tmp_path / "d.npz"))
     text = capsys.readouterr().out
-    assert "gamma_spec" in text
+    assert "gamma_spectral" in text
 
 
 @pytest.mark.parametrize("argv, message, code", [

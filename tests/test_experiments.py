@@ -66,7 +66,7 @@ def test_data_spec_builds_the_generator_data():
     spec = ex.DataSpec.of("gaussian", n=4, d=6, seed=2)
     assert spec.make() == fb.datasets.gaussian(n=4, d=6, seed=2)
     assert spec.describe() == "Gaussian n=4, d=6, seed=2"
-    with pytest.raises(ValueError, match="kind must be one of .* got 'moons'"):
+    with pytest.raises(ValueError, match="data generator must be one of .* got 'moons'"):
         ex.DataSpec.of("moons")
 
 
@@ -74,8 +74,8 @@ def test_invalid_specs_are_rejected():
     data = ex.DataSpec.of("gaussian", n=4, d=6)
     with pytest.raises(ValueError, match="needs a max-margin reference; got 'fixed_point'"):
         ex.Panel("fixed_point", "margin_ratio", ())
-    with pytest.raises(ValueError, match="reference must be one of .* got 'l1'"):
-        ex.Panel("l1", "cosine", ())
+    with pytest.raises(ValueError, match="reference must be one of .* got 'l7'"):
+        ex.Panel("l7", "cosine", ())
     with pytest.raises(ValueError, match="reference 'max' is for multiclass data"):
         ex.Panel("max", "cosine", (ex.Curve("x", data, fb.IncAdam()),))
     with pytest.raises(ValueError, match="loss must be one of .* got 'hinge'"):

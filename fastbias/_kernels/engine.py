@@ -1,6 +1,6 @@
-"""The step loops: one compiled loop per update rule, built from the rule's own functions.
+"""The step loops: one compiled loop per (update rule, loss), built from their own functions.
 
-A rule (see :class:`fastbias.optimizers.Rule`) gives two functions written with
+A rule (see :class:`fastbias.extend.Rule`) gives two functions written with
 :func:`fastbias._jit.jitable`:
 
 * ``prepare(hp, eta, t, log_scale)``: the constants of one step (a tuple), from the rule's
@@ -12,11 +12,18 @@ A rule (see :class:`fastbias.optimizers.Rule`) gives two functions written with
   ``update(G, Q, W, state, p)`` (``G`` the batch gradient, ``Q`` the sum of the squared
   per-sample gradients when the rule asks for it).
 
-:func:`compiled_loop` turns a rule into a loop over epochs that is specialized for it and
-cached on disk. The loop forms the gradients from log-derivatives (``losses.py``), keeps them
-scaled as the rule's scale behaviour says (``scale.py``), and, for entrywise rules with one
-sample per step, makes one pass over the coordinates per step: the update is fused with the
-dot product the next step needs (its sample is known from the order).
+A loss (see :class:`fastbias.extend.Loss`) gives its derivatives in log form, with a
+parameter array ``lparams``: a binary loss ``log_derivative(s, lparams) = log(-l'(s))`` at a
+margin s (binary losses decrease), a multiclass loss
+``log_derivatives(scores, r, label, lp, sg, lparams)``, which writes ``log|dl/ds_c|`` to
+``lp[r, c]`` and its sign to ``sg[r, c]`` for the scores ``scores[r, :]`` of one sample and
+returns the largest ``lp[r, c]``.
+
+:func:`compiled_loop` turns a rule and a loss into a loop over epochs that is specialized
+for both and cached on disk. The loop forms the gradients from the log-derivatives, keeps
+them scaled as the rule's scale behaviour says (``scale.py``), and, for entrywise rules with
+one sample per step on binary data, makes one pass over the coordinates per step: the update
+is fused with the dot product the next step needs (its sample is known from the order).
 
 Data layout (prepared once by the driver): ``X2`` holds the rows of the data divided by an
 exact power of two, ``X[i] = 2**rowexp[i] * X2[i]`` with ``max |X2[i]|`` in [1, 2), and
@@ -25,51 +32,51 @@ No input validation, no I/O, no random numbers.
 """
 
 import hashlib
+import inspect
 import math
 from pathlib import Path
 
 import numpy as np
 
 from .._jit import jitable, kernel
-from .losses import (
-    BINARY_EXP,
-    BINARY_LOGISTIC,
-    binary_log_derivative,
-    multiclass_log_derivatives,
-)
 from .scale import (
     ANCHOR,
     BITS,
-    HIGH_BITS,
     LN2,
-    LOW_BITS,
     PLAIN,
+    ROW_BOUND,
     STATE,
     STEP,
     accumulate,
     dot_row,
+    follow_scale,
     log_coefficient,
-    shift_scale,
-    state_is_small,
     update_bounds,
 )
 
 ENTRYWISE = "entrywise"
 MATRIX = "matrix"
 
-_HIGH = HIGH_BITS * LN2
-_LOW = -LOW_BITS * LN2
-
-# The compiled loops are closures over the rule's functions; Numba keys their on-disk cache
-# on the closure's values. This digest of the kernel sources is one of them, so that an edit
-# of any kernel module (not only of this file) compiles the loops anew.
+# The compiled loops are closures over the rule's and the loss's functions; Numba keys their
+# on-disk cache on the closure's values. This digest of the kernel sources is one of them,
+# so that an edit of any kernel module (not only of this file) compiles the loops anew.
 _SOURCES = hashlib.sha256(
     b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
 ).hexdigest()
 
 
-def _code_digest(func) -> str:
-    """A digest of a Python function's code, so that editing a rule invalidates its loop."""
+def source_digest(func) -> str:
+    """A digest of the file that defines a function (of its code if it has no file).
+
+    The whole file, so that editing a helper the function calls (a polar factor next to
+    Muon's update) compiles its loops anew too.
+    """
+    try:
+        path = inspect.getsourcefile(func)
+        if path is not None:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except (TypeError, OSError):
+        pass
     code = getattr(func, "__code__", None)
     if code is None:
         return repr(func)
@@ -80,8 +87,9 @@ def _code_digest(func) -> str:
 _LOOPS: dict = {}
 
 
-def compiled_loop(family: str, prepare, update, mode: int, squares: bool = False):
-    """The step loop of a rule (built once per process, cached on disk by Numba).
+def compiled_loop(family: str, prepare, update, mode: int, squares: bool, derivative,
+                  multiclass: bool):
+    """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
     Parameters
     ----------
@@ -91,30 +99,37 @@ def compiled_loop(family: str, prepare, update, mode: int, squares: bool = False
         ``scale.STATE``, ``scale.STEP`` or ``scale.PLAIN``.
     squares : bool
         Matrix rules only: also form ``Q``, the sum of the squared per-sample gradients.
+    derivative : function decorated with :func:`fastbias._jit.jitable`
+        The loss's log-derivative (binary) or log-derivatives (multiclass), see above.
+    multiclass : bool
+        Whether the loss takes class scores (multiclass) or a margin (binary).
 
     Returns
     -------
     function
-        ``loop(X2, rowpow, rowexp, labels, loss, order, n_epochs, batch_size, lrs, t0, W,
-        state, hp, dyn, scale, carry)``, see :func:`_entrywise_loop`.
+        ``loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
+        state, hp, dyn, scale, carry, limits)``, see :func:`_entrywise_loop`.
     """
-    key = (family, prepare, update, mode, squares)
+    key = (family, prepare, update, mode, squares, derivative, multiclass)
     if key not in _LOOPS:
-        token = "|".join((_SOURCES, _code_digest(prepare), _code_digest(update), family,
-                          str(mode), str(squares)))
+        token = "|".join((_SOURCES, source_digest(prepare), source_digest(update),
+                          source_digest(derivative), family, str(mode), str(squares),
+                          str(multiclass)))
+        batch = _multiclass_batch if multiclass else _binary_batch
         if family == ENTRYWISE:
-            _LOOPS[key] = _entrywise_loop(prepare, update, mode, token)
+            _LOOPS[key] = _entrywise_loop(prepare, update, mode, derivative, batch,
+                                          not multiclass, token)
         elif family == MATRIX:
-            _LOOPS[key] = _matrix_loop(prepare, update, mode, squares, token)
+            _LOOPS[key] = _matrix_loop(prepare, update, mode, squares, derivative, batch, token)
         else:
             raise ValueError(f"family must be {ENTRYWISE!r} or {MATRIX!r}; got {family!r}.")
     return _LOOPS[key]
 
 
-def _entrywise_loop(prepare, update, mode, token):
+def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
     @kernel()
-    def loop(X2, rowpow, rowexp, labels, loss, order, n_epochs, batch_size, lrs, t0, W, state,
-             hp, dyn, scale, carry):
+    def loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
+             state, hp, dyn, scale, carry, limits):
         """Run ``n_epochs`` epochs of an entrywise rule, updating ``W, state, scale, carry``.
 
         Parameters
@@ -123,8 +138,8 @@ def _entrywise_loop(prepare, update, mode, token):
             Data rows divided by powers of two, those powers and their exponents.
         labels : int64 (n,)
             Classes (multiclass losses only).
-        loss : int
-            Loss code (``losses.py``).
+        lparams : float64 array
+            The loss's parameters.
         order : int64 (E, n)
             Sample order of each epoch; row ``e % E`` serves epoch e (E = 1: cyclic). For
             one sample per step, row ``n_epochs % E`` must hold the order of the epoch after
@@ -147,8 +162,15 @@ def _entrywise_loop(prepare, update, mode, token):
         carry : float64 (1 + k,)
             ``[1 if the scores of the next sample are known, those scores]``: with one
             sample per step the scores come from the fused pass, also across chunks.
+        limits : float64 (2,)
+            ``[LOW_BITS, HIGH_BITS]``, the bounds of the scaled gradients and state.
         """
         token  # noqa: B018 (part of the cache key)
+        if fused and batch_size == 1:
+            _binary_sample_steps(update, prepare, derivative, mode, X2, rowpow, rowexp,
+                                 lparams, order, n_epochs, lrs, t0, W, state, hp, dyn, scale,
+                                 carry, limits)
+            return
         n, d = X2.shape
         kout = W.shape[0]
         scores = np.empty((batch_size, kout))
@@ -156,11 +178,8 @@ def _entrywise_loop(prepare, update, mode, token):
         sg = np.empty((batch_size, kout))
         coef = np.empty((batch_size, kout))
         G = np.empty((kout, d if batch_size > 1 else 0))
+        no_squares = np.empty((kout, 0))
         rows = order.shape[0]
-        if batch_size == 1 and kout == 1:
-            _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order,
-                                 n_epochs, lrs, t0, W, state, hp, dyn, scale, carry)
-            return
         step = 0
         for e in range(n_epochs):
             er = e % rows
@@ -170,18 +189,12 @@ def _entrywise_loop(prepare, update, mode, token):
                 # branch between the call and the reference counts of its array arguments,
                 # which are then not pruned and cost 12 atomic operations per step)
                 use_carry = batch_size == 1 and carry[0] == 1.0
-                anchor_lp, anchor_f = _batch_derivatives(
-                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, use_carry,
-                    carry, scores, lp, sg)
-                _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f)
-                anchor = scale[ANCHOR]
-                bits = scale[BITS]
-                for r in range(nb):
-                    f = rowexp[order[er, start + r]]
-                    for c in range(kout):
-                        value = sg[r, c] * math.exp(log_coefficient(lp[r, c], anchor, bits, f))
-                        coef[r, c] = value / nb if nb > 1 else value
-                p = prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor)
+                anchor_lp, anchor_f = batch(derivative, W, X2, rowpow, rowexp, labels, lparams,
+                                            order, er, start, nb, use_carry, carry, scores, lp,
+                                            sg)
+                follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
+                _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
+                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
                 if batch_size == 1:
                     i = order[er, start]
                     j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
@@ -195,13 +208,7 @@ def _entrywise_loop(prepare, update, mode, token):
                         carry[1 + c] = acc * rowpow[j]
                     carry[0] = 1.0
                 else:
-                    G[:, :] = 0.0
-                    for r in range(nb):
-                        i = order[er, start + r]
-                        for c in range(kout):
-                            cc = coef[r, c]
-                            for k in range(d):
-                                G[c, k] += cc * X2[i, k]
+                    _batch_gradient(X2, order, er, start, nb, coef, G, no_squares)
                     for c in range(kout):
                         for k in range(d):
                             W[c, k] = update(G[c, k], W[c, k], state, c, k, p)
@@ -212,10 +219,10 @@ def _entrywise_loop(prepare, update, mode, token):
     return loop
 
 
-def _matrix_loop(prepare, update, mode, squares, token):
+def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
     @kernel()
-    def loop(X2, rowpow, rowexp, labels, loss, order, n_epochs, batch_size, lrs, t0, W, state,
-             hp, dyn, scale, carry):
+    def loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
+             state, hp, dyn, scale, carry, limits):
         """Run ``n_epochs`` epochs of a matrix rule; arguments as for entrywise rules.
 
         The batch gradient ``G`` (and ``Q``, the sum of the squared per-sample gradients,
@@ -237,28 +244,13 @@ def _matrix_loop(prepare, update, mode, squares, token):
             er = e % rows
             for start in range(0, n, batch_size):
                 nb = min(batch_size, n - start)
-                anchor_lp, anchor_f = _batch_derivatives(
-                    W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, False, carry,
-                    scores, lp, sg)
-                _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f)
-                anchor = scale[ANCHOR]
-                bits = scale[BITS]
-                G[:, :] = 0.0
-                if squares:
-                    Q[:, :] = 0.0
-                for r in range(nb):
-                    i = order[er, start + r]
-                    f = rowexp[i]
-                    for c in range(kout):
-                        value = sg[r, c] * math.exp(log_coefficient(lp[r, c], anchor, bits, f))
-                        cc = value / nb if nb > 1 else value
-                        coef[r, c] = cc
-                        for k in range(d):
-                            gk = cc * X2[i, k]
-                            G[c, k] += gk
-                            if squares:
-                                Q[c, k] += gk * gk
-                update(G, Q, W, state, prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor))
+                anchor_lp, anchor_f = batch(derivative, W, X2, rowpow, rowexp, labels, lparams,
+                                            order, er, start, nb, False, carry, scores, lp, sg)
+                follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
+                _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
+                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
+                update(G, Q, W, state, p)
                 if mode == STATE:
                     update_bounds(scale, dyn, _gradient_bound(coef, nb))
                 step += 1
@@ -267,14 +259,36 @@ def _matrix_loop(prepare, update, mode, squares, token):
 
 
 @jitable(nrt=False)
-def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb, use_carry,
-                       carry, scores, lp, sg):
-    """Scores and log-derivatives of the batch ``order[er, start:start + nb]``.
+def _binary_batch(derivative, W, X2, rowpow, rowexp, labels, lparams, order, er, start, nb,
+                  use_carry, carry, scores, lp, sg):
+    """Scores and log-derivatives of a batch for a binary loss (one margin per sample).
 
-    Writes ``scores[r]``, ``lp[r]`` and ``sg[r]`` for each sample r of the batch (the scores
-    of a one-sample step from ``carry`` when ``use_carry``); returns the log-derivative and
-    the row exponent of the batch's largest coefficient (the anchor of a scale move).
+    Writes ``scores[r, 0]``, ``lp[r, 0]`` and ``sg[r, 0] = -1`` (binary losses decrease)
+    for each sample r of the batch ``order[er, start:start + nb]`` (the score of a one-sample
+    step from ``carry`` when ``use_carry``); returns the log-derivative and the row exponent
+    of the batch's largest coefficient (the anchor of a scale move).
     """
+    top = -math.inf
+    anchor_lp = 0.0
+    anchor_f = 0.0
+    for r in range(nb):
+        i = order[er, start + r]
+        s = carry[1] if use_carry else dot_row(W, 0, X2, i) * rowpow[i]
+        scores[r, 0] = s
+        best = derivative(s, lparams)
+        lp[r, 0] = best
+        sg[r, 0] = -1.0
+        if best + rowexp[i] * LN2 > top:
+            top = best + rowexp[i] * LN2
+            anchor_lp = best
+            anchor_f = rowexp[i]
+    return anchor_lp, anchor_f
+
+
+@jitable(nrt=False)
+def _multiclass_batch(derivative, W, X2, rowpow, rowexp, labels, lparams, order, er, start, nb,
+                      use_carry, carry, scores, lp, sg):
+    """Scores and log-derivatives of a batch for a multiclass loss; as :func:`_binary_batch`."""
     top = -math.inf
     anchor_lp = 0.0
     anchor_f = 0.0
@@ -285,12 +299,7 @@ def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb
                 scores[r, c] = carry[1 + c]
             else:
                 scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
-        if loss == BINARY_EXP or loss == BINARY_LOGISTIC:  # dl/ds = -exp(lp), one score
-            best = binary_log_derivative(loss, scores[r, 0])
-            lp[r, 0] = best
-            sg[r, 0] = -1.0
-        else:
-            best = multiclass_log_derivatives(loss, scores, r, labels[i], lp, sg)
+        best = derivative(scores, r, labels[i], lp, sg, lparams)
         if best + rowexp[i] * LN2 > top:
             top = best + rowexp[i] * LN2
             anchor_lp = best
@@ -299,24 +308,39 @@ def _batch_derivatives(W, X2, rowpow, rowexp, labels, loss, order, er, start, nb
 
 
 @jitable(nrt=False)
-def _move_scale(mode, scale, state, dyn, anchor_lp, anchor_f):
-    """Keep the scale as the rule's behaviour says, before the coefficients are formed.
+def _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef):
+    """The scaled coefficients ``sign * exp(lp - A + (K + f) ln 2) / nb`` of the batch."""
+    anchor = scale[ANCHOR]
+    bits = scale[BITS]
+    for r in range(nb):
+        f = rowexp[order[er, start + r]]
+        for c in range(coef.shape[1]):
+            value = sg[r, c] * math.exp(log_coefficient(lp[r, c], anchor, bits, f))
+            coef[r, c] = value / nb if nb > 1 else value
 
-    STATE: move it (and the state) when the largest incoming gradient or the entering state
-    leaves the bounds; STEP: anchor it on the batch's largest coefficient; PLAIN: leave it.
-    """
-    if mode == STATE:
-        log_top = (anchor_lp - scale[ANCHOR]) + (scale[BITS] + anchor_f) * LN2 + LN2
-        if log_top > _HIGH or (log_top < _LOW and state_is_small(scale, dyn)):
-            shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f)
-    elif mode == STEP:
-        scale[ANCHOR] = anchor_lp
-        scale[BITS] = -anchor_f
+
+@jitable(nrt=False)
+def _batch_gradient(X2, order, er, start, nb, coef, G, Q):
+    """``G = sum_r coef[r] X2[i_r]``, and ``Q`` the sum of the squared terms unless it is empty."""
+    kout, d = G.shape
+    squares = Q.shape[1] > 0
+    G[:, :] = 0.0
+    if squares:
+        Q[:, :] = 0.0
+    for r in range(nb):
+        i = order[er, start + r]
+        for c in range(kout):
+            cc = coef[r, c]
+            for k in range(d):
+                gk = cc * X2[i, k]
+                G[c, k] += gk
+                if squares:
+                    Q[c, k] += gk * gk
 
 
 @jitable
-def _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order, n_epochs,
-                         lrs, t0, W, state, hp, dyn, scale, carry):
+def _binary_sample_steps(update, prepare, derivative, mode, X2, rowpow, rowexp, lparams, order,
+                         n_epochs, lrs, t0, W, state, hp, dyn, scale, carry, limits):
     """The one-sample steps of an entrywise rule on binary data: the hot loop.
 
     The same recurrence as the general loop with k = 1 and one sample per step, with the
@@ -326,8 +350,6 @@ def _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order,
     n, d = X2.shape
     rows = order.shape[0]
     s = carry[1] if carry[0] == 1.0 else dot_row(W, 0, X2, order[0, 0]) * rowpow[order[0, 0]]
-    anchor = scale[ANCHOR]
-    bits = scale[BITS]
     step = 0
     for e in range(n_epochs):
         er = e % rows
@@ -335,16 +357,10 @@ def _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order,
             i = order[er, start]
             j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
             f = rowexp[i]
-            lp = binary_log_derivative(loss, s)
-            if mode == STATE:
-                log_top = log_coefficient(lp, anchor, bits, f) + LN2
-                if log_top > _HIGH or (log_top < _LOW and state_is_small(scale, dyn)):
-                    shift_scale(scale, state, dyn, log_top, lp, f)
-                    anchor = scale[ANCHOR]
-                    bits = scale[BITS]
-            elif mode == STEP:
-                anchor = lp
-                bits = -f
+            lp = derivative(s, lparams)
+            follow_scale(mode, scale, state, dyn, lp, f, limits)
+            anchor = scale[ANCHOR]
+            bits = scale[BITS]
             cc = -math.exp(log_coefficient(lp, anchor, bits, f))
             p = prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor)
             acc = 0.0
@@ -354,25 +370,22 @@ def _binary_sample_steps(update, prepare, mode, X2, rowpow, rowexp, loss, order,
                 acc = accumulate(acc, wk, X2[j, k])
             s = acc * rowpow[j]
             if mode == STATE:
-                update_bounds(scale, dyn, -2.0 * cc)
+                update_bounds(scale, dyn, -ROW_BOUND * cc)
             step += 1
-    scale[ANCHOR] = anchor
-    scale[BITS] = bits
     carry[0] = 1.0
     carry[1] = s
 
 
 @jitable(nrt=False)
 def _gradient_bound(coef, nb):
-    """Bound of the scaled batch-gradient entries: ``max_c sum_r |coef[r, c]| * 2``."""
+    """Bound of the scaled batch-gradient entries: ``max_c sum_r |coef[r, c]| * ROW_BOUND``."""
     out = 0.0
     for c in range(coef.shape[1]):
         total = 0.0
         for r in range(nb):
             total += abs(coef[r, c])
-        out = max(out, 2.0 * total)
+        out = max(out, ROW_BOUND * total)
     return out
 
 
-# The loops compare log-magnitudes with these bounds; PLAIN needs nothing.
-__all__ = ["ENTRYWISE", "MATRIX", "PLAIN", "STATE", "STEP", "compiled_loop"]
+__all__ = ["ENTRYWISE", "MATRIX", "PLAIN", "STATE", "STEP", "compiled_loop", "source_digest"]

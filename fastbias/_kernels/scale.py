@@ -25,6 +25,8 @@ Scale behaviours (declared by every update rule):
 
 import math
 
+import numpy as np
+
 from .._jit import jitable, kernel, reduction_kernel
 
 STATE = 0
@@ -32,10 +34,17 @@ STEP = 1
 PLAIN = 2
 
 #: Bounds of the scaled state and gradients, in binary digits: far from float64's under-
-#: and overflow for numbers of degree 2 (v ~ m**2).
+#: and overflow for numbers of degree 2 (v ~ m**2). The loops take them as an argument
+#: (``limits = [LOW_BITS, HIGH_BITS]``), so that a stress test can make them tight.
 LOW_BITS = 256
 HIGH_BITS = 256
+# Entries of the ``limits`` argument of the loops.
+LOW, HIGH = 0, 1
 LN2 = math.log(2.0)
+#: The rows of the data are stored divided by a power of two so that their largest entry is
+#: in [1, 2): a gradient entry ``coef * X2[i, k]`` is below ``ROW_BOUND * |coef|``.
+ROW_BOUND = 2.0
+LOG_ROW_BOUND = LN2
 #: ln 2 split in a head with 32 significant bits and a tail (Cody and Waite): ``K * LN2_HI``
 #: is exact for |K| < 2**21, so ``lp + K * LN2_HI`` cancels exactly when it should.
 LN2_HI = math.ldexp(math.floor(math.ldexp(LN2, 32)), -32)
@@ -90,6 +99,14 @@ def log_coefficient(lp, anchor, bits, f):
 
 
 @jitable
+def scaled_eps(eps, log_scale):
+    """``eps * exp(log_scale)``: an epsilon in the units of the scaled gradients."""
+    if eps == 0.0:
+        return 0.0
+    return math.exp(math.log(eps) + log_scale)
+
+
+@jitable
 def log_scale_of(scale):
     """Natural log of the factor by which scaled gradients exceed the true ones."""
     return scale[BITS] * LN2 - scale[ANCHOR]
@@ -102,14 +119,38 @@ def ldexp_clamped(x, k):
     return math.ldexp(x, int(kk))
 
 
+def default_limits() -> np.ndarray:
+    """The scale bounds of ordinary runs, ``[LOW_BITS, HIGH_BITS]``, as the loops take them."""
+    return np.array([float(LOW_BITS), float(HIGH_BITS)])
+
+
 @jitable(nrt=False)
-def state_is_small(scale, dyn):
-    """Whether every state array enters the next update below ``2**-LOW_BITS`` (per degree)."""
+def state_is_small(scale, dyn, low_bits):
+    """Whether every state array enters the next update below ``2**-low_bits`` (per degree)."""
     for j in range(dyn.shape[0]):
-        threshold = math.ldexp(1.0, -LOW_BITS * int(dyn[j, DEGREE]))
+        threshold = math.ldexp(1.0, -int(low_bits) * int(dyn[j, DEGREE]))
         if dyn[j, ENTER] * scale[BOUNDS + j] >= threshold:
             return False
     return True
+
+
+@jitable(nrt=False)
+def follow_scale(mode, scale, state, dyn, lp, f, limits):
+    """Keep the log-scale as the rule's scale behaviour says, before a step's coefficients.
+
+    ``lp`` and ``f`` are the log-derivative and the row exponent of the step's largest
+    coefficient. STATE: move the scale (and the state) when the largest incoming gradient
+    entry leaves ``[2**-LOW, 2**HIGH]`` upwards, or downwards while the state entering the
+    update is small too; STEP: anchor the scale on that coefficient; PLAIN: leave it.
+    """
+    if mode == STATE:
+        log_top = log_coefficient(lp, scale[ANCHOR], scale[BITS], f) + LOG_ROW_BOUND
+        if log_top > limits[HIGH] * LN2 or (
+                log_top < -limits[LOW] * LN2 and state_is_small(scale, dyn, limits[LOW])):
+            shift_scale(scale, state, dyn, log_top, lp, f, limits[HIGH])
+    elif mode == STEP:
+        scale[ANCHOR] = lp
+        scale[BITS] = -f
 
 
 @jitable(nrt=False)
@@ -121,7 +162,7 @@ def update_bounds(scale, dyn, gmax):
 
 
 @kernel()
-def shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f):
+def shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f, high_bits):
     """Move the scale so that the larger of gradient and entering state is about 1.
 
     Parameters
@@ -137,6 +178,8 @@ def shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f):
     anchor_lp, anchor_f : float
         Log-derivative and row exponent of the largest coefficient of the step: the new
         anchor when the scale must jump by more than ``KMAX`` digits.
+    high_bits : float
+        The stored state stays below ``2**(degree * high_bits)``.
 
     Notes
     -----
@@ -154,10 +197,10 @@ def shift_scale(scale, state, dyn, log_top, anchor_lp, anchor_f):
     k = float(-math.ceil(min(max(bits, -1e15), 1e15)))
     # A state entering with a tiny factor (beta = 1e-309) is stored far above what enters:
     # scaling up until beta * |m| is 1 would overflow m itself. The stored state stays below
-    # 2**(degree * HIGH_BITS); what enters is then still a normal float (beta >= 2**-1074).
+    # 2**(degree * high_bits); what enters is then still a normal float (beta >= 2**-1074).
     for j in range(dyn.shape[0]):
         if dyn[j, ENTER] > 0.0 and scale[BOUNDS + j] > 0.0:
-            room = HIGH_BITS - math.log2(scale[BOUNDS + j]) / dyn[j, DEGREE]
+            room = high_bits - math.log2(scale[BOUNDS + j]) / dyn[j, DEGREE]
             k = min(k, float(math.floor(room)))
     if k == 0.0:
         return

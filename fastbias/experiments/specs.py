@@ -6,8 +6,6 @@ registry from them, :mod:`fastbias.experiments.runner` runs them.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +13,7 @@ import numpy as np
 
 from .. import datasets
 from ..losses import get_loss
+from ..norms import NORMS
 from ..optimizers import Optimizer
 from ..schedules import PolynomialDecay, Schedule
 
@@ -45,14 +44,18 @@ class ReferenceKind:
     short: str
 
 
+def _reference_key(norm) -> str:
+    """The norm's key; the entrywise l_1 norm of matrices is ``"l1-matrix"`` (``"l1"`` is the
+    binary one)."""
+    return f"{norm.key}-matrix" if norm.multiclass and norm.key == "l1" else norm.key
+
+
 #: Reference directions, by name.
 REFERENCES = {
-    "l2": ReferenceKind("l_2 max-margin", 2.0, False, "l_2"),
-    "linf": ReferenceKind("l_inf max-margin", math.inf, False, "l_inf"),
     "fixed_point": ReferenceKind("fixed point (Alg. 3)", None, False, "fixed pt"),
-    "max": ReferenceKind("max-norm max-margin", "max", True, "max"),
-    "fro": ReferenceKind("Frobenius max-margin", "fro", True, "fro"),
-    "spectral": ReferenceKind("spectral-norm max-margin", "spectral", True, "spectral"),
+    # the max-margin direction of every named norm of fastbias.norms
+    **{_reference_key(norm): ReferenceKind(f"{norm.label} max-margin", norm.value,
+                                           norm.multiclass, norm.short) for norm in NORMS},
 }
 #: Metrics a panel can show: name -> axis label.
 METRICS = {
@@ -68,19 +71,10 @@ def short_label(reference: str, metric: str) -> str:
     return f"{_METRIC_SHORT[metric]} {REFERENCES[reference].short}"
 
 
-#: The learning-rate schedule of the paper's Adam and Signum runs; eta0 = 0.1 and the power
-#: 0.5 are ours (the paper's values were lost).
-PAPER_LR = PolynomialDecay(eta0=0.1, power=0.5)
-
-_DATA_FACTORIES: dict[str, Callable] = {
-    "gaussian": datasets.gaussian,
-    "gr": datasets.generalized_rademacher,
-    "shifted_diagonal": datasets.shifted_diagonal,
-    "gaussian_multiclass": datasets.gaussian_multiclass,
-}
-_DATA_NAMES = {"gaussian": "Gaussian", "gr": "GR", "shifted_diagonal": "shifted diagonal",
-               "gaussian_multiclass": "multiclass Gaussian"}
-
+#: The learning-rate schedule of the paper's Adam and Signum runs: the default of
+#: :class:`fastbias.PolynomialDecay` (eta0 = 0.1 and the power 0.5 are ours; the paper's values
+#: were lost).
+PAPER_LR = PolynomialDecay()
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -88,10 +82,9 @@ class DataSpec:
 
     Parameters
     ----------
-    kind : {"gaussian", "gr", "shifted_diagonal", "gaussian_multiclass"}
-        :func:`fastbias.datasets.gaussian`, :func:`~fastbias.datasets.generalized_rademacher`,
-        :func:`~fastbias.datasets.shifted_diagonal` or
-        :func:`~fastbias.datasets.gaussian_multiclass`.
+    kind : str
+        A generator of :data:`fastbias.datasets.GENERATORS`, by function name or command-line
+        name (``"gaussian"``, ``"gr"``, ``"shifted_diagonal"``, ``"gaussian_multiclass"``).
     params : tuple of (str, value) pairs, default ()
         Keyword arguments of the generator; use :meth:`of` to build it from keywords.
 
@@ -106,10 +99,12 @@ class DataSpec:
     params: tuple = ()
 
     def __post_init__(self):
-        if self.kind not in _DATA_FACTORIES:
-            raise ValueError(
-                f"kind must be one of {sorted(_DATA_FACTORIES)}; got {self.kind!r}."
-            )
+        datasets.get_generator(self.kind)
+
+    @property
+    def generator(self) -> datasets.Generator:
+        """The generator of :data:`fastbias.datasets.GENERATORS` that makes the data."""
+        return datasets.get_generator(self.kind)
 
     @classmethod
     def of(cls, kind: str, **params) -> DataSpec:
@@ -123,7 +118,7 @@ class DataSpec:
     @property
     def multiclass(self) -> bool:
         """Whether the recipe makes multiclass data."""
-        return self.kind == "gaussian_multiclass"
+        return self.generator.multiclass
 
     def make(self):
         """Generate the dataset (cached per process: the same spec gives the same object)."""
@@ -132,21 +127,19 @@ class DataSpec:
     def describe(self) -> str:
         """A short description such as ``"Gaussian n=10, d=50, seed=0"``."""
         p = dict(self.params)
-        if self.kind == "shifted_diagonal":
+        gen = self.generator
+        if gen.name == "shifted_diagonal":
             a = p.get("a")
             a_text = "a=linspace(1, 2, 10)" if a is None else f"a={list(a)}"
-            return f"shifted diagonal {a_text}, delta={p.get('delta', 0.1)}"
-        parts = [f"n={p.get('n', 30 if self.multiclass else 10)}", f"d={p.get('d', 50)}"]
-        if self.multiclass:
-            parts.append(f"k={p.get('k', 3)}")
-        parts.append(f"seed={p.get('seed', 0)}")
-        return f"{_DATA_NAMES[self.kind]} " + ", ".join(parts)
+            return f"{gen.title} {a_text}, delta={p.get('delta', gen.default('delta'))}"
+        names = ["n", "d", "k", "seed"] if gen.multiclass else ["n", "d", "seed"]
+        return f"{gen.title} " + ", ".join(f"{x}={p.get(x, gen.default(x))}" for x in names)
 
 
 @lru_cache(maxsize=32)
 def _make_dataset(spec: DataSpec):
     params = {k: (np.asarray(v) if isinstance(v, tuple) else v) for k, v in spec.params}
-    return _DATA_FACTORIES[spec.kind](**params)
+    return spec.generator.function(**params)
 
 
 @dataclass(frozen=True)

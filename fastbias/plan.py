@@ -1,0 +1,151 @@
+"""A run's plan: its arguments validated before any work, every default resolved.
+
+:func:`run_parameters` is the plan's stored form: two runs give the same result exactly when
+their parameters are equal, which checkpoints and sweeps rely on.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import check_finite_array, check_int
+from .datasets import Dataset, MulticlassDataset
+from .losses import Loss, get_loss
+from .optimizers import KernelSpec, Optimizer
+from .records import MAX_EPOCH, record_epochs, record_spec
+from .schedules import Schedule, as_schedule
+
+__all__ = ["Plan", "plan_run", "run_parameters", "check_path", "check_epochs"]
+
+
+class Plan(NamedTuple):
+    """A validated run: its stored parameters and what the driver needs."""
+
+    params: dict
+    spec: KernelSpec
+    lr: Schedule
+    loss: Loss
+    W0: np.ndarray
+    grid: np.ndarray
+    steps_per_epoch: int
+
+
+def check_path(name: str, value) -> None:
+    """A file path argument (str or os.PathLike) or None; TypeError otherwise."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike) or None; got {value!r}.")
+
+
+def check_epochs(name: str, value, low: int = 1) -> int:
+    """An epoch count: an integer, or an integral float such as ``1e6``, >= ``low``."""
+    if (isinstance(value, float | np.floating) and math.isfinite(value)
+            and float(value).is_integer()):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral | bool):
+        raise TypeError(f"{name} must be an integer (1e6 style is accepted when it is a whole "
+                        f"number); got {value!r}.")
+    return check_int(name, value, low)
+
+
+def _check_w0(w0, data, k: int) -> np.ndarray:
+    d = data.d
+    if w0 is None:
+        return np.zeros((k, d))
+    shape = (k, d) if data.multiclass else (d,)
+    w = check_finite_array("w0", w0, ndim=len(shape)).copy()
+    if w.shape != shape:
+        raise ValueError(f"w0 must have shape {shape}; got {w.shape}.")
+    W = w.reshape(k, d)
+    rows, powers = data.kernel_arrays()[:2]
+    with np.errstate(over="ignore", invalid="ignore"):
+        reach = np.abs(W) @ np.abs(rows.T) * powers[None, :]
+    if not np.all(np.isfinite(reach)):
+        raise ValueError("w0 is too large for these data: its scores <w0, x_i> leave the "
+                         "float64 range (about 1.8e308); scale it down.")
+    return W
+
+
+def _schedule_dict(lr: Schedule):
+    """The stored form of a schedule (None for a plain function, which has none)."""
+    try:
+        return lr.to_dict()
+    except TypeError:
+        return None
+
+
+def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: bool) -> Plan:
+    """Validate a run's arguments (before any work) and resolve every default."""
+    if not isinstance(data, (Dataset, MulticlassDataset)):
+        raise TypeError(f"data must be a fastbias.Dataset or MulticlassDataset; got "
+                        f"{type(data).__name__}.")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
+        )
+    lr = as_schedule(type(optimizer).default_lr if lr is None else lr, stored=stored)
+    epochs = check_epochs("epochs", epochs)
+    if loss is None:
+        loss = "ce" if data.multiclass else "exp"
+    loss = get_loss(loss, data.multiclass)
+    if isinstance(seed, np.random.Generator):
+        raise TypeError(
+            "seed must be an integer >= 0, not a Generator: the run draws its sample orders "
+            "from numpy.random.default_rng(seed), so that it can be stored, resumed and "
+            "repeated."
+        )
+    seed = check_int("seed", seed, 0)
+    n, d = data.n, data.d
+    k = data.k if data.multiclass else 1
+    spec = optimizer.resolve(n)
+    steps_per_epoch = -(-n // spec.batch_size)
+    if epochs * steps_per_epoch > MAX_EPOCH:
+        raise ValueError(
+            f"epochs must be at most 2**53 / steps per epoch = {MAX_EPOCH // steps_per_epoch} "
+            f"for this data and batch size (the step counter must stay exact); got {epochs}."
+        )
+    W0 = _check_w0(w0, data, k)
+    grid = record_epochs(record, epochs, row_bytes=8 * k * d)
+    params = {
+        "kind": "multiclass" if data.multiclass else "binary",
+        "optimizer": optimizer.to_dict(),
+        "lr": _schedule_dict(lr),
+        "loss": loss.to_stored(),
+        "seed": seed,
+        "epochs": epochs,
+        "record": record_spec(record),
+        "w0": None if w0 is None else W0.reshape(np.shape(w0)).tolist(),
+        "data": data.fingerprint,
+        "data_label": data.label,
+        "data_source": data.source,
+        "n": n, "d": d, "k": k,
+    }
+    return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch)
+
+
+def run_parameters(data, optimizer, *, lr=None, epochs, loss=None, seed=0, record=20,
+                   w0=None) -> dict:
+    """The fully resolved parameters of a run, as :func:`fastbias.simulate` stores them.
+
+    Defaults are filled in (the learning rate and loss for this optimizer and data), the
+    data are identified by content (``data``: their fingerprint) and the record argument is
+    normalized. Two calls of :func:`fastbias.simulate` give the same result exactly when
+    these dicts are equal (``lr`` is None for a plain function, which cannot be compared).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastbias.simulate` does, for invalid arguments.
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> p = run_parameters(fb.datasets.gaussian(n=4, d=6), fb.GD(), epochs=10)
+    >>> p["lr"], p["loss"], p["record"]
+    ({'name': 'Constant', 'eta': 0.1}, 'exp', 20)
+    """
+    return plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, stored=False).params
