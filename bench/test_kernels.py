@@ -50,8 +50,12 @@ def test_kernel_speed(benchmark, shape, name, loss):
     np.testing.assert_array_equal(tr.w, first.w)  # every round computes the same run
     steps = epochs * opt.steps_per_epoch(n)
     ns = benchmark.stats.stats.min / steps * 1e9
-    benchmark.extra_info.update(steps=steps, ns_per_step=ns, shape=f"{n}x{d}",
-                                ns_per_coordinate=ns / (d * opt.resolve(n).batch_size))
+    benchmark.extra_info.update(
+        steps=steps,
+        ns_per_step=ns,
+        shape=f"{n}x{d}",
+        ns_per_coordinate=ns / (d * opt.resolve(n).batch_size),
+    )
     for ref_name, ref in _references(n, d).items():
         benchmark.extra_info[f"{ref_name}_ns_per_step"] = ref.ns_per_step
         benchmark.extra_info[f"ratio_to_{ref_name}"] = ns / ref.ns_per_step
@@ -69,5 +73,6 @@ def test_reference_speed(benchmark, shape):
         setup=lambda: ((Z, np.zeros(d), np.zeros(d), np.zeros(d), lrs, 0.9, 0.999), {}),
         rounds=5,
     )
-    benchmark.extra_info.update(steps=lrs.size,
-                                ns_per_step=benchmark.stats.stats.min / lrs.size * 1e9)
+    benchmark.extra_info.update(
+        steps=lrs.size, ns_per_step=benchmark.stats.stats.min / lrs.size * 1e9
+    )

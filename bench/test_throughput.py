@@ -30,8 +30,13 @@ RUNS = 8
 
 def _configs(epochs):
     data = fb.datasets.gaussian(n=10, d=50, seed=0)
-    return fb.grid(data=data, optimizer=fb.IncAdam(sampling="reshuffle"), epochs=epochs,
-                   seed=list(range(RUNS)), record=1)
+    return fb.grid(
+        data=data,
+        optimizer=fb.IncAdam(sampling="reshuffle"),
+        epochs=epochs,
+        seed=list(range(RUNS)),
+        record=1,
+    )
 
 
 def _timed(configs, executor, **kwargs):
@@ -50,8 +55,7 @@ def test_sweep_throughput_threads_vs_processes(benchmark, epochs):
     fb.warmup([optimizer])
     times = {"serial": [], "threads": [], "processes": [], "processes (warm pool)": []}
     results = {}
-    with executor_for("processes", workers, initializer=fb.warmup,
-                      initargs=([optimizer],)) as pool:
+    with executor_for("processes", workers, initializer=fb.warmup, initargs=([optimizer],)) as pool:
         for f in [pool.submit(fb.warmup, [optimizer]) for _ in range(2 * workers)]:
             f.result()
         for _ in range(ROUNDS):
@@ -69,11 +73,16 @@ def test_sweep_throughput_threads_vs_processes(benchmark, epochs):
     best = {name: min(ts) for name, ts in times.items()}
     steps = RUNS * epochs * 10  # 10 samples, one per step
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # the timings are our own
-    benchmark.extra_info.update(workers=workers, runs=RUNS, epochs=epochs,
-                                **{f"{k}_s": v for k, v in best.items()})
-    print(f"\n{RUNS} Inc-Adam runs of {epochs:.0e} epochs (10x50, reshuffle, exp loss), "
-          f"{workers} workers, best of {ROUNDS}:")
+    benchmark.extra_info.update(
+        workers=workers, runs=RUNS, epochs=epochs, **{f"{k}_s": v for k, v in best.items()}
+    )
+    print(
+        f"\n{RUNS} Inc-Adam runs of {epochs:.0e} epochs (10x50, reshuffle, exp loss), "
+        f"{workers} workers, best of {ROUNDS}:"
+    )
     for name, seconds in best.items():
-        print(f"  {name:22s} {seconds:7.3f} s  {steps / seconds / 1e6:6.1f} M steps/s  "
-              f"speed-up {best['serial'] / seconds:4.2f}x  (rounds: "
-              f"{', '.join(f'{t:.3f}' for t in times[name])})")
+        print(
+            f"  {name:22s} {seconds:7.3f} s  {steps / seconds / 1e6:6.1f} M steps/s  "
+            f"speed-up {best['serial'] / seconds:4.2f}x  (rounds: "
+            f"{', '.join(f'{t:.3f}' for t in times[name])})"
+        )

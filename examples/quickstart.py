@@ -23,8 +23,10 @@ def main():
             f"{tr.cosine(l2.w)[-1]:.6f}, with l_inf max-margin {tr.cosine(linf.w)[-1]:.6f} | "
             f"min margin {tr.min_margin[-1]:.1f}, log-loss {tr.log_loss[-1]:.1f}"
         )
-    print("Theorem 3.3 of the paper: Inc-Adam on GR data converges in direction to the l2 "
-          "max-margin solution; Det-Adam to the l_inf one.")
+    print(
+        "Theorem 3.3 of the paper: Inc-Adam on GR data converges in direction to the l2 "
+        "max-margin solution; Det-Adam to the l_inf one."
+    )
 
 
 if __name__ == "__main__":

@@ -130,8 +130,7 @@ def _check_creatable(folder: Path, name: str, shown: Path) -> None:
         )
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ValueError(
-            f"{name} {str(shown)!r} cannot be written: the folder {str(probe)!r} is not "
-            "writable."
+            f"{name} {str(shown)!r} cannot be written: the folder {str(probe)!r} is not writable."
         )
 
 
@@ -151,7 +150,7 @@ def _remove_stale_temporaries(folder: Path, target_name: str) -> None:
     for entry in entries:
         if not (entry.name.startswith(prefix) and entry.name.endswith(_TMP_SUFFIX)):
             continue
-        ours = _TMP_MIDDLE.fullmatch(entry.name[len(prefix):-len(_TMP_SUFFIX)])
+        ours = _TMP_MIDDLE.fullmatch(entry.name[len(prefix) : -len(_TMP_SUFFIX)])
         if ours is None:
             continue  # not one of ours (or of another target whose name extends this one)
         try:
@@ -193,8 +192,9 @@ def atomic_write(path, write: Callable, mode: str = "wb") -> Path:
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(folder, target.name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=_TMP_SUFFIX,
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=folder
+    )
     text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
     try:
         with os.fdopen(fd, mode, **text) as fh:
@@ -272,8 +272,9 @@ def read_npz(path, kind: str, required: dict, optional: dict | None = None) -> d
     optional = optional or {}
 
     def bad(what):
-        return ValueError(f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file: "
-                          f"{what}.")
+        return ValueError(
+            f"{kind} file {str(path)!r} is corrupt or not a fastbias {kind} file: {what}."
+        )
 
     out = {}
     try:
@@ -288,8 +289,15 @@ def read_npz(path, kind: str, required: dict, optional: dict | None = None) -> d
                         out[key] = _read_member(member, key, spec, bad)
     except ValueError:
         raise
-    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError,
-            RuntimeError, KeyError) as exc:
+    except (
+        OSError,
+        zipfile.BadZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+    ) as exc:
         raise bad(f"{type(exc).__name__}: {exc}") from None
     return out
 
@@ -314,8 +322,10 @@ def _read_member(member, key: str, spec: ArraySpec, bad) -> np.ndarray:
         raise bad(f"array {key!r} has shape {shape}; expected {ndims[0]}-D")
     size = int(np.prod(shape, dtype=object))
     if size > spec.max_elements:
-        raise bad(f"array {key!r} declares {size:,} elements (shape {shape}), more than the "
-                  f"limit {spec.max_elements:,}")
+        raise bad(
+            f"array {key!r} declares {size:,} elements (shape {shape}), more than the "
+            f"limit {spec.max_elements:,}"
+        )
     count = size
     data = member.read(count * dtype.itemsize)
     if len(data) != count * dtype.itemsize:
@@ -361,8 +371,10 @@ def parse_json(value, what: str, path, expect: type = dict):
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"file {str(path)!r}: {what} is not valid JSON ({exc}).") from None
     if not isinstance(parsed, expect):
-        raise ValueError(f"file {str(path)!r}: {what} must be a JSON {expect.__name__}; "
-                         f"got {type(parsed).__name__}.")
+        raise ValueError(
+            f"file {str(path)!r}: {what} must be a JSON {expect.__name__}; "
+            f"got {type(parsed).__name__}."
+        )
     return parsed
 
 

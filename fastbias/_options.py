@@ -19,8 +19,15 @@ from dataclasses import dataclass
 
 from ._validation import check_int, check_interval, check_option
 
-__all__ = ["OptionSpec", "option", "spec_of", "check_options", "parameters_section",
-           "document_options", "shown_default"]
+__all__ = [
+    "OptionSpec",
+    "option",
+    "spec_of",
+    "check_options",
+    "parameters_section",
+    "document_options",
+    "shown_default",
+]
 
 _KINDS = ("real", "int", "flag", "choice")
 _KEY = "fastbias"
@@ -85,8 +92,12 @@ class OptionSpec:
         """``closed``, with an infinite bound never included."""
         left = self.closed in ("both", "left") and self.low is not None
         right = self.closed in ("both", "right") and self.high is not None
-        return {(True, True): "both", (True, False): "left", (False, True): "right",
-                (False, False): "neither"}[(left, right)]
+        return {
+            (True, True): "both",
+            (True, False): "left",
+            (False, True): "right",
+            (False, False): "neither",
+        }[(left, right)]
 
     def allowed(self) -> str:
         """The allowed values in words: ``"in [0, 1)"``, ``"an integer >= 1"``, ..."""
@@ -100,8 +111,9 @@ class OptionSpec:
             else:
                 text = f"an integer in [{self.low}, {self.high}]"
         else:
-            left, right = {"both": "[]", "left": "[)", "right": "(]",
-                           "neither": "()"}[self._closed()]
+            left, right = {"both": "[]", "left": "[)", "right": "(]", "neither": "()"}[
+                self._closed()
+            ]
             low = "-inf" if self.low is None else f"{self.low:g}"
             high = "inf" if self.high is None else f"{self.high:g}"
             text = f"in {left}{low}, {high}{right}"
@@ -115,8 +127,18 @@ class OptionSpec:
         return f"{base} or None" if self.none else base
 
 
-def option(default, help: str, *, kind: str | None = None, low=None, high=None,
-           closed: str = "both", choices=(), none: str = "", kw_only: bool = False):
+def option(
+    default,
+    help: str,
+    *,
+    kind: str | None = None,
+    low=None,
+    high=None,
+    closed: str = "both",
+    choices=(),
+    none: str = "",
+    kw_only: bool = False,
+):
     """A dataclass field with its allowed values and help declared once.
 
     Parameters
@@ -214,9 +236,13 @@ def document_options(cls) -> None:
     """
     doc = inspect.cleandoc(cls.__doc__ or "")
     lines = doc.splitlines()
-    headers = [i for i in range(len(lines) - 1)
-               if lines[i].strip() and set(lines[i + 1].strip()) == {"-"}
-               and len(lines[i + 1].strip()) == len(lines[i].strip())]
+    headers = [
+        i
+        for i in range(len(lines) - 1)
+        if lines[i].strip()
+        and set(lines[i + 1].strip()) == {"-"}
+        and len(lines[i + 1].strip()) == len(lines[i].strip())
+    ]
     if any(lines[i].strip() == "Parameters" for i in headers):
         return
     if not [f for f in dataclasses.fields(cls) if f.init]:

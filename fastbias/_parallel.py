@@ -36,8 +36,17 @@ import numpy as np
 
 from ._validation import check_int
 
-__all__ = ["EXECUTORS", "Outcome", "check_executor", "check_progress", "cpu_count",
-           "executor_for", "progress_bar", "progress_default", "run_tasks"]
+__all__ = [
+    "EXECUTORS",
+    "Outcome",
+    "check_executor",
+    "check_progress",
+    "cpu_count",
+    "executor_for",
+    "progress_bar",
+    "progress_default",
+    "run_tasks",
+]
 
 #: The executors known by name (besides any ``concurrent.futures.Executor``).
 EXECUTORS = ("threads", "processes", "serial")
@@ -77,8 +86,10 @@ def check_progress(progress) -> bool:
         return progress_default()
     if isinstance(progress, (bool, np.bool_)):
         return bool(progress)
-    raise TypeError(f"progress must be True or False, or None for the default (on where a "
-                    f"person watches); got {progress!r}.")
+    raise TypeError(
+        f"progress must be True or False, or None for the default (on where a "
+        f"person watches); got {progress!r}."
+    )
 
 
 class _NoBar:
@@ -97,16 +108,18 @@ class _NoBar:
         return False
 
 
-def progress_bar(enabled: bool, total: int, initial: int = 0, unit: str = "run",
-                 desc: str | None = None):
-    """A tqdm progress bar on stderr, or an object with the same ``update``/``close`` that
-    shows nothing when ``enabled`` is false. Usable as a context manager."""
+def progress_bar(
+    enabled: bool, total: int, initial: int = 0, unit: str = "run", desc: str | None = None
+):
+    """A tqdm progress bar on stderr, or a silent stand-in when ``enabled`` is false.
+
+    The stand-in has the same ``update`` and ``close``; both are context managers.
+    """
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit=unit, desc=desc, dynamic_ncols=True,
-                leave=False)
+    return tqdm(total=total, initial=initial, unit=unit, desc=desc, dynamic_ncols=True, leave=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,8 +151,10 @@ def check_executor(executor, max_workers=None) -> tuple[Any, int | None]:
         executor = "threads"
     if isinstance(executor, str):
         if executor not in EXECUTORS:
-            raise ValueError(f"executor must be None (threads), 'threads', 'processes', 'serial' "
-                             f"or a concurrent.futures.Executor; got {executor!r}.")
+            raise ValueError(
+                f"executor must be None (threads), 'threads', 'processes', 'serial' "
+                f"or a concurrent.futures.Executor; got {executor!r}."
+            )
     elif not isinstance(executor, cf.Executor):
         raise TypeError(
             "executor must be None (threads), 'threads', 'processes', 'serial' or a "
@@ -221,8 +236,9 @@ def _watch_parent(connection) -> None:
 def _process_initializer(connection, initializer, initargs) -> None:
     """Set up a worker process: no SIGINT, exit with the owner, then the caller's initializer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the owner's business
-    threading.Thread(target=_watch_parent, args=(connection,), daemon=True,
-                     name="fastbias-watch-owner").start()
+    threading.Thread(
+        target=_watch_parent, args=(connection,), daemon=True, name="fastbias-watch-owner"
+    ).start()
     if initializer is not None:
         initializer(*initargs)
 
@@ -235,9 +251,12 @@ class _ProcessPool(cf.ProcessPoolExecutor):
         # Only this process holds the sending end: when it dies, even by SIGKILL, the
         # workers see the pipe close and exit.
         self._watch_recv, self._watch_send = context.Pipe(duplex=False)
-        super().__init__(max_workers=max_workers, mp_context=context,
-                         initializer=_process_initializer,
-                         initargs=(self._watch_recv, initializer, initargs))
+        super().__init__(
+            max_workers=max_workers,
+            mp_context=context,
+            initializer=_process_initializer,
+            initargs=(self._watch_recv, initializer, initargs),
+        )
 
     def workers(self) -> list:
         """The live worker processes (``multiprocessing.Process``)."""
@@ -266,8 +285,14 @@ class _ProcessPool(cf.ProcessPoolExecutor):
 
 
 @contextlib.contextmanager
-def executor_for(executor=None, max_workers: int | None = None, tasks: int | None = None, *,
-                 initializer: Callable | None = None, initargs: tuple = ()):
+def executor_for(
+    executor=None,
+    max_workers: int | None = None,
+    tasks: int | None = None,
+    *,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+):
     """The executor to run tasks on, as a context manager; None for ``"serial"``.
 
     Parameters
@@ -300,8 +325,9 @@ def executor_for(executor=None, max_workers: int | None = None, tasks: int | Non
     workers = max_workers or cpu_count()
     if tasks is not None:
         workers = max(1, min(workers, tasks))
-    pool = _ThreadPool(workers) if kind == "threads" else _ProcessPool(
-        workers, initializer, initargs)
+    pool = (
+        _ThreadPool(workers) if kind == "threads" else _ProcessPool(workers, initializer, initargs)
+    )
     try:
         yield pool
     except BaseException:

@@ -95,8 +95,6 @@ def check_finite_array(name: str, value, ndim: int) -> np.ndarray:
     if bad.any():
         pos = np.unravel_index(int(np.argmax(bad)), arr.shape)
         what = "NaN" if np.isnan(arr[pos]) else "inf"
-        where = (
-            f"at row {pos[0]}, column {pos[1]}" if ndim == 2 else f"at index {pos[0]}"
-        )
+        where = f"at row {pos[0]}, column {pos[1]}" if ndim == 2 else f"at index {pos[0]}"
         raise ValueError(f"{name} contains {what} {where}; all values must be finite.")
     return arr

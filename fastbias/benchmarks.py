@@ -34,8 +34,16 @@ from .datasets import gaussian
 from .optimizers import OPTIMIZERS, IncAdam, Optimizer
 from .schedules import PolynomialDecay
 
-__all__ = ["SHAPES", "REFERENCE_EPOCHS", "bench_optimizers", "Timing", "time_call",
-           "reference_timings", "benchmark_table", "simulate_timing"]
+__all__ = [
+    "SHAPES",
+    "REFERENCE_EPOCHS",
+    "bench_optimizers",
+    "Timing",
+    "time_call",
+    "reference_timings",
+    "benchmark_table",
+    "simulate_timing",
+]
 
 #: (n, d) shapes of the benchmark table.
 SHAPES = ((10, 50), (100, 200), (1000, 1000))
@@ -45,8 +53,10 @@ _LR = PolynomialDecay(0.1, 0.5)
 
 
 def bench_optimizers() -> dict:
-    """Optimizers of the benchmark table: each registered one with its defaults, by its
-    command-line name, plus mini-batch Adam (``inc-adam-b5``)."""
+    """Optimizers of the benchmark table, by command-line name.
+
+    Each registered one with its defaults, plus mini-batch Adam (``inc-adam-b5``).
+    """
     out = {name: cls() for name, cls in OPTIMIZERS.items()}
     out["inc-adam-b5"] = IncAdam(batch_size=5)
     return out
@@ -122,8 +132,15 @@ def c_inc_adam():
         src, lib = os.path.join(folder, "inc_adam.c"), os.path.join(folder, "inc_adam.so")
         with open(src, "w") as fh:
             fh.write(_C_SOURCE)
-        flags = ["-O3", "-march=native", "-mprefer-vector-width=256", "-fno-math-errno",
-                 "-fopenmp-simd", "-shared", "-fPIC"]
+        flags = [
+            "-O3",
+            "-march=native",
+            "-mprefer-vector-width=256",
+            "-fno-math-errno",
+            "-fopenmp-simd",
+            "-shared",
+            "-fPIC",
+        ]
         done = subprocess.run([cc, *flags, src, "-o", lib, "-lm"], capture_output=True)
         if done.returncode != 0:
             _C_KERNEL = False
@@ -155,6 +172,7 @@ class Timing:
 
     @property
     def ns_per_step(self) -> float:
+        """Best time per optimizer step, in nanoseconds."""
         return self.seconds / self.steps * 1e9
 
 
@@ -197,16 +215,21 @@ def reference_timings(n: int, d: int, epochs: int | None = None, rounds: int = 3
         if expected is None:
             from .simulate import simulate
 
-            expected = simulate(data, IncAdam(), lr=_LR, epochs=epochs, record=1,
-                                progress=False).w[-1]
+            expected = simulate(data, IncAdam(), lr=_LR, epochs=epochs, record=1, progress=False).w[
+                -1
+            ]
         tiny = np.finfo(np.float64).tiny
         if np.any((v != 0) & (np.abs(v) < tiny)):
-            raise RuntimeError(f"the {name} reference reached subnormal moments at {n}x{d}, "
-                               f"{epochs} epochs; time it on fewer epochs.")
+            raise RuntimeError(
+                f"the {name} reference reached subnormal moments at {n}x{d}, "
+                f"{epochs} epochs; time it on fewer epochs."
+            )
         err = np.linalg.norm(w - expected) / np.linalg.norm(expected)
         if not err < 1e-9:
-            raise RuntimeError(f"the {name} reference disagrees with fastbias (relative error "
-                               f"{err:.1e}) at {n}x{d}.")
+            raise RuntimeError(
+                f"the {name} reference disagrees with fastbias (relative error "
+                f"{err:.1e}) at {n}x{d}."
+            )
 
     def plain(w, m, v):
         plain_inc_adam(Z, w, m, v, lrs, 0.9, 0.999)
@@ -216,6 +239,7 @@ def reference_timings(n: int, d: int, epochs: int | None = None, rounds: int = 3
     check("plain", *plain(*setup()))
     c = c_inc_adam()
     if c is not None:
+
         def native(w, m, v):
             c(_ptr(Z), n, d, _ptr(w), _ptr(m), _ptr(v), steps, _ptr(lrs), 0.9, 0.999)
             return w, v
@@ -225,8 +249,9 @@ def reference_timings(n: int, d: int, epochs: int | None = None, rounds: int = 3
     return out
 
 
-def simulate_timing(optimizer: Optimizer, n: int, d: int, epochs: int, loss: str = "exp",
-                    rounds: int = 3) -> Timing:
+def simulate_timing(
+    optimizer: Optimizer, n: int, d: int, epochs: int, loss: str = "exp", rounds: int = 3
+) -> Timing:
     """Time ``fb.simulate`` (one compiled call, from zero) after a warm-up call.
 
     The learning rate is the optimizer's default (``PolynomialDecay(0.1, 0.5)``, a constant
@@ -238,11 +263,13 @@ def simulate_timing(optimizer: Optimizer, n: int, d: int, epochs: int, loss: str
     data.kernel_arrays()  # prepared once, as a user's dataset is
 
     def run():
-        return simulate(data, optimizer, epochs=epochs, loss=loss, record=1,
-                        progress=False, chunk_epochs=epochs)
+        return simulate(
+            data, optimizer, epochs=epochs, loss=loss, record=1, progress=False, chunk_epochs=epochs
+        )
 
-    return time_call(type(optimizer).__name__, run, tuple, epochs * optimizer.steps_per_epoch(n),
-                     rounds)
+    return time_call(
+        type(optimizer).__name__, run, tuple, epochs * optimizer.steps_per_epoch(n), rounds
+    )
 
 
 def _epochs_for(optimizer: Optimizer, n: int, d: int, budget: float) -> int:
@@ -270,15 +297,28 @@ def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2,
                 try:
                     t = simulate_timing(opt, n, d, epochs, loss, rounds)
                 except FloatingPointError:  # this setting diverges: no timing, say so
-                    rows.append({"shape": f"{n}x{d}", "optimizer": label, "loss": loss,
-                                 "epochs": epochs, "ns_per_step": math.nan,
-                                 "ns_per_coordinate": math.nan, "diverged": True,
-                                 **{f"{k}_ns_per_step": r.ns_per_step for k, r in refs.items()},
-                                 **{f"ratio_to_{k}": math.nan for k in refs}})
+                    rows.append(
+                        {
+                            "shape": f"{n}x{d}",
+                            "optimizer": label,
+                            "loss": loss,
+                            "epochs": epochs,
+                            "ns_per_step": math.nan,
+                            "ns_per_coordinate": math.nan,
+                            "diverged": True,
+                            **{f"{k}_ns_per_step": r.ns_per_step for k, r in refs.items()},
+                            **{f"ratio_to_{k}": math.nan for k in refs},
+                        }
+                    )
                     continue
-                row = {"shape": f"{n}x{d}", "optimizer": label, "loss": loss,
-                       "epochs": epochs, "ns_per_step": t.ns_per_step,
-                       "ns_per_coordinate": t.ns_per_step / (d * b)}
+                row = {
+                    "shape": f"{n}x{d}",
+                    "optimizer": label,
+                    "loss": loss,
+                    "epochs": epochs,
+                    "ns_per_step": t.ns_per_step,
+                    "ns_per_coordinate": t.ns_per_step / (d * b),
+                }
                 for name, ref in refs.items():
                     row[f"{name}_ns_per_step"] = ref.ns_per_step
                     row[f"ratio_to_{name}"] = t.ns_per_step / ref.ns_per_step

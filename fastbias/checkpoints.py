@@ -17,8 +17,14 @@ import numpy as np
 
 from ._io import ArraySpec, atomic_savez, parse_json, read_npz, resolve_npz_path, text_field
 
-__all__ = ["RunState", "CHECKPOINT_FORMAT", "checkpoint_info", "read_checkpoint", "rebuild_run",
-           "resume_state"]
+__all__ = [
+    "RunState",
+    "CHECKPOINT_FORMAT",
+    "checkpoint_info",
+    "read_checkpoint",
+    "rebuild_run",
+    "resume_state",
+]
 
 CHECKPOINT_FORMAT = "fastbias-checkpoint-2"
 _OLD_FORMATS = ("fastbias-checkpoint-1",)
@@ -128,10 +134,15 @@ def read_checkpoint(path) -> tuple[dict, dict, Path]:
             "anew (its trajectory files remain readable)."
         )
     if tag != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint file {str(path)!r} has format {tag!r}; expected "
-                         f"{CHECKPOINT_FORMAT!r}.")
-    arrays = read_npz(path, "checkpoint", _checkpoint_specs(),
-                      optional={"data_X": ArraySpec("f", 2), "data_y": ArraySpec("fiuU", 1)})
+        raise ValueError(
+            f"checkpoint file {str(path)!r} has format {tag!r}; expected {CHECKPOINT_FORMAT!r}."
+        )
+    arrays = read_npz(
+        path,
+        "checkpoint",
+        _checkpoint_specs(),
+        optional={"data_X": ArraySpec("f", 2), "data_y": ArraySpec("fiuU", 1)},
+    )
     params = parse_json(arrays["params"], "params", path)
     # the generator state is decoded by simulate(); checked here with the same depth limit
     # (a deeply nested one would otherwise raise RecursionError there)
@@ -142,8 +153,10 @@ def read_checkpoint(path) -> tuple[dict, dict, Path]:
     for key in ("epochs", "n", "d", "k"):  # read back as the target horizon and shapes
         value = params[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"checkpoint {str(path)!r} is corrupt: params {key!r} must be an "
-                             f"integer >= 1; got {value!r}.")
+            raise ValueError(
+                f"checkpoint {str(path)!r} is corrupt: params {key!r} must be an "
+                f"integer >= 1; got {value!r}."
+            )
     return params, arrays, path
 
 
@@ -238,8 +251,10 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint {str(path)!r} cannot be resumed: {exc}") from None
     if data.fingerprint != params["data"]:
-        raise ValueError(f"checkpoint {str(path)!r}: the rebuilt data differ from the run's "
-                         "(fingerprint mismatch); resume it from Python with the original data.")
+        raise ValueError(
+            f"checkpoint {str(path)!r}: the rebuilt data differ from the run's "
+            "(fingerprint mismatch); resume it from Python with the original data."
+        )
     w0 = params["w0"]
     return {
         "data": data,
@@ -254,8 +269,10 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
 
 
 def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunState:
-    """The state saved in a checkpoint of this run (the horizon may be larger), every array
-    checked against the run: parameters, counters, shapes, finiteness, pending order, records.
+    """The state saved in a checkpoint of this run (the horizon may be larger).
+
+    Every array is checked against the run: parameters, counters, shapes, finiteness, the
+    pending order and the records.
     """
     saved, arrays, path = read_checkpoint(path)
 
@@ -276,8 +293,10 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
         raise bad("counters must be two integers")
     epoch, step = int(counters[0]), int(counters[1])
     if epoch > params["epochs"]:
-        raise ValueError(f"checkpoint {str(path)!r} has done {epoch:,} epochs; epochs must be "
-                         f"at least that to resume it; got {params['epochs']:,}.")
+        raise ValueError(
+            f"checkpoint {str(path)!r} has done {epoch:,} epochs; epochs must be "
+            f"at least that to resume it; got {params['epochs']:,}."
+        )
     if epoch < 0 or step != epoch * steps_per_epoch:
         raise bad(f"epoch {epoch} and step {step} do not fit this run")
     ns = spec.dyn.shape[0]
@@ -287,8 +306,9 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
         if arr.shape != shape or not np.all(np.isfinite(arr)):
             raise bad(f"{key} must be finite float64 of shape {shape}")
     pending = arrays["pending"]
-    if pending.shape not in ((0,), (data.n,)) or (pending.size and (
-            pending.min() < 0 or pending.max() >= data.n)):
+    if pending.shape not in ((0,), (data.n,)) or (
+        pending.size and (pending.min() < 0 or pending.max() >= data.n)
+    ):
         raise bad("the pending sample order does not fit the data")
     expected = grid[grid <= epoch].tolist()
     rec_epochs, rec_w = arrays["rec_epochs"], arrays["rec_w"]

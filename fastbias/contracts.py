@@ -61,8 +61,17 @@ def _small_data(multiclass: bool):
     return datasets.gaussian(n=6, d=8, seed=0)
 
 
-def check_optimizer(optimizer, data=None, *, loss=None, lr=None, epochs: int = 1000,
-                    bits: int = 3, seed: int = 0, tolerance: float = 1e-9) -> ContractReport:
+def check_optimizer(
+    optimizer,
+    data=None,
+    *,
+    loss=None,
+    lr=None,
+    epochs: int = 1000,
+    bits: int = 1,
+    seed: int = 0,
+    tolerance: float = 1e-10,
+) -> ContractReport:
     """Check an optimizer's declared state dynamics under tight scale bounds.
 
     Parameters
@@ -74,13 +83,14 @@ def check_optimizer(optimizer, data=None, *, loss=None, lr=None, epochs: int = 1
         As in :func:`fastbias.simulate` (defaults: the data's loss, the optimizer's rate).
     epochs : int, default 1000
         Epochs of each run.
-    bits : int, default 3
+    bits : int, default 1
         The tight scale bounds, in binary digits (ordinary runs use 256): the log-scale
-        then moves at almost every step.
+        then moves whenever the gradients change by a factor 2.
     seed : int, default 0
-    tolerance : float, default 1e-9
+    tolerance : float, default 1e-10
         Largest relative difference accepted between the two runs (rescaling by powers of
-        two is exact; what differs is the rounding of the gradients' coefficients).
+        two is exact; what differs is the rounding of the gradients' coefficients: measured
+        at most 5.4e-16 for the built-in optimizers).
 
     Returns
     -------
@@ -90,7 +100,8 @@ def check_optimizer(optimizer, data=None, *, loss=None, lr=None, epochs: int = 1
     Notes
     -----
     A state declared to enter the step with factor 0 is set to 0 when the scale moves: with
-    the scale moving at every step a wrong ``enter = 0`` shows within a few epochs. A
+    the scale moving this often, a wrong ``enter = 0`` of Adam's m or v shows within 3
+    epochs (against about 10^5 in ordinary runs). A
     declared ``decay`` or ``gain`` that is too small shows as a state above its bound. A
     rule with scale ``"step"`` or ``"plain"`` has no state dynamics; it is run the same way
     (the comparison still checks that its result does not depend on the scale bounds).
@@ -135,8 +146,10 @@ def check_optimizer(optimizer, data=None, *, loss=None, lr=None, epochs: int = 1
             "(its entering factor, decay or gain) is declared wrong"
         )
     if violations:
-        problems.append(f"states above their declared bounds: {violations[0]}"
-                        + (f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""))
+        problems.append(
+            f"states above their declared bounds: {violations[0]}"
+            + (f" (and {len(violations) - 1} more)" if len(violations) > 1 else "")
+        )
     return ContractReport(repr(optimizer), epochs, difference, tolerance, violations, problems)
 
 
@@ -147,5 +160,6 @@ def _check_bounds(state, names, violations) -> None:
         largest = float(np.abs(state.state[j]).max())
         if largest > bound * (1.0 + 1e-12) and largest > 0.0:
             ratio = largest / bound if bound > 0 else np.inf
-            violations.append(f"epoch {state.epoch}: {name} = {largest:.3g} is {ratio:.3g} "
-                              "times its bound")
+            violations.append(
+                f"epoch {state.epoch}: {name} = {largest:.3g} is {ratio:.3g} times its bound"
+            )

@@ -61,8 +61,11 @@ def _signed_labels(y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)
     if values.size != 2:
         shown = values[:5].tolist() + (["..."] if values.size > 5 else [])
-        rule = ("text labels y must hold exactly two distinct values" if text else
-                "y must hold exactly two distinct label values (or only -1/+1)")
+        rule = (
+            "text labels y must hold exactly two distinct values"
+            if text
+            else "y must hold exactly two distinct label values (or only -1/+1)"
+        )
         hint = "; for k > 2 classes use fb.MulticlassDataset" if values.size > 2 else ""
         raise ValueError(f"{rule}; got {values.size} distinct values {shown}{hint}.")
     return np.where(y == values[1], 1.0, -1.0)
@@ -95,8 +98,13 @@ def is_separable(Z: np.ndarray) -> bool:
 
     n, d = Z.shape
     # separability does not depend on positive row scales; unit rows keep HiGHS in range
-    res = linprog(np.zeros(d), A_ub=-Z / scale[:, None], b_ub=-np.ones(n),
-                  bounds=[(None, None)] * d, method="highs")
+    res = linprog(
+        np.zeros(d),
+        A_ub=-Z / scale[:, None],
+        b_ub=-np.ones(n),
+        bounds=[(None, None)] * d,
+        method="highs",
+    )
     if res.status == 0:
         return True
     if res.status == 2:
@@ -301,8 +309,15 @@ class Dataset(_Data):
 
     def save(self, path):
         """Write X and y atomically to an ``.npz`` file; returns the path written."""
-        return atomic_savez(path, {"format": np.array(_BINARY_FORMATS[0]), "X": self._X,
-                                   "y": self._y, **_source_field(self._source)})
+        return atomic_savez(
+            path,
+            {
+                "format": np.array(_BINARY_FORMATS[0]),
+                "X": self._X,
+                "y": self._y,
+                **_source_field(self._source),
+            },
+        )
 
     @classmethod
     def load(cls, path, *, check_separable: bool = True) -> Dataset:
@@ -357,8 +372,10 @@ class MulticlassDataset(_Data):
         X = check_finite_array("X", X, ndim=2)
         labels = _label_array(y)
         if labels.shape[0] != X.shape[0]:
-            raise ValueError(f"y must have one label per row of X: X has {X.shape[0]} rows, "
-                             f"y has {labels.shape[0]}.")
+            raise ValueError(
+                f"y must have one label per row of X: X has {X.shape[0]} rows, "
+                f"y has {labels.shape[0]}."
+            )
         classes, codes = np.unique(labels, return_inverse=True)
         if classes.size < 2:
             raise ValueError(f"y must hold at least 2 distinct labels; got {classes.tolist()}.")
@@ -398,24 +415,36 @@ class MulticlassDataset(_Data):
     def __eq__(self, other) -> bool:
         if not isinstance(other, MulticlassDataset):
             return NotImplemented
-        return (np.array_equal(self._X, other._X) and np.array_equal(self._y, other._y)
-                and np.array_equal(self._classes, other._classes))
+        return (
+            np.array_equal(self._X, other._X)
+            and np.array_equal(self._y, other._y)
+            and np.array_equal(self._classes, other._classes)
+        )
 
     def margins(self, W) -> np.ndarray:
         """``min_{c != y_i} (W[y_i] - W[c]) . x_i`` per sample; W (k, d) or a stack (r, k, d)."""
         W = np.asarray(W, dtype=np.float64)
         scores = np.einsum("...cd,nd->...nc", W, self._X)
-        true = np.take_along_axis(scores, np.broadcast_to(self._y[:, None],
-                                                          scores.shape[:-1] + (1,)), axis=-1)
+        true = np.take_along_axis(
+            scores, np.broadcast_to(self._y[:, None], scores.shape[:-1] + (1,)), axis=-1
+        )
         other = scores.copy()
-        np.put_along_axis(other, np.broadcast_to(self._y[:, None], other.shape[:-1] + (1,)),
-                          -np.inf, axis=-1)
-        return (true[..., 0] - other.max(axis=-1))
+        np.put_along_axis(
+            other, np.broadcast_to(self._y[:, None], other.shape[:-1] + (1,)), -np.inf, axis=-1
+        )
+        return true[..., 0] - other.max(axis=-1)
 
     def save(self, path):
         """Write X, the classes and the original labels atomically to an ``.npz`` file."""
-        return atomic_savez(path, {"format": np.array(_MULTICLASS_FORMAT), "X": self._X,
-                                   "y": self._classes[self._y], **_source_field(self._source)})
+        return atomic_savez(
+            path,
+            {
+                "format": np.array(_MULTICLASS_FORMAT),
+                "X": self._X,
+                "y": self._classes[self._y],
+                **_source_field(self._source),
+            },
+        )
 
     @classmethod
     def load(cls, path, *, check_separable: bool = True) -> MulticlassDataset:
@@ -432,18 +461,29 @@ def _source_field(source) -> dict:
 
 def _read_dataset(path, formats, label_key, label_kinds):
     """The arrays and the source of a dataset file of one of ``formats``."""
-    data = read_npz(path, "dataset", {
-        "format": ArraySpec("U", 0, 1),
-        "X": ArraySpec("fiub", 2),
-        label_key: ArraySpec(label_kinds, 1),
-    }, optional={"source": ArraySpec("U", 0, 1)})
+    data = read_npz(
+        path,
+        "dataset",
+        {
+            "format": ArraySpec("U", 0, 1),
+            "X": ArraySpec("fiub", 2),
+            label_key: ArraySpec(label_kinds, 1),
+        },
+        optional={"source": ArraySpec("U", 0, 1)},
+    )
     tag = text_field(data["format"], "format", path)
     if tag not in formats:
-        other = ("binary" if tag in _BINARY_FORMATS else
-                 "multiclass" if tag == _MULTICLASS_FORMAT else None)
+        other = (
+            "binary"
+            if tag in _BINARY_FORMATS
+            else "multiclass"
+            if tag == _MULTICLASS_FORMAT
+            else None
+        )
         hint = f" (it holds {other} data: use fb.datasets.load)" if other else ""
-        raise ValueError(f"dataset file {str(path)!r} has format {tag!r}; expected one of "
-                         f"{list(formats)}{hint}.")
+        raise ValueError(
+            f"dataset file {str(path)!r} has format {tag!r}; expected one of {list(formats)}{hint}."
+        )
     source = parse_json(data["source"], "source", path) if "source" in data else None
     return data, source
 
@@ -500,8 +540,12 @@ def gaussian(n: int = 10, d: int = 50, seed: int = 0, *, check_separable: bool =
     n, d, seed = check_int("n", n, 1), check_int("d", d, 1), check_int("seed", seed, 0)
     rng = _rng(seed)
     X = rng.standard_normal((n, d))
-    return Dataset(X, _random_labels(rng, n), check_separable=check_separable,
-                   source={"generator": "gaussian", "n": n, "d": d, "seed": seed})
+    return Dataset(
+        X,
+        _random_labels(rng, n),
+        check_separable=check_separable,
+        source={"generator": "gaussian", "n": n, "d": d, "seed": seed},
+    )
 
 
 def generalized_rademacher(
@@ -541,9 +585,19 @@ def generalized_rademacher(
     rng = _rng(seed)
     r = rng.uniform(low, high, size=n)
     signs = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
-    return Dataset(r[:, None] * signs, _random_labels(rng, n), check_separable=check_separable,
-                   source={"generator": "generalized_rademacher", "n": n, "d": d, "seed": seed,
-                           "low": low, "high": high})
+    return Dataset(
+        r[:, None] * signs,
+        _random_labels(rng, n),
+        check_separable=check_separable,
+        source={
+            "generator": "generalized_rademacher",
+            "n": n,
+            "d": d,
+            "seed": seed,
+            "low": low,
+            "high": high,
+        },
+    )
 
 
 def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
@@ -576,12 +630,16 @@ def shifted_diagonal(a=None, delta: float = 0.1) -> Dataset:
         )
     delta = check_interval("delta", delta, 0.0, np.inf, "neither")
     X = np.diag(a) + delta
-    return Dataset(X, np.ones(a.size),
-                   source={"generator": "shifted_diagonal", "a": a.tolist(), "delta": delta})
+    return Dataset(
+        X,
+        np.ones(a.size),
+        source={"generator": "shifted_diagonal", "a": a.tolist(), "delta": delta},
+    )
 
 
-def gaussian_multiclass(n: int = 30, d: int = 50, k: int = 3, seed: int = 0, *,
-                        check_separable: bool = True) -> MulticlassDataset:
+def gaussian_multiclass(
+    n: int = 30, d: int = 50, k: int = 3, seed: int = 0, *, check_separable: bool = True
+) -> MulticlassDataset:
     """Multiclass Gaussian data: ``x_i ~ N(0, I_d)``, classes uniform in 0..k-1, all present.
 
     Parameters
@@ -608,9 +666,12 @@ def gaussian_multiclass(n: int = 30, d: int = 50, k: int = 3, seed: int = 0, *,
     rng = _rng(seed)
     X = rng.standard_normal((n, d))
     y = rng.permutation(np.concatenate([np.arange(k), rng.integers(0, k, size=n - k)]))
-    return MulticlassDataset(X, y, check_separable=check_separable,
-                             source={"generator": "gaussian_multiclass", "n": n, "d": d, "k": k,
-                                     "seed": seed})
+    return MulticlassDataset(
+        X,
+        y,
+        check_separable=check_separable,
+        source={"generator": "gaussian_multiclass", "n": n, "d": d, "k": k, "seed": seed},
+    )
 
 
 @dataclass(frozen=True)
@@ -642,16 +703,20 @@ class Generator:
     options: tuple
 
     def default(self, argument: str):
-        """The default of one of the function's arguments (``n`` of shifted-diagonal data:
-        the length of its default ``a``)."""
+        """The default of one of the function's arguments.
+
+        ``n`` of shifted-diagonal data is the length of its default ``a``.
+        """
         if self.name == "shifted_diagonal" and argument == "n":
             return 10
         return inspect.signature(self.function).parameters[argument].default
 
     def from_options(self, **values):
         """Make the data from command-line option values (None: the default)."""
-        kwargs = {arg: (values.get(opt) if values.get(opt) is not None else self.default(arg))
-                  for opt, arg in self.options}
+        kwargs = {
+            arg: (values.get(opt) if values.get(opt) is not None else self.default(arg))
+            for opt, arg in self.options
+        }
         if self.name == "shifted_diagonal":
             return shifted_diagonal(np.linspace(1.0, 2.0, kwargs["n"]), delta=kwargs["delta"])
         check = {k: v for k, v in values.items() if k == "check_separable"}
@@ -661,16 +726,40 @@ class Generator:
 #: The data generators, by function name (what recipes store); each knows its command-line
 #: name and options.
 GENERATORS = {
-    gen.name: gen for gen in (
-        Generator("gaussian", gaussian, "gaussian", "Gaussian", False,
-                  (("n", "n"), ("d", "d"), ("data_seed", "seed"))),
-        Generator("generalized_rademacher", generalized_rademacher, "gr", "GR", False,
-                  (("n", "n"), ("d", "d"), ("data_seed", "seed"))),
-        Generator("shifted_diagonal", shifted_diagonal, "shifted-diagonal", "shifted diagonal",
-                  False, (("n", "n"), ("delta", "delta"))),
-        Generator("gaussian_multiclass", gaussian_multiclass, "gaussian-multiclass",
-                  "multiclass Gaussian", True,
-                  (("n", "n"), ("d", "d"), ("k", "k"), ("data_seed", "seed"))),
+    gen.name: gen
+    for gen in (
+        Generator(
+            "gaussian",
+            gaussian,
+            "gaussian",
+            "Gaussian",
+            False,
+            (("n", "n"), ("d", "d"), ("data_seed", "seed")),
+        ),
+        Generator(
+            "generalized_rademacher",
+            generalized_rademacher,
+            "gr",
+            "GR",
+            False,
+            (("n", "n"), ("d", "d"), ("data_seed", "seed")),
+        ),
+        Generator(
+            "shifted_diagonal",
+            shifted_diagonal,
+            "shifted-diagonal",
+            "shifted diagonal",
+            False,
+            (("n", "n"), ("delta", "delta")),
+        ),
+        Generator(
+            "gaussian_multiclass",
+            gaussian_multiclass,
+            "gaussian-multiclass",
+            "multiclass Gaussian",
+            True,
+            (("n", "n"), ("d", "d"), ("k", "k"), ("data_seed", "seed")),
+        ),
     )
 }
 
@@ -680,8 +769,10 @@ def get_generator(name: str) -> Generator:
     for gen in GENERATORS.values():
         if name in (gen.name, gen.cli):
             return gen
-    raise ValueError(f"data generator must be one of {sorted(GENERATORS)} (command line: "
-                     f"{[g.cli for g in GENERATORS.values()]}); got {name!r}.")
+    raise ValueError(
+        f"data generator must be one of {sorted(GENERATORS)} (command line: "
+        f"{[g.cli for g in GENERATORS.values()]}); got {name!r}."
+    )
 
 
 def from_source(source: dict, *, check_separable: bool = True):
@@ -693,8 +784,9 @@ def from_source(source: dict, *, check_separable: bool = True):
         If the recipe names no generator of this module or has invalid arguments.
     """
     if not isinstance(source, dict) or source.get("generator") not in GENERATORS:
-        raise ValueError(f"source must name one of the generators {sorted(GENERATORS)}; "
-                         f"got {source!r}.")
+        raise ValueError(
+            f"source must name one of the generators {sorted(GENERATORS)}; got {source!r}."
+        )
     args = {k: v for k, v in source.items() if k != "generator"}
     factory = GENERATORS[source["generator"]].function
     try:

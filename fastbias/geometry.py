@@ -52,6 +52,7 @@ __all__ = [
     "SUPPORT_RTOL",
 ]
 
+
 class ConvergenceWarning(UserWarning):
     """An iterative method stopped at ``max_iter`` before meeting its tolerance."""
 
@@ -490,8 +491,9 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     if isinstance(data, MulticlassDataset):
         from .multiclass_geometry import max_margin_multiclass
 
-        return max_margin_multiclass(data, _resolve_norm(data, p, norm), solver=solver,
-                                     solver_options=solver_options)
+        return max_margin_multiclass(
+            data, _resolve_norm(data, p, norm), solver=solver, solver_options=solver_options
+        )
     p = _resolve_norm(data, p, norm)
     Z = _signed_samples(data)
     cone = p not in (1.0, 2.0, math.inf)
@@ -542,8 +544,11 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     w_unit = w_s / norm
     margin = float(np.min(Z @ w_unit))
     total = dual_s.sum()
-    upper = (float(np.linalg.norm(Zs.T @ dual_s, ord=_dual_norm(p)) / total) * scale
-             if total > 0 else math.inf)
+    upper = (
+        float(np.linalg.norm(Zs.T @ dual_s, ord=_dual_norm(p)) / total) * scale
+        if total > 0
+        else math.inf
+    )
     gap = 1.0 - margin / upper if upper > 0 else math.inf
     if status == "optimal_inaccurate" and polished is None and not gap <= ACCEPT_GAP:
         raise SolverError(

@@ -34,9 +34,21 @@ import numpy as np
 from ._jit import jitable
 from ._options import check_options
 
-__all__ = ["Loss", "LOSSES", "BINARY_LOSSES", "MULTICLASS_LOSSES", "get_loss",
-           "loss_from_stored", "register_loss", "unregister_loss", "loss_names",
-           "ExpLoss", "LogisticLoss", "CrossEntropy", "MulticlassExpLoss"]
+__all__ = [
+    "Loss",
+    "LOSSES",
+    "BINARY_LOSSES",
+    "MULTICLASS_LOSSES",
+    "get_loss",
+    "loss_from_stored",
+    "register_loss",
+    "unregister_loss",
+    "loss_names",
+    "ExpLoss",
+    "LogisticLoss",
+    "CrossEntropy",
+    "MulticlassExpLoss",
+]
 
 
 class Loss:
@@ -67,8 +79,9 @@ class Loss:
 
     def parameters(self) -> np.ndarray:
         """The parameter array ``lparams`` of the derivative: the fields, in order."""
-        return np.array([float(getattr(self, f.name)) for f in dataclasses.fields(self)],
-                        dtype=np.float64)
+        return np.array(
+            [float(getattr(self, f.name)) for f in dataclasses.fields(self)], dtype=np.float64
+        )
 
     def log_sample_loss(self, s: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """``log l_i`` from margins (binary) or from scores (..., n, k) and labels (multiclass)."""
@@ -139,18 +152,21 @@ def register_loss(name: str):
         raise ValueError(f"name must be a lower-case word such as 'exp'; got {name!r}.")
 
     def decorate(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Loss)
-                and dataclasses.is_dataclass(cls)):
+        if not (isinstance(cls, type) and issubclass(cls, Loss) and dataclasses.is_dataclass(cls)):
             raise TypeError(f"{cls!r} must be a dataclass that subclasses fastbias Loss.")
         if not callable(getattr(cls, "derivative", None)):
             raise TypeError(f"{cls.__name__}.derivative must be a jitable function.")
         table = _REGISTRY[bool(cls.multiclass)]
         previous = table.get(name)
         same = previous is not None and (previous.__module__, previous.__qualname__) == (
-            cls.__module__, cls.__qualname__)
+            cls.__module__,
+            cls.__qualname__,
+        )
         if previous is not None and previous is not cls and not same:
-            raise ValueError(f"a {_kind(cls.multiclass)} loss is already registered as "
-                             f"{name!r}: {previous.__name__}.")
+            raise ValueError(
+                f"a {_kind(cls.multiclass)} loss is already registered as "
+                f"{name!r}: {previous.__name__}."
+            )
         cls.name = name
         _dry_run(cls)
         table[name] = cls
@@ -163,8 +179,9 @@ def unregister_loss(name: str, multiclass: bool = False) -> type:
     """Remove a loss from the registry; returns its class (ValueError if there is none)."""
     table = _REGISTRY[bool(multiclass)]
     if name not in table:
-        raise ValueError(f"no {_kind(multiclass)} loss is registered as {name!r}; registered: "
-                         f"{sorted(table)}.")
+        raise ValueError(
+            f"no {_kind(multiclass)} loss is registered as {name!r}; registered: {sorted(table)}."
+        )
     return table.pop(name)
 
 
@@ -201,8 +218,10 @@ def _dry_run(cls) -> None:
             f"j-th field of the class, in order."
         ) from None
     if not isinstance(value, (float, int, np.floating, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"loss {cls.__name__}: its derivative must return a number (the "
-                        f"largest log-derivative); got {value!r}.")
+        raise TypeError(
+            f"loss {cls.__name__}: its derivative must return a number (the "
+            f"largest log-derivative); got {value!r}."
+        )
 
 
 def get_loss(loss, multiclass: bool = False) -> Loss:
@@ -224,17 +243,22 @@ def get_loss(loss, multiclass: bool = False) -> Loss:
     kind = _kind(multiclass)
     if isinstance(loss, Loss):
         if loss.multiclass != bool(multiclass):
-            raise ValueError(f"loss {loss!r} is a {_kind(loss.multiclass)} loss; {kind} data "
-                             f"take one of {sorted(table)}.")
+            raise ValueError(
+                f"loss {loss!r} is a {_kind(loss.multiclass)} loss; {kind} data "
+                f"take one of {sorted(table)}."
+            )
         return loss
     if not isinstance(loss, str):
-        raise TypeError(f"loss must be one of {sorted(table)} for {kind} data (or a "
-                        f"fastbias Loss); got {loss!r}.")
+        raise TypeError(
+            f"loss must be one of {sorted(table)} for {kind} data (or a "
+            f"fastbias Loss); got {loss!r}."
+        )
     if loss not in table:
         other = _REGISTRY[not multiclass]
         hint = f" ({loss!r} is a {_kind(not multiclass)} loss)" if loss in other else ""
-        raise ValueError(f"loss must be one of {sorted(table)} for {kind} data; got "
-                         f"{loss!r}{hint}.")
+        raise ValueError(
+            f"loss must be one of {sorted(table)} for {kind} data; got {loss!r}{hint}."
+        )
     return table[loss]()
 
 
@@ -379,9 +403,11 @@ class ExpLoss(Loss):
     derivative: ClassVar[Callable] = exp_log_derivative
 
     def log_sample_loss(self, s, labels=None):
+        """``log l_i = -s``."""
         return -np.asarray(s, dtype=np.float64)
 
     def log_neg_derivative(self, s):
+        """``log(-l'(s)) = -s``."""
         return -np.asarray(s, dtype=np.float64)
 
 
@@ -394,9 +420,11 @@ class LogisticLoss(Loss):
     derivative: ClassVar[Callable] = logistic_log_derivative
 
     def log_sample_loss(self, s, labels=None):
+        """``log l_i = log(log(1 + e^-s))``, finite at any margin."""
         return _log_softplus_neg(s)
 
     def log_neg_derivative(self, s):
+        """``log(-l'(s)) = -log(1 + e^s)``."""
         return -np.logaddexp(0.0, np.asarray(s, dtype=np.float64))
 
 
@@ -410,6 +438,7 @@ class CrossEntropy(Loss):
     derivative: ClassVar[Callable] = ce_log_derivatives
 
     def log_sample_loss(self, s, labels=None):
+        """``log l_i = log(softplus(u))`` with ``u = log sum_{c != y} e^(s_c - s_y)``."""
         u = _logsumexp(_relative_scores(s, labels))
         return _log_softplus_neg(-u)
 
@@ -424,4 +453,5 @@ class MulticlassExpLoss(Loss):
     derivative: ClassVar[Callable] = multiclass_exp_log_derivatives
 
     def log_sample_loss(self, s, labels=None):
+        """``log l_i = log sum_{c != y} e^(s_c - s_y)``."""
         return _logsumexp(_relative_scores(s, labels))

@@ -82,8 +82,9 @@ def log_loss(data, w, loss: str | None = None) -> np.ndarray | float:
     multiclass, rows, labels = _as_data(data)
     if loss is None:
         loss = "ce" if multiclass else "exp"
-    spec = loss_from_stored(loss, multiclass) if isinstance(loss, dict) else get_loss(
-        loss, multiclass)
+    spec = (
+        loss_from_stored(loss, multiclass) if isinstance(loss, dict) else get_loss(loss, multiclass)
+    )
     k = data.k if multiclass else None
     W, one = _stack(w, multiclass, k, rows.shape[1])
     if multiclass:

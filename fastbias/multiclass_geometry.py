@@ -317,8 +317,9 @@ def max_margin_multiclass(
     what = f"multiclass {norm!r}-norm max-margin problem"
     status = run_solver(problem, solver, opts, what)
     if W.value is None or constraint.dual_value is None:
-        raise SolverError(f"{solver} returned no solution for the {what}: status {status!r}.",
-                          status)
+        raise SolverError(
+            f"{solver} returned no solution for the {what}: status {status!r}.", status
+        )
     w_s = np.asarray(W.value, dtype=np.float64).reshape(k * d)
     lam_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(-1), 0.0)
     if norm == "fro" and K.shape[0] * K.shape[1] <= _POLISH_MAX_ENTRIES:
@@ -329,8 +330,9 @@ def max_margin_multiclass(
     W_s = w_s.reshape(k, d)
     size = _matrix_norm(W_s, norm)
     if not (np.all(np.isfinite(W_s)) and size > 0):
-        raise SolverError(f"{solver} returned an invalid solution for the {what}: status "
-                          f"{status!r}.", status)
+        raise SolverError(
+            f"{solver} returned an invalid solution for the {what}: status {status!r}.", status
+        )
     w_unit = W_s / size
     margin = float(np.min(data.margins(w_unit)))
 
@@ -338,8 +340,7 @@ def max_margin_multiclass(
     dual_s[pairs_i, pairs_c] = lam_s
     total = dual_s.sum()
     # Both bounds in scaled units times `scale`: <W, A_ic(X)> = scale <W, A_ic(Xs)>.
-    upper = (_dual_norm(_combination(Xs, y, dual_s), norm) / total * scale
-             if total > 0 else math.inf)
+    upper = _dual_norm(_combination(Xs, y, dual_s), norm) / total * scale if total > 0 else math.inf
     gap = 1.0 - margin / upper if upper > 0 else math.inf
     if status == "optimal_inaccurate" and not gap <= (_ACCEPT_GAP_SDP if sdp else ACCEPT_GAP):
         raise SolverError(

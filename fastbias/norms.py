@@ -15,8 +15,18 @@ import numpy as np
 
 from ._validation import check_interval
 
-__all__ = ["Norm", "NORMS", "MATRIX_NORMS", "check_p", "check_matrix_norm", "check_norm",
-           "norm_values", "norm_label", "summary_norms", "named_norm"]
+__all__ = [
+    "Norm",
+    "NORMS",
+    "MATRIX_NORMS",
+    "check_p",
+    "check_matrix_norm",
+    "check_norm",
+    "norm_values",
+    "norm_label",
+    "summary_norms",
+    "named_norm",
+]
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,15 @@ def named_norm(value, multiclass: bool) -> Norm | None:
 
 
 #: Names accepted for the common l_p norms.
-_P_NAMES = {"inf": math.inf, "linf": math.inf, "l_inf": math.inf, "l2": 2.0, "l_2": 2.0,
-            "l1": 1.0, "l_1": 1.0}
+_P_NAMES = {
+    "inf": math.inf,
+    "linf": math.inf,
+    "l_inf": math.inf,
+    "l2": 2.0,
+    "l_2": 2.0,
+    "l1": 1.0,
+    "l_1": 1.0,
+}
 
 
 def check_p(p) -> float:
@@ -88,17 +105,19 @@ def check_p(p) -> float:
     if isinstance(p, str):
         if p.lower() in _P_NAMES:
             return _P_NAMES[p.lower()]
-        hint = (f" ({p!r} is a matrix norm, for multiclass data)" if p in MATRIX_NORMS else "")
-        raise TypeError(f"p must be a real number in [1, inf] or one of {sorted(_P_NAMES)}; "
-                        f"got {p!r}{hint}.")
+        hint = f" ({p!r} is a matrix norm, for multiclass data)" if p in MATRIX_NORMS else ""
+        raise TypeError(
+            f"p must be a real number in [1, inf] or one of {sorted(_P_NAMES)}; got {p!r}{hint}."
+        )
     return check_interval("p", p, 1.0, math.inf, "both")
 
 
 def check_matrix_norm(norm) -> str:
     """A matrix norm name, one of :data:`MATRIX_NORMS`."""
     if not isinstance(norm, str) or norm not in MATRIX_NORMS:
-        raise ValueError(f"norm must be one of {sorted(MATRIX_NORMS)} for multiclass data; "
-                         f"got {norm!r}.")
+        raise ValueError(
+            f"norm must be one of {sorted(MATRIX_NORMS)} for multiclass data; got {norm!r}."
+        )
     return norm
 
 

@@ -43,12 +43,17 @@ def check_path(name: str, value) -> None:
 
 def check_epochs(name: str, value, low: int = 1) -> int:
     """An epoch count: an integer, or an integral float such as ``1e6``, >= ``low``."""
-    if (isinstance(value, float | np.floating) and math.isfinite(value)
-            and float(value).is_integer()):
+    if (
+        isinstance(value, float | np.floating)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
         value = int(value)
     elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral | bool):
-        raise TypeError(f"{name} must be an integer (1e6 style is accepted when it is a whole "
-                        f"number); got {value!r}.")
+        raise TypeError(
+            f"{name} must be an integer (1e6 style is accepted when it is a whole "
+            f"number); got {value!r}."
+        )
     return check_int(name, value, low)
 
 
@@ -65,8 +70,10 @@ def _check_w0(w0, data, k: int) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         reach = np.abs(W) @ np.abs(rows.T) * powers[None, :]
     if not np.all(np.isfinite(reach)):
-        raise ValueError("w0 is too large for these data: its scores <w0, x_i> leave the "
-                         "float64 range (about 1.8e308); scale it down.")
+        raise ValueError(
+            "w0 is too large for these data: its scores <w0, x_i> leave the "
+            "float64 range (about 1.8e308); scale it down."
+        )
     return W
 
 
@@ -81,8 +88,9 @@ def _schedule_dict(lr: Schedule):
 def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: bool) -> Plan:
     """Validate a run's arguments (before any work) and resolve every default."""
     if not isinstance(data, (Dataset, MulticlassDataset)):
-        raise TypeError(f"data must be a fastbias.Dataset or MulticlassDataset; got "
-                        f"{type(data).__name__}.")
+        raise TypeError(
+            f"data must be a fastbias.Dataset or MulticlassDataset; got {type(data).__name__}."
+        )
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
             f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
@@ -122,13 +130,16 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
         "data": data.fingerprint,
         "data_label": data.label,
         "data_source": data.source,
-        "n": n, "d": d, "k": k,
+        "n": n,
+        "d": d,
+        "k": k,
     }
     return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch)
 
 
-def run_parameters(data, optimizer, *, lr=None, epochs, loss=None, seed=0, record=20,
-                   w0=None) -> dict:
+def run_parameters(
+    data, optimizer, *, lr=None, epochs, loss=None, seed=0, record=20, w0=None
+) -> dict:
     """The fully resolved parameters of a run, as :func:`fastbias.simulate` stores them.
 
     Defaults are filled in (the learning rate and loss for this optimizer and data), the

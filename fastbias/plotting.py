@@ -14,8 +14,11 @@ from .experiments import METRICS, FigureResult
 
 __all__ = ["plot_figure"]
 
-_YLABELS = {"cosine": "cosine similarity", "margin_ratio": "gamma(w) / gamma*",
-            "decay_norm": "||w|| x weight decay"}
+_YLABELS = {
+    "cosine": "cosine similarity",
+    "margin_ratio": "gamma(w) / gamma*",
+    "decay_norm": "||w|| x weight decay",
+}
 
 
 def _matplotlib_figure():
@@ -74,8 +77,9 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
         # same color in every panel.
         for s, color in zip(series, _colors(len(series)), strict=True):
             keep = s.epochs > 0  # the log axis cannot show epoch 0
-            ax.plot(s.epochs[keep], s.values[keep], label=legend_of[s.curve], color=color,
-                    linewidth=1.4)
+            ax.plot(
+                s.epochs[keep], s.values[keep], label=legend_of[s.curve], color=color, linewidth=1.4
+            )
         ax.set_xscale("log")
         ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
         ax.set_title(panel.title, fontsize=10)
@@ -84,17 +88,24 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
         ax.grid(True, which="major", alpha=0.3)
         if not shared_legend:
             ax.legend(fontsize=7, loc="best", framealpha=0.85)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     if shared_legend:
         handles, labels = axes[0].get_legend_handles_labels()
         # One row if it fits (about 0.07 inch per character at font size 8), else two.
         one_row = sum(0.07 * len(t) + 0.6 for t in labels) < width * ncols
-        fig.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8,
-                   ncols=len(labels) if one_row else math.ceil(len(labels) / 2))
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            frameon=False,
+            fontsize=8,
+            ncols=len(labels) if one_row else math.ceil(len(labels) / 2),
+        )
     mode = "quick" if result.quick else "full"
-    setting = textwrap.fill(f"{spec.setting}; {result.epochs:,} epochs ({mode})",
-                            width=int(width * ncols * 14))
+    setting = textwrap.fill(
+        f"{spec.setting}; {result.epochs:,} epochs ({mode})", width=int(width * ncols * 14)
+    )
     fig.suptitle(f"{spec.name}: {spec.title}\n{setting}", fontsize=9)
     return fig
 

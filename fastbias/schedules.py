@@ -18,8 +18,14 @@ import numpy as np
 from ._kernels.schedule import CONSTANT, POLYNOMIAL, fill_learning_rates
 from ._validation import check_interval
 
-__all__ = ["PolynomialDecay", "Constant", "Schedule", "FunctionSchedule", "schedule_from_dict",
-           "as_schedule"]
+__all__ = [
+    "PolynomialDecay",
+    "Constant",
+    "Schedule",
+    "FunctionSchedule",
+    "schedule_from_dict",
+    "as_schedule",
+]
 
 _SCHEDULES: dict[str, type] = {}
 
@@ -62,9 +68,12 @@ class Schedule:
         if callable(old) and "rate" not in cls.__dict__:
             import warnings
 
-            warnings.warn(f"{cls.__name__} defines eta(t): the method of fb.Schedule is now "
-                          "rate(t); eta(t) is used for it (rename it).", DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{cls.__name__} defines eta(t): the method of fb.Schedule is now "
+                "rate(t); eta(t) is used for it (rename it).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             cls.rate = old
 
     def rate(self, t):
@@ -87,8 +96,10 @@ class Schedule:
         bad = ~(np.isfinite(out) & (out > 0))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"lr: the learning rate of step {t0 + i} is {float(out[i])!r}; "
-                             "rates must be positive and finite.")
+            raise ValueError(
+                f"lr: the learning rate of step {t0 + i} is {float(out[i])!r}; "
+                "rates must be positive and finite."
+            )
         return out
 
     def to_dict(self) -> dict:
@@ -191,6 +202,7 @@ class FunctionSchedule(Schedule):
         return f"FunctionSchedule({getattr(self.function, '__name__', self.function)!r})"
 
     def rate(self, t):
+        """The function's rates: on the array of step counters if it takes one, else each."""
         if self._vectorized is not False:
             try:
                 values = np.asarray(self.function(t), dtype=np.float64)
@@ -203,6 +215,7 @@ class FunctionSchedule(Schedule):
         return np.array([float(self.function(int(s))) for s in t])
 
     def to_dict(self) -> dict:
+        """Refused: a plain function has no stored form (TypeError, with the way out)."""
         raise TypeError(
             "lr: a learning rate given as a plain function has no stored form, so it cannot "
             "be checkpointed or cached by a sweep; write it as a fb.Schedule subclass (a "
@@ -236,8 +249,10 @@ def as_schedule(lr, *, stored: bool) -> Schedule:
         if stored:
             FunctionSchedule(lr).to_dict()  # raises the explanation
         return FunctionSchedule(lr)
-    raise TypeError(f"lr must be a schedule such as fb.PolynomialDecay(0.1, 0.5) or "
-                    f"fb.Constant(0.1), or a function t -> eta; got {lr!r}.")
+    raise TypeError(
+        f"lr must be a schedule such as fb.PolynomialDecay(0.1, 0.5) or "
+        f"fb.Constant(0.1), or a function t -> eta; got {lr!r}."
+    )
 
 
 def schedule_from_dict(params: dict) -> Schedule:
@@ -248,8 +263,10 @@ def schedule_from_dict(params: dict) -> Schedule:
     name = params.pop("name", None)
     if name not in _SCHEDULES or name in ("_Compiled", "FunctionSchedule"):
         known = sorted(k for k in _SCHEDULES if k not in ("_Compiled", "FunctionSchedule"))
-        raise ValueError(f"unknown schedule name {name!r}; expected one of {known} (a schedule "
-                         "class of your own must be imported first).")
+        raise ValueError(
+            f"unknown schedule name {name!r}; expected one of {known} (a schedule "
+            "class of your own must be imported first)."
+        )
     try:
         return _SCHEDULES[name](**params)
     except TypeError as exc:

@@ -29,8 +29,14 @@ from .records import MAX_RECORD_BYTES, record_epochs
 from .schedules import Constant
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "run_parameters", "record_epochs", "warmup", "RunInterrupted",
-           "MAX_RECORD_BYTES"]
+__all__ = [
+    "simulate",
+    "run_parameters",
+    "record_epochs",
+    "warmup",
+    "RunInterrupted",
+    "MAX_RECORD_BYTES",
+]
 
 # Work per compiled call, in units of multiply-adds (about 10-50 ms): chunk boundaries are
 # where records, progress and checkpoints happen. Results do not depend on it.
@@ -205,10 +211,21 @@ def simulate(
     if resume is not None and resume is not True:
         check_path("resume", resume)
     if resume is True and checkpoint is None:
-        raise ValueError("resume=True continues the run saved in `checkpoint`; give "
-                         "checkpoint=<path> too (or resume=<path of a checkpoint>).")
-    plan = plan_run(data, optimizer, lr, epochs, loss, seed, record, w0,
-                 stored=checkpoint is not None or resume is not None)
+        raise ValueError(
+            "resume=True continues the run saved in `checkpoint`; give "
+            "checkpoint=<path> too (or resume=<path of a checkpoint>)."
+        )
+    plan = plan_run(
+        data,
+        optimizer,
+        lr,
+        epochs,
+        loss,
+        seed,
+        record,
+        w0,
+        stored=checkpoint is not None or resume is not None,
+    )
     progress = check_progress(progress)
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
@@ -217,12 +234,14 @@ def simulate(
     k, d = plan.W0.shape
     if checkpoint is not None:
         inputs = [("resume file", resume)] if resume not in (None, True) else []
-        if resume not in (None, True) and same_file(resolve_npz_path(resume),
-                                                    resolve_npz_path(checkpoint)):
+        if resume not in (None, True) and same_file(
+            resolve_npz_path(resume), resolve_npz_path(checkpoint)
+        ):
             inputs = []  # the allowed pair: a checkpoint that is resumed and written
         checkpoint = output_path(checkpoint, "checkpoint", inputs=inputs, npz=True)
         resumed_here = resume is True or (
-            resume is not None and same_file(resolve_npz_path(resume), checkpoint))
+            resume is not None and same_file(resolve_npz_path(resume), checkpoint)
+        )
         if checkpoint.exists() and not resumed_here:
             if resume is None:
                 raise ValueError(
@@ -238,12 +257,22 @@ def simulate(
     if source is not None and (resume is not True or Path(source).exists()):
         state = resume_state(source, params, data, spec, plan.steps_per_epoch, grid, k, d)
     else:
-        state = RunState(plan.W0.copy(), spec.dyn.shape[0],
-                         np.random.default_rng(params["seed"]), grid.size + 1)
+        state = RunState(
+            plan.W0.copy(), spec.dyn.shape[0], np.random.default_rng(params["seed"]), grid.size + 1
+        )
         if grid.size and grid[0] == 0:
             state.record()
-    return _run(data, plan, params["epochs"], grid, state, progress, checkpoint,
-                checkpoint_every, chunk_epochs)
+    return _run(
+        data,
+        plan,
+        params["epochs"],
+        grid,
+        state,
+        progress,
+        checkpoint,
+        checkpoint_every,
+        chunk_epochs,
+    )
 
 
 class Runner:
@@ -262,20 +291,39 @@ class Runner:
         n, d = data.n, data.d
         k = data.k if data.multiclass else 1
         self.max_chunk = chunk_epochs or max(
-            1, _CHUNK_WORK // (k * (n * d * 2 + plan.steps_per_epoch * d)))
+            1, _CHUNK_WORK // (k * (n * d * 2 + plan.steps_per_epoch * d))
+        )
         self._rates = np.empty(self.max_chunk * plan.steps_per_epoch)
 
     def advance(self, state: RunState, chunk: int) -> bool:
-        """Run ``chunk`` epochs (at most ``max_chunk``) and count them; True if a value
-        overflowed without the JIT (``math.exp`` raises there)."""
+        """Run ``chunk`` epochs (at most ``max_chunk``) and count them.
+
+        Returns True if a value overflowed without the JIT (``math.exp`` raises there).
+        """
         plan, spec = self.plan, self.plan.spec
         X2, rowpow, rowexp, labels = self.arrays
         orders = chunk_orders(state, spec.sampling, self.data.n, chunk)
         lrs = plan.lr.rates(state.step, chunk * plan.steps_per_epoch, out=self._rates)
         try:
-            self.loop(X2, rowpow, rowexp, labels, self.lparams, orders, chunk, spec.batch_size,
-                      lrs, state.step, state.W, state.state, spec.hp, spec.dyn, state.scale,
-                      state.carry, self.limits)
+            self.loop(
+                X2,
+                rowpow,
+                rowexp,
+                labels,
+                self.lparams,
+                orders,
+                chunk,
+                spec.batch_size,
+                lrs,
+                state.step,
+                state.W,
+                state.state,
+                spec.hp,
+                spec.dyn,
+                state.scale,
+                state.carry,
+                self.limits,
+            )
             overflowed = False
         except OverflowError:
             overflowed = True
@@ -284,8 +332,9 @@ class Runner:
         return overflowed
 
 
-def _run(data, plan, epochs, grid, state, progress, checkpoint, checkpoint_every,
-         chunk_epochs) -> Trajectory:
+def _run(
+    data, plan, epochs, grid, state, progress, checkpoint, checkpoint_every, chunk_epochs
+) -> Trajectory:
     """The chunk loop: run, record, report progress, checkpoint, honour signals."""
     runner = Runner(data, plan, chunk_epochs)
     targets = np.append(grid[grid > state.epoch], epochs) if state.epoch < epochs else grid[:0]
@@ -318,8 +367,9 @@ def _run(data, plan, epochs, grid, state, progress, checkpoint, checkpoint_every
         if isinstance(exc, RunInterrupted) or checkpoint is None:
             raise
         if not consistent:  # interrupted inside a chunk's bookkeeping: keep the last save
-            raise KeyboardInterrupt(f"interrupted; the checkpoint {saver.path} holds the last "
-                                    "saved epoch") from None
+            raise KeyboardInterrupt(
+                f"interrupted; the checkpoint {saver.path} holds the last saved epoch"
+            ) from None
         saver.save(state)  # a KeyboardInterrupt raised outside our handler
         raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
     finally:

@@ -73,6 +73,7 @@ class SolverError(RuntimeError):
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of an array (results are immutable)."""
     a = np.array(a, dtype=a.dtype, copy=True)
     a.flags.writeable = False
     return a
@@ -90,12 +91,14 @@ def power_of_two_scale(Z: np.ndarray) -> float:
 
 
 def import_cvxpy():
+    """CVXPY, imported when a solver is first needed (it is slow to import)."""
     import cvxpy as cp
 
     return cp
 
 
 def solver_setup(solver, solver_options, defaults: dict) -> tuple[str, dict]:
+    """The solver's name and options: Clarabel's tight defaults, updated by the caller's."""
     cp = import_cvxpy()
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a CVXPY solver name such as 'CLARABEL'; got {solver!r}.")
@@ -144,6 +147,7 @@ def run_solver(problem, solver: str, opts: dict, what: str) -> str:
 
 
 def support_of(dual: np.ndarray) -> np.ndarray:
+    """Indices of the support vectors: duals above ``SUPPORT_RTOL`` times the largest."""
     top = dual.max() if dual.size else 0.0
     return np.flatnonzero(dual > SUPPORT_RTOL * top).astype(np.int64)
 

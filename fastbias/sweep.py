@@ -55,8 +55,10 @@ _RUN_ARGS = tuple(inspect.signature(run_parameters).parameters)
 # Stored parameters that name the data without being their content: not part of a key.
 _NAMING = ("data_label", "data_source")
 # The normalized margins of the table: one column per summary norm of fastbias.norms.
-_MARGINS = {kind: {f"margin_{norm.key}": norm.value for norm in summary_norms(kind)}
-            for kind in (False, True)}
+_MARGINS = {
+    kind: {f"margin_{norm.key}": norm.value for norm in summary_norms(kind)}
+    for kind in (False, True)
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,8 +327,7 @@ def _load_saved(path: Path, job: _Job) -> Trajectory:
             f"{_brief(stored.get(name))}, config {_brief(job.identity.get(name))}); it is "
             "left untouched: delete the file to run the config again."
         )
-    if tr.epochs.tolist() != _expected_epochs(job.params) or tr.w.shape[1:] != _shape(
-            job.params):
+    if tr.epochs.tolist() != _expected_epochs(job.params) or tr.w.shape[1:] != _shape(job.params):
         raise ValueError(
             f"saved result {str(path)!r} does not match its config: it holds epochs "
             f"{_brief(tr.epochs.tolist())} of shape {tr.w.shape[1:]}; delete the file to run "
@@ -388,13 +389,23 @@ def _describe(job: _Job) -> dict:
     data = config["data"]
     if params is not None:
         multiclass = params["kind"] == "multiclass"
-        row.update(data=params["data_label"], fingerprint=params["data"][:16],
-                   kind=params["kind"], n=params["n"], d=params["d"],
-                   k=params["k"] if multiclass else None)
+        row.update(
+            data=params["data_label"],
+            fingerprint=params["data"][:16],
+            kind=params["kind"],
+            n=params["n"],
+            d=params["d"],
+            k=params["k"] if multiclass else None,
+        )
     elif isinstance(data, (Dataset, MulticlassDataset)):
-        row.update(data=data.label, fingerprint=data.fingerprint[:16],
-                   kind="multiclass" if data.multiclass else "binary", n=data.n, d=data.d,
-                   k=data.k if data.multiclass else None)
+        row.update(
+            data=data.label,
+            fingerprint=data.fingerprint[:16],
+            kind="multiclass" if data.multiclass else "binary",
+            n=data.n,
+            d=data.d,
+            k=data.k if data.multiclass else None,
+        )
     else:
         row.update(data=type(data).__name__)
     for name in ("optimizer", "lr"):
@@ -428,15 +439,30 @@ def _describe(job: _Job) -> dict:
 
 def _columns(described: list[dict], jobs) -> tuple:
     names = {name: None for row in described for name in row}
-    base = ("data", "fingerprint", "kind", "n", "d", "k", "optimizer", "lr", "epochs", "loss",
-            "seed", "record", "w0")
+    base = (
+        "data",
+        "fingerprint",
+        "kind",
+        "n",
+        "d",
+        "k",
+        "optimizer",
+        "lr",
+        "epochs",
+        "loss",
+        "seed",
+        "record",
+        "w0",
+    )
     params = []
     for name in base:
         params.append(name)
         params.extend(other for other in names if other.startswith(f"{name}."))
     kinds = {job.params["kind"] for job in jobs if job.params is not None}
-    margins = (*(_MARGINS[False] if "binary" in kinds or not kinds else ()),
-               *(_MARGINS[True] if "multiclass" in kinds else ()))
+    margins = (
+        *(_MARGINS[False] if "binary" in kinds or not kinds else ()),
+        *(_MARGINS[True] if "multiclass" in kinds else ()),
+    )
     metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins)
     return ("index", "key", "status", *params, *metrics, "error_type", "error")
 
@@ -628,13 +654,13 @@ def sweep(
     jobs = [_Job(i, config) for i, config in enumerate(configs)]
     if out is not None:
         if not isinstance(out, (str, os.PathLike)):
-            raise TypeError(f"out must be a path to a folder (str or os.PathLike) or None; "
-                            f"got {out!r}.")
+            raise TypeError(
+                f"out must be a path to a folder (str or os.PathLike) or None; got {out!r}."
+            )
         out = output_path(out, "out", folder=True)
         for job in jobs:
             if job.params is not None and job.params["lr"] is None:
-                raise TypeError(_unstored_lr_message(f"configs[{job.index}]",
-                                                     job.config.get("lr")))
+                raise TypeError(_unstored_lr_message(f"configs[{job.index}]", job.config.get("lr")))
         out.mkdir(parents=True, exist_ok=True)
 
     count = len(jobs)
@@ -680,9 +706,13 @@ def sweep(
             result.to_csv(out / TABLE_NAME)
         except OSError as exc:  # the results are computed: return them, say what was lost
             result.table_error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"the sweep's table could not be written to {out / TABLE_NAME} "
-                          f"({result.table_error}); the results are returned, and the "
-                          "runs saved in the folder are kept.", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"the sweep's table could not be written to {out / TABLE_NAME} "
+                f"({result.table_error}); the results are returned, and the "
+                "runs saved in the folder are kept.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return result
 
 
@@ -700,9 +730,11 @@ def _store(outcome, group, trajectories, errors, out_file) -> None:
             try:
                 _save(tr, out_file)
             except Exception as exc:  # noqa: BLE001 (this config's error; the others go on)
-                error = (type(exc).__name__,
-                         f"the run finished but its result could not be saved to "
-                         f"{str(out_file)!r}: {exc}")
+                error = (
+                    type(exc).__name__,
+                    f"the run finished but its result could not be saved to "
+                    f"{str(out_file)!r}: {exc}",
+                )
         for job in group:
             trajectories[job.index] = _own(tr, job)
     elif outcome[0] == "error":
@@ -717,9 +749,11 @@ def _store(outcome, group, trajectories, errors, out_file) -> None:
 def _transport_error(exc: BaseException, kind) -> tuple:
     message = str(exc) or repr(exc)
     if isinstance(exc, BrokenProcessPool) and kind == "processes":
-        message += (" (a worker process died: killed, out of memory, or started from a "
-                    "script without an `if __name__ == \"__main__\":` guard, whose top level "
-                    "worker processes re-run; the default executor, threads, needs no guard)")
+        message += (
+            " (a worker process died: killed, out of memory, or started from a "
+            'script without an `if __name__ == "__main__":` guard, whose top level '
+            "worker processes re-run; the default executor, threads, needs no guard)"
+        )
     return (type(exc).__name__, message)
 
 
@@ -729,9 +763,12 @@ def _dispatch(todo, kind, max_workers, out, trajectories, errors, bar) -> None:
     if kind != "serial":
         _warm_up(optimizers)  # before any thread starts; workers then load from disk
     tasks = ((key, (group[0].config,)) for key, group in todo.items())
-    with executor_for(kind, max_workers, len(todo), initializer=_warm_up,
-                      initargs=(optimizers,)) as executor, \
-            contextlib.closing(run_tasks(executor, _run_config, tasks)) as outcomes:
+    with (
+        executor_for(
+            kind, max_workers, len(todo), initializer=_warm_up, initargs=(optimizers,)
+        ) as executor,
+        contextlib.closing(run_tasks(executor, _run_config, tasks)) as outcomes,
+    ):
         for key, value, error in outcomes:
             group = todo[key]
             outcome = ("error", *_transport_error(error, kind)) if error is not None else value

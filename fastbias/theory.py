@@ -44,6 +44,7 @@ __all__ = [
     "T",
 ]
 
+
 def _Z(data) -> np.ndarray:
     return _signed_samples(data, require_separable=False)
 

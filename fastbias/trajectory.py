@@ -42,8 +42,13 @@ class Trajectory:
         self.min_margin = np.asarray(min_margin, dtype=np.float64)
         self.params = dict(params)
         r = self.epochs.shape[0] if self.epochs.ndim == 1 else -1
-        if (self.epochs.ndim != 1 or self.w.ndim not in (2, 3) or self.w.shape[0] != r
-                or self.log_loss.shape != (r,) or self.min_margin.shape != (r,)):
+        if (
+            self.epochs.ndim != 1
+            or self.w.ndim not in (2, 3)
+            or self.w.shape[0] != r
+            or self.log_loss.shape != (r,)
+            or self.min_margin.shape != (r,)
+        ):
             raise ValueError(
                 "inconsistent trajectory arrays: epochs "
                 f"{self.epochs.shape}, w {self.w.shape}, log_loss {self.log_loss.shape}, "
@@ -68,8 +73,10 @@ class Trajectory:
     def __repr__(self) -> str:
         opt = (self.params.get("optimizer") or {}).get("name", "?")
         shape = "x".join(str(s) for s in self.w.shape[1:])
-        return (f"Trajectory({opt}, records={len(self.epochs)}, final epoch="
-                f"{int(self.epochs[-1])}, w: {shape})")
+        return (
+            f"Trajectory({opt}, records={len(self.epochs)}, final epoch="
+            f"{int(self.epochs[-1])}, w: {shape})"
+        )
 
     @property
     def final_w(self) -> np.ndarray:
@@ -131,25 +138,33 @@ class Trajectory:
     @classmethod
     def load(cls, path) -> Trajectory:
         """Read a trajectory written by :meth:`save`; ValueError if the file is not one."""
-        data = read_npz(path, "trajectory", {
-            "format": ArraySpec("U", 0, 1),
-            "epochs": ArraySpec("i", 1),
-            "w": ArraySpec("f", (2, 3)),
-            "log_loss": ArraySpec("f", 1),
-            "min_margin": ArraySpec("f", 1),
-        }, optional={"params": ArraySpec("U", 0, 1)})
+        data = read_npz(
+            path,
+            "trajectory",
+            {
+                "format": ArraySpec("U", 0, 1),
+                "epochs": ArraySpec("i", 1),
+                "w": ArraySpec("f", (2, 3)),
+                "log_loss": ArraySpec("f", 1),
+                "min_margin": ArraySpec("f", 1),
+            },
+            optional={"params": ArraySpec("U", 0, 1)},
+        )
         tag = text_field(data["format"], "format", path)
         if tag not in _FORMATS:
-            raise ValueError(f"trajectory file {str(path)!r} has format {tag!r}; expected "
-                             f"{_FORMAT!r}.")
+            raise ValueError(
+                f"trajectory file {str(path)!r} has format {tag!r}; expected {_FORMAT!r}."
+            )
         params = parse_json(data["params"], "params", path) if "params" in data else {}
         try:
             tr = cls(data["epochs"], data["w"], data["log_loss"], data["min_margin"], params)
         except ValueError as exc:
             raise ValueError(f"trajectory file {str(path)!r} is inconsistent: {exc}") from None
         if tr.epochs.size and (tr.epochs[0] < 0 or np.any(np.diff(tr.epochs) <= 0)):
-            raise ValueError(f"trajectory file {str(path)!r} is inconsistent: its epochs must "
-                             "increase from 0 or more.")
+            raise ValueError(
+                f"trajectory file {str(path)!r} is inconsistent: its epochs must "
+                "increase from 0 or more."
+            )
         if not np.all(np.isfinite(tr.w)):
             raise ValueError(f"trajectory file {str(path)!r} holds non-finite iterates.")
         return tr

@@ -27,8 +27,10 @@ def signal_mid_run(command, checkpoint, epochs, signum, timeout=120.0):
             deadline = time.monotonic() + timeout
             while saved_epoch(checkpoint) < epochs // 20:
                 if proc.poll() is not None:
-                    pytest.fail(f"the child exited (code {proc.returncode}) before the "
-                                f"signal:\n{proc.stderr.read().decode()}")
+                    pytest.fail(
+                        f"the child exited (code {proc.returncode}) before the "
+                        f"signal:\n{proc.stderr.read().decode()}"
+                    )
                 if time.monotonic() > deadline:
                     pytest.fail("no checkpoint of 5% of the run appeared in time")
                 time.sleep(0.002)

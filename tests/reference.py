@@ -25,6 +25,12 @@ TOL = 1e-12
 
 METHODS = ("adam", "signum", "proxy", "signgd", "gd", "ngd")
 LOSSES = ("exp", "logistic")
+"""The binary losses written out here; tests that register a loss add theirs to
+:data:`REFERENCE_LOSSES`."""
+
+REFERENCE_LOSSES = {}
+"""Losses registered by tests: name -> ``log_neg_derivative(s, *params)``, ``log(-l'(s))``
+for an array of margins, written from the loss's formula (not from its kernel)."""
 SAMPLINGS = ("cyclic", "reshuffle", "replacement")
 
 DECIMAL_CONTEXT = Context(prec=50, Emin=-(10**6), Emax=10**6)
@@ -115,9 +121,11 @@ def neg_loss_derivative(s, loss, log_scale=0.0):
     ----------
     s : float or ndarray
         Margins.
-    loss : {"exp", "logistic"}
+    loss : {"exp", "logistic"}, a name of :data:`REFERENCE_LOSSES`, or a loss object
         ``exp``: ``exp(log_scale - s)``; ``logistic``: ``exp(log_scale) / (1 + exp(s))``,
-        evaluated as ``exp(log_scale - s) / (1 + exp(-s))`` for ``s >= 0``.
+        evaluated as ``exp(log_scale - s) / (1 + exp(-s))`` for ``s >= 0``. A loss object
+        (a registered ``fastbias`` loss) is looked up in :data:`REFERENCE_LOSSES` by its
+        name, with its parameters.
     log_scale : float, default 0.0
         Common log-factor c multiplying every derivative.
 
@@ -128,7 +136,11 @@ def neg_loss_derivative(s, loss, log_scale=0.0):
     """
     s = np.asarray(s, dtype=np.float64)
     c = float(log_scale)
-    if loss == "exp":
+    name = getattr(loss, "name", loss)
+    if name in REFERENCE_LOSSES:
+        params = loss.parameters().tolist() if hasattr(loss, "parameters") else []
+        out = np.exp(c + REFERENCE_LOSSES[name](s, *params))
+    elif loss == "exp":
         out = np.exp(c - s)
     elif loss == "logistic":
         out = np.empty_like(s)
@@ -367,8 +379,20 @@ REFERENCE_STEPS = {
 PLAIN = ("GD", "SGD")
 
 
-def run_reference(rows, name, params, *, epochs, lr, loss="exp", seed=0, w0=None,
-                  log_scale=0.0, labels=None, k=None):
+def run_reference(
+    rows,
+    name,
+    params,
+    *,
+    epochs,
+    lr,
+    loss="exp",
+    seed=0,
+    w0=None,
+    log_scale=0.0,
+    labels=None,
+    k=None,
+):
     """Run optimizer ``name`` with options ``params`` step by step in plain float64.
 
     Parameters
@@ -422,8 +446,14 @@ def run_reference(rows, name, params, *, epochs, lr, loss="exp", seed=0, w0=None
     return out if multiclass else out[:, 0, :]
 
 
-_METHOD_STEPS = {"adam": "IncAdam", "signum": "IncSignum", "proxy": "AdamProxy",
-                 "signgd": "SignGD", "gd": "GD", "ngd": "NormalizedGD"}
+_METHOD_STEPS = {
+    "adam": "IncAdam",
+    "signum": "IncSignum",
+    "proxy": "AdamProxy",
+    "signgd": "SignGD",
+    "gd": "GD",
+    "ngd": "NormalizedGD",
+}
 
 
 def simulate_reference(
@@ -492,12 +522,20 @@ def simulate_reference(
     """
     Z = np.asarray(Z, dtype=np.float64)
     b = _check_common(Z, method, loss, sampling, batch_size, epochs)
-    params = {"beta1": beta1, "beta2": beta2, "beta": beta, "batch_size": b,
-              "sampling": sampling}
+    params = {"beta1": beta1, "beta2": beta2, "beta": beta, "batch_size": b, "sampling": sampling}
     if method == "proxy":
         params = {}
-    return run_reference(Z, _METHOD_STEPS[method], params, epochs=epochs, lr=lr, loss=loss,
-                         seed=seed, w0=w0, log_scale=log_scale)
+    return run_reference(
+        Z,
+        _METHOD_STEPS[method],
+        params,
+        epochs=epochs,
+        lr=lr,
+        loss=loss,
+        seed=seed,
+        w0=w0,
+        log_scale=log_scale,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -757,9 +795,14 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
     for _ in range(int(epochs)):
         for batch in epoch_batches(epoch_order(n, p.get("sampling", "cyclic"), rng), b):
             # g_i = exp(lp_i + log(top_i) - log(b)) * (-z_i / top_i): mantissas of size 1
-            samples = [(_log_neg_derivative(float(np.dot(Z[i], w)), loss),
-                        math.log(tops[i]) - math.log(len(batch)), -Z[i] / tops[i])
-                       for i in batch]
+            samples = [
+                (
+                    _log_neg_derivative(float(np.dot(Z[i], w)), loss),
+                    math.log(tops[i]) - math.log(len(batch)),
+                    -Z[i] / tops[i],
+                )
+                for i in batch
+            ]
             B, c, u = _weighted_sum(samples)
             history.append((B, c, u))
             eta = learning_rate(lr, t)
@@ -791,9 +834,12 @@ def _history_step(name, p, history, samples, w, eta):
 
     def moment(beta, power, gain, start=0, stop=None):
         """``gain * sum_s beta^(t-s) g_s^power`` over history[start:stop] as (B, c, u)."""
-        return _weighted_sum([(power * Bs, power * cs + gain + _log_weight(beta, t - s),
-                               us ** power)
-                              for s, (Bs, cs, us) in enumerate(history[start:stop], start)])
+        return _weighted_sum(
+            [
+                (power * Bs, power * cs + gain + _log_weight(beta, t - s), us**power)
+                for s, (Bs, cs, us) in enumerate(history[start:stop], start)
+            ]
+        )
 
     if name in ("IncAdam", "DetAdam", "RMSProp"):
         b1, b2 = p.get("beta1", 0.9), p["beta2"]
@@ -815,8 +861,10 @@ def _history_step(name, p, history, samples, w, eta):
         b1, b2 = p["beta1"], p["beta2"]
         terms = [(B, c + math.log1p(-b1), u)]  # (1 - b1) g_t + b1 m_{t-1}
         if b1 > 0:  # m_{t-1} = (1 - b2) sum_{s < t} b2^(t-1-s) g_s
-            terms += [(Bs, cs + math.log(b1) + math.log1p(-b2) + _log_weight(b2, t - 1 - s), us)
-                      for s, (Bs, cs, us) in enumerate(history[:-1])]
+            terms += [
+                (Bs, cs + math.log(b1) + math.log1p(-b2) + _log_weight(b2, t - 1 - s), us)
+                for s, (Bs, cs, us) in enumerate(history[:-1])
+            ]
         return np.sign(_weighted_sum(terms)[2]) + p["weight_decay"] * w
     if name == "SignGD":
         return np.sign(u)

@@ -114,8 +114,15 @@ def test_optimizer_roundtrip_through_dict():
     from fastbias.optimizers import optimizer_from_dict
     from fastbias.schedules import schedule_from_dict
 
-    for opt in [fb.IncAdam(0.8, 0.99, 3, "reshuffle"), fb.DetAdam(), fb.AdamProxy(),
-                fb.IncSignum(0.9, 2, "replacement"), fb.SignGD(), fb.GD(), fb.NormalizedGD()]:
+    for opt in [
+        fb.IncAdam(0.8, 0.99, 3, "reshuffle"),
+        fb.DetAdam(),
+        fb.AdamProxy(),
+        fb.IncSignum(0.9, 2, "replacement"),
+        fb.SignGD(),
+        fb.GD(),
+        fb.NormalizedGD(),
+    ]:
         assert optimizer_from_dict(opt.to_dict()) == opt
     for lr in [fb.PolynomialDecay(0.3, 0.7), fb.Constant(0.2)]:
         assert schedule_from_dict(lr.to_dict()) == lr
@@ -154,19 +161,30 @@ GAUSS = fb.datasets.gaussian(n=5, d=8, seed=1)
         (dict(epochs=2.5), TypeError, r"epochs must be an integer"),
         (dict(epochs=5, loss="hinge"), ValueError, r"loss must be one of \['exp', 'logistic'\]"),
         (dict(epochs=5, record=0), ValueError, r"record must be an integer >= 1; got 0"),
-        (dict(epochs=10**13, record=10**12), ValueError, r"record=1000000000000 would keep up "
-                                                         r"to 10,000,000,000,000 iterates of "
-                                                         r"64 bytes: 5.96e\+05 GiB"),
+        (
+            dict(epochs=10**13, record=10**12),
+            ValueError,
+            r"record=1000000000000 would keep up "
+            r"to 10,000,000,000,000 iterates of "
+            r"64 bytes: 5.96e\+05 GiB",
+        ),
         (dict(epochs=5, record=[-1]), ValueError, r"record epochs must be >= 0; got -1"),
         (dict(epochs=5, record=[1.5]), TypeError, r"record must be a count per decade or"),
         (dict(epochs=5, seed=-1), ValueError, r"seed must be an integer >= 0"),
         (dict(epochs=5, w0=np.ones(3)), ValueError, r"w0 must have shape \(8,\); got \(3,\)"),
         (dict(epochs=5, w0=[np.nan] * 8), ValueError, r"w0 contains NaN"),
-        (dict(epochs=5, lr=0.1), TypeError, r"lr must be a schedule, not a number: write "
-                                            r"lr=fb.Constant\(0.1\)"),
+        (
+            dict(epochs=5, lr=0.1),
+            TypeError,
+            r"lr must be a schedule, not a number: write "
+            r"lr=fb.Constant\(0.1\)",
+        ),
         (dict(epochs=5, lr="fast"), TypeError, r"lr must be a schedule such as"),
-        (dict(epochs=5, progress="yes"), TypeError,
-         r"progress must be True or False, or None for the default"),
+        (
+            dict(epochs=5, progress="yes"),
+            TypeError,
+            r"progress must be True or False, or None for the default",
+        ),
         (dict(epochs=5, checkpoint_every=0), ValueError, r"checkpoint_every must be in"),
     ],
 )
@@ -199,8 +217,9 @@ def test_trajectory_contents_and_diagnostics():
     u = np.arange(8.0)
     cos = tr.cosine(u)
     assert np.isnan(cos[0])
-    np.testing.assert_allclose(cos[1:], tr.w[1:] @ u / np.linalg.norm(tr.w[1:], axis=1)
-                               / np.linalg.norm(u), rtol=1e-14)
+    np.testing.assert_allclose(
+        cos[1:], tr.w[1:] @ u / np.linalg.norm(tr.w[1:], axis=1) / np.linalg.norm(u), rtol=1e-14
+    )
     ratio = tr.margin_ratio(np.inf, 2.0)
     np.testing.assert_allclose(ratio[1:], tr.min_margin[1:] / np.abs(tr.w[1:]).max(axis=1) / 2.0)
     with pytest.raises(ValueError, match=r"p must be in \[1, inf\]"):
@@ -227,8 +246,14 @@ def test_log_loss_is_finite_at_huge_margins():
 
 
 def test_trajectory_save_load_roundtrip(tmp_path):
-    tr = fb.simulate(GAUSS, fb.IncSignum(batch_size=2, sampling="reshuffle"), epochs=20,
-                     loss="logistic", seed=3, record=4)
+    tr = fb.simulate(
+        GAUSS,
+        fb.IncSignum(batch_size=2, sampling="reshuffle"),
+        epochs=20,
+        loss="logistic",
+        seed=3,
+        record=4,
+    )
     path = tr.save(tmp_path / "run.npz")
     back = fb.Trajectory.load(path)
     for name in ("epochs", "w", "log_loss", "min_margin"):
@@ -279,8 +304,16 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, monkeypatch):
 
     atomic_savez = sim.atomic_savez
     monkeypatch.setattr(sim, "atomic_savez", save_and_keep)
-    part = fb.simulate(GAUSS, opt, epochs=300, seed=9, record=7, checkpoint=ckpt,
-                       chunk_epochs=37, checkpoint_every=1e-9)
+    part = fb.simulate(
+        GAUSS,
+        opt,
+        epochs=300,
+        seed=9,
+        record=7,
+        checkpoint=ckpt,
+        chunk_epochs=37,
+        checkpoint_every=1e-9,
+    )
     monkeypatch.undo()
     np.testing.assert_array_equal(part.w, full.w)
     assert any(100 <= e < 300 for e in saves) and saves[-1] == 300
@@ -298,8 +331,15 @@ def test_checkpoint_before_the_first_record(tmp_path):
     opt = fb.IncSignum()
     ckpt = tmp_path / "ck.npz"
     full = fb.simulate(GAUSS, opt, epochs=100, record=[100])
-    fb.simulate(GAUSS, opt, epochs=100, record=[100], checkpoint=ckpt, chunk_epochs=30,
-                checkpoint_every=1e-9)
+    fb.simulate(
+        GAUSS,
+        opt,
+        epochs=100,
+        record=[100],
+        checkpoint=ckpt,
+        chunk_epochs=30,
+        checkpoint_every=1e-9,
+    )
     assert np.load(ckpt)["rec_w"].shape == (1, 1, 8)
     resumed = fb.simulate(GAUSS, opt, epochs=100, record=[100], resume=ckpt)
     np.testing.assert_array_equal(resumed.w, full.w)
@@ -311,7 +351,8 @@ def test_checkpoint_before_the_first_record(tmp_path):
 def test_njit_only_in_the_jit_factory():
     root = pathlib.Path(fb.__file__).parent
     offenders = [
-        p.name for p in root.rglob("*.py")
+        p.name
+        for p in root.rglob("*.py")
         if p.name != "_jit.py" and re.search(r"\bnjit\(|fastmath\s*=", p.read_text())
     ]
     assert offenders == []
@@ -321,8 +362,14 @@ def test_njit_only_in_the_jit_factory():
 def test_each_kernel_has_one_compiled_signature():
     from fastbias._kernels import schedule
 
-    fb.simulate(GAUSS, fb.IncAdam(batch_size=2, sampling="replacement"), epochs=3,
-                loss="logistic", w0=np.arange(8), record=[0, 1])
+    fb.simulate(
+        GAUSS,
+        fb.IncAdam(batch_size=2, sampling="replacement"),
+        epochs=3,
+        loss="logistic",
+        w0=np.arange(8),
+        record=[0, 1],
+    )
     fb.simulate(GAUSS, fb.GD(), lr=fb.Constant(1), epochs=3, record=1)
     for cls, loss in ((fb.IncAdam, "logistic"), (fb.GD, "exp")):
         loop = cls.rule.loop(fb.losses.get_loss(loss))

@@ -37,8 +37,9 @@ CK = dict(data=DS, optimizer=OPT, epochs=30, seed=4, record=[0, 10, 30], progres
 
 def sim(**kwargs):
     """simulate() on valid defaults, with some arguments replaced."""
-    return fb.simulate(**{"data": DS, "optimizer": OPT, "epochs": 5, "record": 3,
-                          "progress": False, **kwargs})
+    return fb.simulate(
+        **{"data": DS, "optimizer": OPT, "epochs": 5, "record": 3, "progress": False, **kwargs}
+    )
 
 
 def one_config(**kwargs):
@@ -116,296 +117,791 @@ def case(name, call, exc, match):
 
 CASES = [
     # --- data ------------------------------------------------------------------------------
-    case("X-nan", lambda f: fb.Dataset(np.where(np.eye(6, 8) > 0, np.nan, X), Y), ValueError,
-         r"X contains NaN at row 0, column 0"),
-    case("X-inf", lambda f: fb.Dataset(np.where(np.eye(6, 8) > 0, -np.inf, X), Y), ValueError,
-         r"X contains inf at row 0, column 0"),
-    case("y-nan", lambda f: fb.Dataset(X, np.where(np.arange(6) == 2, np.nan, Y)), ValueError,
-         r"y contains NaN at index 2"),
-    case("X-1d", lambda f: fb.Dataset(X[0], Y), ValueError,
-         r"X must be a 2-D array; got shape \(8,\)"),
-    case("X-3d", lambda f: fb.Dataset(X[None], Y), ValueError,
-         r"X must be a 2-D array; got shape \(1, 6, 8\)"),
-    case("X-strings", lambda f: fb.Dataset([["a", "b"]], [1]), TypeError,
-         r"X must hold real numbers; got an array of dtype <U1"),
-    case("X-complex", lambda f: fb.Dataset(X + 1j, Y), TypeError,
-         r"X must hold real numbers; got an array of dtype complex128"),
-    case("X-object", lambda f: fb.Dataset(None, [1]), TypeError,
-         r"X must hold real numbers; got an array of dtype object"),
-    case("X-ragged", lambda f: fb.Dataset([[1.0, 2.0], [3.0]], [1, -1]), ValueError,
-         r"X must be a 2-D array of real numbers; setting an array element with a sequence"),
-    case("X-empty", lambda f: fb.Dataset(np.zeros((0, 3)), np.zeros(0)), ValueError,
-         r"X must not be empty; got shape \(0, 3\)"),
-    case("y-length", lambda f: fb.Dataset(X, Y[:5]), ValueError,
-         r"y must have one label per row of X: X has 6 rows, y has 5"),
-    case("y-2d", lambda f: fb.Dataset(X, Y[:, None]), ValueError,
-         r"y must be a 1-D array; got shape \(6, 1\)"),
-    case("y-one-class", lambda f: fb.Dataset(X, np.zeros(6)), ValueError,
-         r"y must hold exactly two distinct label values .*got 1 distinct"),
-    case("y-three-classes", lambda f: fb.Dataset(X, [0, 1, 2, 0, 1, 2]), ValueError,
-         r"y must hold exactly two distinct label values .*got 3 distinct .*"
-         r"use fb.MulticlassDataset"),
-    case("y-three-text-labels", lambda f: fb.Dataset(X[:3], ["a", "b", "c"]), ValueError,
-         r"text labels y must .*exactly two distinct values; got 3 distinct values"),
-    case("X-subnormal-row", lambda f: fb.Dataset([[1e-310, 2e-310], [1.0, 1.0]], [1, 1]),
-         ValueError, r"X has rows whose entries are all subnormal.*first row 0"),
-    case("shifted-diagonal-repeated-a", lambda f: fb.datasets.shifted_diagonal([1.0, 2.0, 1.0]),
-         ValueError, r"a must hold distinct values .*1\.0 occurs more than once"),
-    case("not-separable", lambda f: fb.Dataset([[1.0], [1.0]], [1, -1]), ValueError,
-         r"data are not linearly separable \(no w has y_i <w, x_i> > 0 for every i\); "
-         r"pass check_separable=False"),
-    case("check_separable-type", lambda f: fb.Dataset(X, Y, check_separable="no"), TypeError,
-         r"check_separable must be True or False; got 'no'"),
-    case("gaussian-n", lambda f: fb.datasets.gaussian(n=0), ValueError,
-         r"n must be an integer >= 1; got 0"),
-    case("gaussian-d-float", lambda f: fb.datasets.gaussian(d=2.5), TypeError,
-         r"d must be an integer; got 2.5 of type float"),
-    case("gaussian-not-separable", lambda f: fb.datasets.gaussian(n=40, d=2), ValueError,
-         r"data are not linearly separable"),
-    case("gaussian-seed", lambda f: fb.datasets.gaussian(seed=-1), ValueError,
-         r"seed must be an integer >= 0; got -1"),
-    case("gr-low", lambda f: fb.datasets.generalized_rademacher(low=0.0), ValueError,
-         r"low must be in \(0, inf\); got 0.0"),
-    case("gr-high", lambda f: fb.datasets.generalized_rademacher(low=2.0, high=1.0), ValueError,
-         r"high must be in \[2, inf\); got 1.0"),
-    case("diagonal-a", lambda f: fb.datasets.shifted_diagonal(a=[1.0, -1.0]), ValueError,
-         r"a must be positive; got min\(a\) = -1.0"),
-    case("diagonal-a-nan", lambda f: fb.datasets.shifted_diagonal(a=[1.0, np.nan]), ValueError,
-         r"a contains NaN at index 1"),
-    case("diagonal-delta", lambda f: fb.datasets.shifted_diagonal(delta=0.0), ValueError,
-         r"delta must be in \(0, inf\); got 0.0"),
+    case(
+        "X-nan",
+        lambda f: fb.Dataset(np.where(np.eye(6, 8) > 0, np.nan, X), Y),
+        ValueError,
+        r"X contains NaN at row 0, column 0",
+    ),
+    case(
+        "X-inf",
+        lambda f: fb.Dataset(np.where(np.eye(6, 8) > 0, -np.inf, X), Y),
+        ValueError,
+        r"X contains inf at row 0, column 0",
+    ),
+    case(
+        "y-nan",
+        lambda f: fb.Dataset(X, np.where(np.arange(6) == 2, np.nan, Y)),
+        ValueError,
+        r"y contains NaN at index 2",
+    ),
+    case(
+        "X-1d",
+        lambda f: fb.Dataset(X[0], Y),
+        ValueError,
+        r"X must be a 2-D array; got shape \(8,\)",
+    ),
+    case(
+        "X-3d",
+        lambda f: fb.Dataset(X[None], Y),
+        ValueError,
+        r"X must be a 2-D array; got shape \(1, 6, 8\)",
+    ),
+    case(
+        "X-strings",
+        lambda f: fb.Dataset([["a", "b"]], [1]),
+        TypeError,
+        r"X must hold real numbers; got an array of dtype <U1",
+    ),
+    case(
+        "X-complex",
+        lambda f: fb.Dataset(X + 1j, Y),
+        TypeError,
+        r"X must hold real numbers; got an array of dtype complex128",
+    ),
+    case(
+        "X-object",
+        lambda f: fb.Dataset(None, [1]),
+        TypeError,
+        r"X must hold real numbers; got an array of dtype object",
+    ),
+    case(
+        "X-ragged",
+        lambda f: fb.Dataset([[1.0, 2.0], [3.0]], [1, -1]),
+        ValueError,
+        r"X must be a 2-D array of real numbers; setting an array element with a sequence",
+    ),
+    case(
+        "X-empty",
+        lambda f: fb.Dataset(np.zeros((0, 3)), np.zeros(0)),
+        ValueError,
+        r"X must not be empty; got shape \(0, 3\)",
+    ),
+    case(
+        "y-length",
+        lambda f: fb.Dataset(X, Y[:5]),
+        ValueError,
+        r"y must have one label per row of X: X has 6 rows, y has 5",
+    ),
+    case(
+        "y-2d",
+        lambda f: fb.Dataset(X, Y[:, None]),
+        ValueError,
+        r"y must be a 1-D array; got shape \(6, 1\)",
+    ),
+    case(
+        "y-one-class",
+        lambda f: fb.Dataset(X, np.zeros(6)),
+        ValueError,
+        r"y must hold exactly two distinct label values .*got 1 distinct",
+    ),
+    case(
+        "y-three-classes",
+        lambda f: fb.Dataset(X, [0, 1, 2, 0, 1, 2]),
+        ValueError,
+        r"y must hold exactly two distinct label values .*got 3 distinct .*"
+        r"use fb.MulticlassDataset",
+    ),
+    case(
+        "y-three-text-labels",
+        lambda f: fb.Dataset(X[:3], ["a", "b", "c"]),
+        ValueError,
+        r"text labels y must .*exactly two distinct values; got 3 distinct values",
+    ),
+    case(
+        "X-subnormal-row",
+        lambda f: fb.Dataset([[1e-310, 2e-310], [1.0, 1.0]], [1, 1]),
+        ValueError,
+        r"X has rows whose entries are all subnormal.*first row 0",
+    ),
+    case(
+        "shifted-diagonal-repeated-a",
+        lambda f: fb.datasets.shifted_diagonal([1.0, 2.0, 1.0]),
+        ValueError,
+        r"a must hold distinct values .*1\.0 occurs more than once",
+    ),
+    case(
+        "not-separable",
+        lambda f: fb.Dataset([[1.0], [1.0]], [1, -1]),
+        ValueError,
+        r"data are not linearly separable \(no w has y_i <w, x_i> > 0 for every i\); "
+        r"pass check_separable=False",
+    ),
+    case(
+        "check_separable-type",
+        lambda f: fb.Dataset(X, Y, check_separable="no"),
+        TypeError,
+        r"check_separable must be True or False; got 'no'",
+    ),
+    case(
+        "gaussian-n",
+        lambda f: fb.datasets.gaussian(n=0),
+        ValueError,
+        r"n must be an integer >= 1; got 0",
+    ),
+    case(
+        "gaussian-d-float",
+        lambda f: fb.datasets.gaussian(d=2.5),
+        TypeError,
+        r"d must be an integer; got 2.5 of type float",
+    ),
+    case(
+        "gaussian-not-separable",
+        lambda f: fb.datasets.gaussian(n=40, d=2),
+        ValueError,
+        r"data are not linearly separable",
+    ),
+    case(
+        "gaussian-seed",
+        lambda f: fb.datasets.gaussian(seed=-1),
+        ValueError,
+        r"seed must be an integer >= 0; got -1",
+    ),
+    case(
+        "gr-low",
+        lambda f: fb.datasets.generalized_rademacher(low=0.0),
+        ValueError,
+        r"low must be in \(0, inf\); got 0.0",
+    ),
+    case(
+        "gr-high",
+        lambda f: fb.datasets.generalized_rademacher(low=2.0, high=1.0),
+        ValueError,
+        r"high must be in \[2, inf\); got 1.0",
+    ),
+    case(
+        "diagonal-a",
+        lambda f: fb.datasets.shifted_diagonal(a=[1.0, -1.0]),
+        ValueError,
+        r"a must be positive; got min\(a\) = -1.0",
+    ),
+    case(
+        "diagonal-a-nan",
+        lambda f: fb.datasets.shifted_diagonal(a=[1.0, np.nan]),
+        ValueError,
+        r"a contains NaN at index 1",
+    ),
+    case(
+        "diagonal-delta",
+        lambda f: fb.datasets.shifted_diagonal(delta=0.0),
+        ValueError,
+        r"delta must be in \(0, inf\); got 0.0",
+    ),
     # --- optimizers ------------------------------------------------------------------------
-    case("beta1-1", lambda f: fb.IncAdam(beta1=1.0), ValueError,
-         r"beta1 must be in \[0, 1\); got 1.0"),
-    case("beta2-negative", lambda f: fb.IncAdam(beta2=-0.1), ValueError,
-         r"beta2 must be in \[0, 1\); got -0.1"),
-    case("detadam-beta2", lambda f: fb.DetAdam(beta2=1.5), ValueError,
-         r"beta2 must be in \[0, 1\); got 1.5"),
-    case("signum-beta-1", lambda f: fb.IncSignum(beta=1.0), ValueError,
-         r"beta must be in \[0, 1\); got 1.0"),
-    case("signum-beta-nan", lambda f: fb.IncSignum(beta=float("nan")), ValueError,
-         r"beta must be in \[0, 1\); got nan"),
-    case("beta1-string", lambda f: fb.IncAdam(beta1="0.9"), TypeError,
-         r"beta1 must be a real number; got '0.9' of type str"),
-    case("eps-negative", lambda f: fb.IncAdam(eps=-1e-8), ValueError,
-         r"eps must be in \[0, inf\); got -1e-08"),
-    case("optimizer-torch-betas", lambda f: fb.IncAdam(betas=(0.9, 0.99)), TypeError,
-         r"IncAdam got an unexpected option 'betas': give beta1=\.\.\., beta2=\.\.\."),
-    case("batch-size-0", lambda f: fb.IncAdam(batch_size=0), ValueError,
-         r"batch_size must be an integer >= 1; got 0"),
-    case("batch-size-float", lambda f: fb.IncSignum(batch_size=2.0), TypeError,
-         r"batch_size must be an integer; got 2.0 of type float"),
-    case("batch-size-above-n", lambda f: sim(optimizer=fb.IncAdam(batch_size=7)), ValueError,
-         r"batch_size must be in \[1, n\] = \[1, 6\] for this dataset; got 7"),
-    case("sampling-name", lambda f: fb.IncAdam(sampling="random"), ValueError,
-         r"sampling must be one of \['cyclic', 'replacement', 'reshuffle'\]; got 'random'"),
-    case("sampling-type", lambda f: fb.SignGD(sampling=None), TypeError,
-         r"sampling must be one of \['cyclic', 'replacement', 'reshuffle'\]; got None"),
-    case("optimizer-name", lambda f: optimizer_from_dict({"name": "AdamW"}), ValueError,
-         r"unknown optimizer name 'AdamW'; expected one of \['AdaGrad', 'AdamProxy', "),
+    case(
+        "beta1-1",
+        lambda f: fb.IncAdam(beta1=1.0),
+        ValueError,
+        r"beta1 must be in \[0, 1\); got 1.0",
+    ),
+    case(
+        "beta2-negative",
+        lambda f: fb.IncAdam(beta2=-0.1),
+        ValueError,
+        r"beta2 must be in \[0, 1\); got -0.1",
+    ),
+    case(
+        "detadam-beta2",
+        lambda f: fb.DetAdam(beta2=1.5),
+        ValueError,
+        r"beta2 must be in \[0, 1\); got 1.5",
+    ),
+    case(
+        "signum-beta-1",
+        lambda f: fb.IncSignum(beta=1.0),
+        ValueError,
+        r"beta must be in \[0, 1\); got 1.0",
+    ),
+    case(
+        "signum-beta-nan",
+        lambda f: fb.IncSignum(beta=float("nan")),
+        ValueError,
+        r"beta must be in \[0, 1\); got nan",
+    ),
+    case(
+        "beta1-string",
+        lambda f: fb.IncAdam(beta1="0.9"),
+        TypeError,
+        r"beta1 must be a real number; got '0.9' of type str",
+    ),
+    case(
+        "eps-negative",
+        lambda f: fb.IncAdam(eps=-1e-8),
+        ValueError,
+        r"eps must be in \[0, inf\); got -1e-08",
+    ),
+    case(
+        "optimizer-torch-betas",
+        lambda f: fb.IncAdam(betas=(0.9, 0.99)),
+        TypeError,
+        r"IncAdam got an unexpected option 'betas': give beta1=\.\.\., beta2=\.\.\.",
+    ),
+    case(
+        "batch-size-0",
+        lambda f: fb.IncAdam(batch_size=0),
+        ValueError,
+        r"batch_size must be an integer >= 1; got 0",
+    ),
+    case(
+        "batch-size-float",
+        lambda f: fb.IncSignum(batch_size=2.0),
+        TypeError,
+        r"batch_size must be an integer; got 2.0 of type float",
+    ),
+    case(
+        "batch-size-above-n",
+        lambda f: sim(optimizer=fb.IncAdam(batch_size=7)),
+        ValueError,
+        r"batch_size must be in \[1, n\] = \[1, 6\] for this dataset; got 7",
+    ),
+    case(
+        "sampling-name",
+        lambda f: fb.IncAdam(sampling="random"),
+        ValueError,
+        r"sampling must be one of \['cyclic', 'replacement', 'reshuffle'\]; got 'random'",
+    ),
+    case(
+        "sampling-type",
+        lambda f: fb.SignGD(sampling=None),
+        TypeError,
+        r"sampling must be one of \['cyclic', 'replacement', 'reshuffle'\]; got None",
+    ),
+    case(
+        "optimizer-name",
+        lambda f: optimizer_from_dict({"name": "AdamW"}),
+        ValueError,
+        r"unknown optimizer name 'AdamW'; expected one of \['AdaGrad', 'AdamProxy', ",
+    ),
     # --- schedules -------------------------------------------------------------------------
-    case("eta0-0", lambda f: fb.PolynomialDecay(eta0=0.0), ValueError,
-         r"eta0 must be in \(0, inf\); got 0.0"),
-    case("eta0-negative", lambda f: fb.PolynomialDecay(eta0=-0.1), ValueError,
-         r"eta0 must be in \(0, inf\); got -0.1"),
-    case("power-0", lambda f: fb.PolynomialDecay(power=0.0), ValueError,
-         r"power must be in \(0, 1\]; got 0.0"),
-    case("power-above-1", lambda f: fb.PolynomialDecay(power=1.5), ValueError,
-         r"power must be in \(0, 1\]; got 1.5"),
-    case("constant-0", lambda f: fb.Constant(0.0), ValueError,
-         r"eta must be in \(0, inf\); got 0.0"),
-    case("constant-inf", lambda f: fb.Constant(np.inf), ValueError,
-         r"eta must be in \(0, inf\); got inf"),
-    case("schedule-name", lambda f: schedule_from_dict({"name": "Cosine"}), ValueError,
-         r"unknown schedule name 'Cosine'; expected one of \['Constant', 'PolynomialDecay'\]"),
+    case(
+        "eta0-0",
+        lambda f: fb.PolynomialDecay(eta0=0.0),
+        ValueError,
+        r"eta0 must be in \(0, inf\); got 0.0",
+    ),
+    case(
+        "eta0-negative",
+        lambda f: fb.PolynomialDecay(eta0=-0.1),
+        ValueError,
+        r"eta0 must be in \(0, inf\); got -0.1",
+    ),
+    case(
+        "power-0",
+        lambda f: fb.PolynomialDecay(power=0.0),
+        ValueError,
+        r"power must be in \(0, 1\]; got 0.0",
+    ),
+    case(
+        "power-above-1",
+        lambda f: fb.PolynomialDecay(power=1.5),
+        ValueError,
+        r"power must be in \(0, 1\]; got 1.5",
+    ),
+    case(
+        "constant-0", lambda f: fb.Constant(0.0), ValueError, r"eta must be in \(0, inf\); got 0.0"
+    ),
+    case(
+        "constant-inf",
+        lambda f: fb.Constant(np.inf),
+        ValueError,
+        r"eta must be in \(0, inf\); got inf",
+    ),
+    case(
+        "schedule-name",
+        lambda f: schedule_from_dict({"name": "Cosine"}),
+        ValueError,
+        r"unknown schedule name 'Cosine'; expected one of \['Constant', 'PolynomialDecay'\]",
+    ),
     # --- simulate --------------------------------------------------------------------------
-    case("seed-generator", lambda f: sim(seed=np.random.default_rng(0)), TypeError,
-         r"seed must be an integer >= 0, not a Generator"),
+    case(
+        "seed-generator",
+        lambda f: sim(seed=np.random.default_rng(0)),
+        TypeError,
+        r"seed must be an integer >= 0, not a Generator",
+    ),
     case("epochs-0", lambda f: sim(epochs=0), ValueError, r"epochs must be an integer >= 1; got 0"),
-    case("epochs-negative", lambda f: sim(epochs=-3), ValueError,
-         r"epochs must be an integer >= 1; got -3"),
-    case("epochs-float", lambda f: sim(epochs=2.5), TypeError,
-         r"epochs must be an integer \(1e6 style is accepted when it is a whole number\); "
-         r"got 2.5"),
-    case("epochs-beyond-int64", lambda f: sim(epochs=2**70), ValueError,
-         r"epochs must be at most 2\*\*53 / steps per epoch = \d+ for this data and batch size "
-         r"\(the step counter must stay exact\); got 1180591620717411303424"),
+    case(
+        "epochs-negative",
+        lambda f: sim(epochs=-3),
+        ValueError,
+        r"epochs must be an integer >= 1; got -3",
+    ),
+    case(
+        "epochs-float",
+        lambda f: sim(epochs=2.5),
+        TypeError,
+        r"epochs must be an integer \(1e6 style is accepted when it is a whole number\); "
+        r"got 2.5",
+    ),
+    case(
+        "epochs-beyond-int64",
+        lambda f: sim(epochs=2**70),
+        ValueError,
+        r"epochs must be at most 2\*\*53 / steps per epoch = \d+ for this data and batch size "
+        r"\(the step counter must stay exact\); got 1180591620717411303424",
+    ),
     case("record-0", lambda f: sim(record=0), ValueError, r"record must be an integer >= 1; got 0"),
-    case("record-negative", lambda f: sim(record=[-1]), ValueError,
-         r"record epochs must be >= 0; got -1"),
-    case("record-floats", lambda f: sim(record=[1.5]), TypeError,
-         r"record must be a count per decade or a 1-D sequence of integer epochs; got \[1.5\]"),
-    case("record-beyond-int64", lambda f: sim(record=[2, 2**70]), TypeError,
-         r"record must be a count per decade or a 1-D sequence of integer epochs; got \[2, 1180"),
-    case("record-string", lambda f: sim(record="10"), TypeError,
-         r"record must be an integer; got '10' of type str"),
-    case("record-too-many", lambda f: sim(record=10**12, epochs=10**13), ValueError,
-         r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of 64 bytes: "
-         r"[\d.e+]+ GiB, more than the 2 GiB allowed for records"),
-    case("loss-name", lambda f: sim(loss="hinge"), ValueError,
-         r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'"),
-    case("loss-type", lambda f: sim(loss=3), TypeError,
-         r"loss must be one of \['exp', 'logistic'\] for binary data \(or a fastbias Loss\); "
-         r"got 3"),
-    case("loss-multiclass-only", lambda f: sim(loss="ce"), ValueError,
-         r"loss must be one of \['exp', 'logistic'\] for binary data; got 'ce'"),
-    case("seed-negative", lambda f: sim(seed=-1), ValueError,
-         r"seed must be an integer >= 0; got -1"),
-    case("seed-float", lambda f: sim(seed=1.0), TypeError,
-         r"seed must be an integer; got 1.0 of type float"),
-    case("w0-shape", lambda f: sim(w0=np.zeros(3)), ValueError,
-         r"w0 must have shape \(8,\); got \(3,\)"),
-    case("w0-nan", lambda f: sim(w0=np.full(8, np.nan)), ValueError,
-         r"w0 contains NaN at index 0"),
-    case("w0-huge", lambda f: sim(w0=np.full(8, 1e308)), ValueError,
-         r"w0 is too large for these data: its scores <w0, x_i> leave the float64 range"),
-    case("data-array", lambda f: sim(data=X), TypeError,
-         r"data must be a fastbias.Dataset or MulticlassDataset; got ndarray"),
-    case("optimizer-class", lambda f: sim(optimizer=fb.IncAdam), TypeError,
-         r"optimizer must be a fastbias optimizer such as fb.IncAdam\(\); got <class"),
-    case("lr-float", lambda f: sim(lr=0.1), TypeError,
-         r"lr must be a schedule, not a number: write lr=fb.Constant\(0.1\)"),
-    case("lr-string", lambda f: sim(lr="0.1"), TypeError,
-         r"lr must be a schedule such as fb.PolynomialDecay\(0.1, 0.5\) or fb.Constant\(0.1\), "
-         r"or a function t -> eta; got '0.1'"),
-    case("progress-type", lambda f: sim(progress="yes"), TypeError,
-         r"progress must be True or False, or None for the default .*; got 'yes'"),
-    case("checkpoint_every-0", lambda f: sim(checkpoint_every=0), ValueError,
-         r"checkpoint_every must be in \(0, inf\); got 0"),
-    case("chunk_epochs-0", lambda f: sim(chunk_epochs=0), ValueError,
-         r"chunk_epochs must be an integer >= 1; got 0"),
-    case("checkpoint-type", lambda f: sim(checkpoint=3), TypeError,
-         r"checkpoint must be a file path \(str or os.PathLike\) or None; got 3"),
-    case("resume-type", lambda f: sim(resume=3), TypeError,
-         r"resume must be a file path \(str or os.PathLike\) or None; got 3"),
-    case("resume-true-without-checkpoint", lambda f: sim(resume=True), ValueError,
-         r"resume=True continues the run saved in `checkpoint`; give checkpoint=<path> too"),
+    case(
+        "record-negative",
+        lambda f: sim(record=[-1]),
+        ValueError,
+        r"record epochs must be >= 0; got -1",
+    ),
+    case(
+        "record-floats",
+        lambda f: sim(record=[1.5]),
+        TypeError,
+        r"record must be a count per decade or a 1-D sequence of integer epochs; got \[1.5\]",
+    ),
+    case(
+        "record-beyond-int64",
+        lambda f: sim(record=[2, 2**70]),
+        TypeError,
+        r"record must be a count per decade or a 1-D sequence of integer epochs; got \[2, 1180",
+    ),
+    case(
+        "record-string",
+        lambda f: sim(record="10"),
+        TypeError,
+        r"record must be an integer; got '10' of type str",
+    ),
+    case(
+        "record-too-many",
+        lambda f: sim(record=10**12, epochs=10**13),
+        ValueError,
+        r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of 64 bytes: "
+        r"[\d.e+]+ GiB, more than the 2 GiB allowed for records",
+    ),
+    case(
+        "loss-name",
+        lambda f: sim(loss="hinge"),
+        ValueError,
+        r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'",
+    ),
+    case(
+        "loss-type",
+        lambda f: sim(loss=3),
+        TypeError,
+        r"loss must be one of \['exp', 'logistic'\] for binary data \(or a fastbias Loss\); "
+        r"got 3",
+    ),
+    case(
+        "loss-multiclass-only",
+        lambda f: sim(loss="ce"),
+        ValueError,
+        r"loss must be one of \['exp', 'logistic'\] for binary data; got 'ce'",
+    ),
+    case(
+        "seed-negative", lambda f: sim(seed=-1), ValueError, r"seed must be an integer >= 0; got -1"
+    ),
+    case(
+        "seed-float",
+        lambda f: sim(seed=1.0),
+        TypeError,
+        r"seed must be an integer; got 1.0 of type float",
+    ),
+    case(
+        "w0-shape",
+        lambda f: sim(w0=np.zeros(3)),
+        ValueError,
+        r"w0 must have shape \(8,\); got \(3,\)",
+    ),
+    case("w0-nan", lambda f: sim(w0=np.full(8, np.nan)), ValueError, r"w0 contains NaN at index 0"),
+    case(
+        "w0-huge",
+        lambda f: sim(w0=np.full(8, 1e308)),
+        ValueError,
+        r"w0 is too large for these data: its scores <w0, x_i> leave the float64 range",
+    ),
+    case(
+        "data-array",
+        lambda f: sim(data=X),
+        TypeError,
+        r"data must be a fastbias.Dataset or MulticlassDataset; got ndarray",
+    ),
+    case(
+        "optimizer-class",
+        lambda f: sim(optimizer=fb.IncAdam),
+        TypeError,
+        r"optimizer must be a fastbias optimizer such as fb.IncAdam\(\); got <class",
+    ),
+    case(
+        "lr-float",
+        lambda f: sim(lr=0.1),
+        TypeError,
+        r"lr must be a schedule, not a number: write lr=fb.Constant\(0.1\)",
+    ),
+    case(
+        "lr-string",
+        lambda f: sim(lr="0.1"),
+        TypeError,
+        r"lr must be a schedule such as fb.PolynomialDecay\(0.1, 0.5\) or fb.Constant\(0.1\), "
+        r"or a function t -> eta; got '0.1'",
+    ),
+    case(
+        "progress-type",
+        lambda f: sim(progress="yes"),
+        TypeError,
+        r"progress must be True or False, or None for the default .*; got 'yes'",
+    ),
+    case(
+        "checkpoint_every-0",
+        lambda f: sim(checkpoint_every=0),
+        ValueError,
+        r"checkpoint_every must be in \(0, inf\); got 0",
+    ),
+    case(
+        "chunk_epochs-0",
+        lambda f: sim(chunk_epochs=0),
+        ValueError,
+        r"chunk_epochs must be an integer >= 1; got 0",
+    ),
+    case(
+        "checkpoint-type",
+        lambda f: sim(checkpoint=3),
+        TypeError,
+        r"checkpoint must be a file path \(str or os.PathLike\) or None; got 3",
+    ),
+    case(
+        "resume-type",
+        lambda f: sim(resume=3),
+        TypeError,
+        r"resume must be a file path \(str or os.PathLike\) or None; got 3",
+    ),
+    case(
+        "resume-true-without-checkpoint",
+        lambda f: sim(resume=True),
+        ValueError,
+        r"resume=True continues the run saved in `checkpoint`; give checkpoint=<path> too",
+    ),
     # --- trajectory and dataset files ------------------------------------------------------
-    case("trajectory-truncated", lambda f: fb.Trajectory.load(f["traj_truncated"]), ValueError,
-         r"trajectory file .*traj_truncated.npz' is corrupt or not a fastbias trajectory file: "
-         r"BadZipFile"),
-    case("trajectory-garbage", lambda f: fb.Trajectory.load(f["traj_garbage"]), ValueError,
-         r"trajectory file .*traj_garbage.npz' is corrupt or not a fastbias trajectory file: "
-         r"BadZipFile"),
-    case("trajectory-shapes", lambda f: fb.Trajectory.load(f["traj_shapes"]), ValueError,
-         r"trajectory file .*traj_shapes.npz' is inconsistent: inconsistent trajectory arrays: "
-         r"epochs \(3,\), w \(2, 8\)"),
-    case("trajectory-format", lambda f: fb.Trajectory.load(f["traj_format"]), ValueError,
-         r"trajectory file .*traj_format.npz' has format 'x-1'; expected 'fastbias-trajectory-2'"),
-    case("trajectory-is-checkpoint", lambda f: fb.Trajectory.load(f["ckpt"]), ValueError,
-         r"trajectory file .*ckpt.npz' is corrupt or not a fastbias trajectory file: missing "
-         r"\['epochs', 'w', 'log_loss', 'min_margin'\]"),
-    case("dataset-garbage", lambda f: fb.Dataset.load(f["dataset_garbage"]), ValueError,
-         r"dataset file .*dataset_garbage.npz' is corrupt or not a fastbias dataset file: "
-         r"BadZipFile"),
+    case(
+        "trajectory-truncated",
+        lambda f: fb.Trajectory.load(f["traj_truncated"]),
+        ValueError,
+        r"trajectory file .*traj_truncated.npz' is corrupt or not a fastbias trajectory file: "
+        r"BadZipFile",
+    ),
+    case(
+        "trajectory-garbage",
+        lambda f: fb.Trajectory.load(f["traj_garbage"]),
+        ValueError,
+        r"trajectory file .*traj_garbage.npz' is corrupt or not a fastbias trajectory file: "
+        r"BadZipFile",
+    ),
+    case(
+        "trajectory-shapes",
+        lambda f: fb.Trajectory.load(f["traj_shapes"]),
+        ValueError,
+        r"trajectory file .*traj_shapes.npz' is inconsistent: inconsistent trajectory arrays: "
+        r"epochs \(3,\), w \(2, 8\)",
+    ),
+    case(
+        "trajectory-format",
+        lambda f: fb.Trajectory.load(f["traj_format"]),
+        ValueError,
+        r"trajectory file .*traj_format.npz' has format 'x-1'; expected 'fastbias-trajectory-2'",
+    ),
+    case(
+        "trajectory-is-checkpoint",
+        lambda f: fb.Trajectory.load(f["ckpt"]),
+        ValueError,
+        r"trajectory file .*ckpt.npz' is corrupt or not a fastbias trajectory file: missing "
+        r"\['epochs', 'w', 'log_loss', 'min_margin'\]",
+    ),
+    case(
+        "dataset-garbage",
+        lambda f: fb.Dataset.load(f["dataset_garbage"]),
+        ValueError,
+        r"dataset file .*dataset_garbage.npz' is corrupt or not a fastbias dataset file: "
+        r"BadZipFile",
+    ),
     # --- checkpoint files ------------------------------------------------------------------
-    case("checkpoint-truncated", lambda f: fb.simulate(**CK, resume=f["ckpt_truncated"]),
-         ValueError, r"checkpoint file .*ckpt_truncated.npz' is corrupt or not a fastbias "
-                     r"checkpoint file: BadZipFile"),
-    case("checkpoint-bitflip", lambda f: fb.simulate(**CK, resume=f["ckpt_bitflip"]),
-         ValueError, r"checkpoint file .*ckpt_bitflip.npz' is corrupt or not a fastbias "
-                     r"checkpoint file: BadZipFile: Bad CRC-32 for file 'W.npy'"),
-    case("checkpoint-other-data", lambda f: fb.simulate(**{**CK, "data": OTHER},
-                                                        resume=f["ckpt"]),
-         ValueError, r"checkpoint .*ckpt.npz' belongs to a different run: data differs"),
-    case("checkpoint-other-seed", lambda f: fb.simulate(**{**CK, "seed": 5}, resume=f["ckpt"]),
-         ValueError, r"checkpoint .*ckpt.npz' belongs to a different run: seed differs "
-                     r"\(checkpoint 4, this call 5\); it is left untouched"),
-    case("checkpoint-is-trajectory", lambda f: fb.simulate(**CK, resume=f["traj"]), ValueError,
-         r"checkpoint file .*traj.npz' has format 'fastbias-trajectory-2'; expected "
-         r"'fastbias-checkpoint-2'"),
-    case("checkpoint-rng-state", lambda f: fb.simulate(**CK, resume=f["ckpt_rng"]), ValueError,
-         r"file .*ckpt_rng.npz': rng_state is not valid JSON"),
-    case("checkpoint-counters", lambda f: fb.simulate(**CK, resume=f["ckpt_counters"]),
-         ValueError, r"checkpoint .*ckpt_counters.npz' has done 1,000,000 epochs; epochs must "
-                     r"be at least that to resume it; got 30"),
-    case("checkpoint-steps", lambda f: fb.simulate(**CK, resume=f["ckpt_steps"]), ValueError,
-         r"checkpoint .*ckpt_steps.npz' is corrupt: epoch 10 and step 7 do not fit this run"),
-    case("checkpoint-pending", lambda f: fb.simulate(**CK, resume=f["ckpt_pending"]), ValueError,
-         r"checkpoint .*ckpt_pending.npz' is corrupt: the pending sample order does not fit"),
-    case("checkpoint-record-epochs", lambda f: fb.simulate(**CK, resume=f["ckpt_rec_epochs"]),
-         ValueError, r"checkpoint .*ckpt_rec_epochs.npz' is corrupt: recorded epochs "
-                     r"\[0, 11, 30\]"),
-    case("checkpoint-state-shape", lambda f: fb.simulate(**CK, resume=f["ckpt_state"]),
-         ValueError, r"checkpoint .*ckpt_state.npz' is corrupt: state must be finite float64 of "
-                     r"shape \(2, 1, 8\)"),
-    case("checkpoint-nan", lambda f: fb.simulate(**CK, resume=f["ckpt_nan"]), ValueError,
-         r"checkpoint .*ckpt_nan.npz' is corrupt: W must be finite float64 of shape \(1, 8\)"),
-    case("checkpoint-int-dtype", lambda f: fb.simulate(**CK, resume=f["ckpt_int"]), ValueError,
-         r"checkpoint file .*ckpt_int.npz' is corrupt or not a fastbias checkpoint file: "
-         r"array 'W' has dtype int64; expected kind 'f'"),
-    case("checkpoint-no-records", lambda f: fb.simulate(**CK, resume=f["ckpt_no_records"]),
-         ValueError, r"checkpoint file .*ckpt_no_records.npz' is corrupt or not a fastbias "
-                     r"checkpoint file: missing \['rec_w'\]"),
-    case("checkpoint-fewer-epochs", lambda f: fb.simulate(**{**CK, "epochs": 20},
-                                                          resume=f["ckpt"]),
-         ValueError, r"checkpoint .*ckpt.npz' has done 30 epochs; epochs must be at least that "
-                     r"to resume it; got 20"),
-    case("checkpoint-missing", lambda f: fb.simulate(**CK, resume=f["a_file"].parent / "no"),
-         FileNotFoundError, r"checkpoint file '.*files\d*/no' does not exist"),
+    case(
+        "checkpoint-truncated",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_truncated"]),
+        ValueError,
+        r"checkpoint file .*ckpt_truncated.npz' is corrupt or not a fastbias "
+        r"checkpoint file: BadZipFile",
+    ),
+    case(
+        "checkpoint-bitflip",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_bitflip"]),
+        ValueError,
+        r"checkpoint file .*ckpt_bitflip.npz' is corrupt or not a fastbias "
+        r"checkpoint file: BadZipFile: Bad CRC-32 for file 'W.npy'",
+    ),
+    case(
+        "checkpoint-other-data",
+        lambda f: fb.simulate(**{**CK, "data": OTHER}, resume=f["ckpt"]),
+        ValueError,
+        r"checkpoint .*ckpt.npz' belongs to a different run: data differs",
+    ),
+    case(
+        "checkpoint-other-seed",
+        lambda f: fb.simulate(**{**CK, "seed": 5}, resume=f["ckpt"]),
+        ValueError,
+        r"checkpoint .*ckpt.npz' belongs to a different run: seed differs "
+        r"\(checkpoint 4, this call 5\); it is left untouched",
+    ),
+    case(
+        "checkpoint-is-trajectory",
+        lambda f: fb.simulate(**CK, resume=f["traj"]),
+        ValueError,
+        r"checkpoint file .*traj.npz' has format 'fastbias-trajectory-2'; expected "
+        r"'fastbias-checkpoint-2'",
+    ),
+    case(
+        "checkpoint-rng-state",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_rng"]),
+        ValueError,
+        r"file .*ckpt_rng.npz': rng_state is not valid JSON",
+    ),
+    case(
+        "checkpoint-counters",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_counters"]),
+        ValueError,
+        r"checkpoint .*ckpt_counters.npz' has done 1,000,000 epochs; epochs must "
+        r"be at least that to resume it; got 30",
+    ),
+    case(
+        "checkpoint-steps",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_steps"]),
+        ValueError,
+        r"checkpoint .*ckpt_steps.npz' is corrupt: epoch 10 and step 7 do not fit this run",
+    ),
+    case(
+        "checkpoint-pending",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_pending"]),
+        ValueError,
+        r"checkpoint .*ckpt_pending.npz' is corrupt: the pending sample order does not fit",
+    ),
+    case(
+        "checkpoint-record-epochs",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_rec_epochs"]),
+        ValueError,
+        r"checkpoint .*ckpt_rec_epochs.npz' is corrupt: recorded epochs "
+        r"\[0, 11, 30\]",
+    ),
+    case(
+        "checkpoint-state-shape",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_state"]),
+        ValueError,
+        r"checkpoint .*ckpt_state.npz' is corrupt: state must be finite float64 of "
+        r"shape \(2, 1, 8\)",
+    ),
+    case(
+        "checkpoint-nan",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_nan"]),
+        ValueError,
+        r"checkpoint .*ckpt_nan.npz' is corrupt: W must be finite float64 of shape \(1, 8\)",
+    ),
+    case(
+        "checkpoint-int-dtype",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_int"]),
+        ValueError,
+        r"checkpoint file .*ckpt_int.npz' is corrupt or not a fastbias checkpoint file: "
+        r"array 'W' has dtype int64; expected kind 'f'",
+    ),
+    case(
+        "checkpoint-no-records",
+        lambda f: fb.simulate(**CK, resume=f["ckpt_no_records"]),
+        ValueError,
+        r"checkpoint file .*ckpt_no_records.npz' is corrupt or not a fastbias "
+        r"checkpoint file: missing \['rec_w'\]",
+    ),
+    case(
+        "checkpoint-fewer-epochs",
+        lambda f: fb.simulate(**{**CK, "epochs": 20}, resume=f["ckpt"]),
+        ValueError,
+        r"checkpoint .*ckpt.npz' has done 30 epochs; epochs must be at least that "
+        r"to resume it; got 20",
+    ),
+    case(
+        "checkpoint-missing",
+        lambda f: fb.simulate(**CK, resume=f["a_file"].parent / "no"),
+        FileNotFoundError,
+        r"checkpoint file '.*files\d*/no' does not exist",
+    ),
     # --- sweep and grid --------------------------------------------------------------------
-    case("sweep-single-dict", lambda f: sweep(one_config()[0]), TypeError,
-         r"configs must be a list of dicts .*wrap it in a list"),
-    case("sweep-empty", lambda f: sweep([]), ValueError,
-         r"configs must hold at least one config; got an empty sequence"),
-    case("sweep-not-dict", lambda f: sweep([1]), TypeError,
-         r"configs\[0\] must be a dict of simulate\(\) arguments; got int 1"),
-    case("sweep-unknown-key", lambda f: sweep(one_config(lrr=0.1)), TypeError,
-         r"configs\[0\] has the unknown key 'lrr'"),
-    case("sweep-managed-key", lambda f: sweep(one_config(checkpoint="x.npz")), TypeError,
-         r"configs\[0\] has the key 'checkpoint', which a sweep manages itself"),
-    case("sweep-missing-key", lambda f: sweep([{"data": DS, "optimizer": OPT}]), TypeError,
-         r"configs\[0\] lacks the required key 'epochs'"),
-    case("sweep-executor-name", lambda f: sweep(one_config(), executor="thread"), ValueError,
-         r"executor must be None \(threads\), 'threads', 'processes', 'serial' or a "
-         r"concurrent.futures.Executor; got 'thread'"),
-    case("sweep-executor-type", lambda f: sweep(one_config(), executor=4), TypeError,
-         r"executor must be None \(threads\), 'threads', 'processes', 'serial' or a "
-         r"concurrent.futures.Executor .*; got 4"),
-    case("sweep-max-workers", lambda f: sweep(one_config(), max_workers=0), ValueError,
-         r"max_workers must be an integer >= 1; got 0"),
-    case("sweep-max-workers-executor", lambda f: sweep(one_config(), "serial", max_workers=2),
-         ValueError, r"max_workers applies only to the default executor \(threads\) and "
-                     r"'processes'; got max_workers=2 with executor='serial'"),
-    case("sweep-out-file", lambda f: sweep(one_config(), "serial", out=f["a_file"]),
-         ValueError, r"out must be a folder; '.*a_file.txt' exists and is not one"),
-    case("sweep-out-type", lambda f: sweep(one_config(), "serial", out=3), TypeError,
-         r"out must be a path to a folder \(str or os.PathLike\) or None; got 3"),
-    case("sweep-progress", lambda f: sweep(one_config(), "serial", progress="no"), TypeError,
-         r"progress must be True or False, or None for the default .*; got 'no'"),
-    case("grid-nothing", lambda f: grid(), TypeError,
-         r"grid needs at least one keyword argument among \['data', 'optimizer'"),
-    case("grid-empty-axis", lambda f: grid(seed=[]), ValueError,
-         r"seed must list at least one value; got an empty list"),
-    case("grid-unknown-key", lambda f: grid(betas=[0.9]), TypeError,
-         r"grid has the unknown key 'betas'; allowed keys are the simulate\(\) arguments"),
+    case(
+        "sweep-single-dict",
+        lambda f: sweep(one_config()[0]),
+        TypeError,
+        r"configs must be a list of dicts .*wrap it in a list",
+    ),
+    case(
+        "sweep-empty",
+        lambda f: sweep([]),
+        ValueError,
+        r"configs must hold at least one config; got an empty sequence",
+    ),
+    case(
+        "sweep-not-dict",
+        lambda f: sweep([1]),
+        TypeError,
+        r"configs\[0\] must be a dict of simulate\(\) arguments; got int 1",
+    ),
+    case(
+        "sweep-unknown-key",
+        lambda f: sweep(one_config(lrr=0.1)),
+        TypeError,
+        r"configs\[0\] has the unknown key 'lrr'",
+    ),
+    case(
+        "sweep-managed-key",
+        lambda f: sweep(one_config(checkpoint="x.npz")),
+        TypeError,
+        r"configs\[0\] has the key 'checkpoint', which a sweep manages itself",
+    ),
+    case(
+        "sweep-missing-key",
+        lambda f: sweep([{"data": DS, "optimizer": OPT}]),
+        TypeError,
+        r"configs\[0\] lacks the required key 'epochs'",
+    ),
+    case(
+        "sweep-executor-name",
+        lambda f: sweep(one_config(), executor="thread"),
+        ValueError,
+        r"executor must be None \(threads\), 'threads', 'processes', 'serial' or a "
+        r"concurrent.futures.Executor; got 'thread'",
+    ),
+    case(
+        "sweep-executor-type",
+        lambda f: sweep(one_config(), executor=4),
+        TypeError,
+        r"executor must be None \(threads\), 'threads', 'processes', 'serial' or a "
+        r"concurrent.futures.Executor .*; got 4",
+    ),
+    case(
+        "sweep-max-workers",
+        lambda f: sweep(one_config(), max_workers=0),
+        ValueError,
+        r"max_workers must be an integer >= 1; got 0",
+    ),
+    case(
+        "sweep-max-workers-executor",
+        lambda f: sweep(one_config(), "serial", max_workers=2),
+        ValueError,
+        r"max_workers applies only to the default executor \(threads\) and "
+        r"'processes'; got max_workers=2 with executor='serial'",
+    ),
+    case(
+        "sweep-out-file",
+        lambda f: sweep(one_config(), "serial", out=f["a_file"]),
+        ValueError,
+        r"out must be a folder; '.*a_file.txt' exists and is not one",
+    ),
+    case(
+        "sweep-out-type",
+        lambda f: sweep(one_config(), "serial", out=3),
+        TypeError,
+        r"out must be a path to a folder \(str or os.PathLike\) or None; got 3",
+    ),
+    case(
+        "sweep-progress",
+        lambda f: sweep(one_config(), "serial", progress="no"),
+        TypeError,
+        r"progress must be True or False, or None for the default .*; got 'no'",
+    ),
+    case(
+        "grid-nothing",
+        lambda f: grid(),
+        TypeError,
+        r"grid needs at least one keyword argument among \['data', 'optimizer'",
+    ),
+    case(
+        "grid-empty-axis",
+        lambda f: grid(seed=[]),
+        ValueError,
+        r"seed must list at least one value; got an empty list",
+    ),
+    case(
+        "grid-unknown-key",
+        lambda f: grid(betas=[0.9]),
+        TypeError,
+        r"grid has the unknown key 'betas'; allowed keys are the simulate\(\) arguments",
+    ),
     # --- metrics and geometry --------------------------------------------------------------
-    case("log_loss-name", lambda f: fb.log_loss(DS.Z, np.ones(8), loss="hinge"), ValueError,
-         r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'"),
-    case("log_loss-w-shape", lambda f: fb.log_loss(DS.Z, np.ones(5)), ValueError,
-         r"w must have shape \(d,\) or \(r, d\) with d = 8; got \(5,\)"),
-    case("normalized_margin-p", lambda f: fb.normalized_margin(DS, np.ones(8), p=0.5),
-         ValueError, r"p must be in \[1, inf\]; got 0.5"),
-    case("normalized_margin-w-shape", lambda f: fb.normalized_margin(DS, np.ones(5)),
-         ValueError, r"w must have shape \(d,\) or \(r, d\) with d = 8; got \(5,\)"),
-    case("margin_ratio-gamma_star", lambda f: fb.margin_ratio(DS, np.ones(8), 2, 0.0),
-         ValueError, r"gamma_star must be in \(0, inf\); got 0.0"),
-    case("cosine-length", lambda f: fb.cosine(np.ones(8), np.ones(5)), ValueError,
-         r"u must have length d = 8 \(the length of w\); got length 5"),
-    case("cosine-nan", lambda f: fb.cosine(np.full(8, np.nan), np.ones(8)), ValueError,
-         r"w contains NaN at row 0, column 0"),
-    case("trajectory-gamma_star", lambda f: sim().margin_ratio(2, 0.0), ValueError,
-         r"gamma_star must be in \(0, inf\); got 0.0"),
-    case("trajectory-p", lambda f: sim().normalized_margin(0.5), ValueError,
-         r"p must be in \[1, inf\]; got 0.5"),
-    case("max_margin-p", lambda f: fb.max_margin(DS, p=0.5), ValueError,
-         r"p must be in \[1, inf\]; got 0.5"),
-    case("max_margin-not-separable", lambda f: fb.max_margin(np.array([[1.0], [-1.0]])),
-         ValueError, r"data are not linearly separable \(no w has <w, z_i> > 0 for every i\)"),
-    case("fixed_point-tol", lambda f: fb.fixed_point(DS, tol=0.0), ValueError,
-         r"tol must be in \(0, 2\); got 0.0"),
-    case("fixed_point-max_iter", lambda f: fb.fixed_point(DS, max_iter=0), ValueError,
-         r"max_iter must be an integer >= 1; got 0"),
+    case(
+        "log_loss-name",
+        lambda f: fb.log_loss(DS.Z, np.ones(8), loss="hinge"),
+        ValueError,
+        r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'",
+    ),
+    case(
+        "log_loss-w-shape",
+        lambda f: fb.log_loss(DS.Z, np.ones(5)),
+        ValueError,
+        r"w must have shape \(d,\) or \(r, d\) with d = 8; got \(5,\)",
+    ),
+    case(
+        "normalized_margin-p",
+        lambda f: fb.normalized_margin(DS, np.ones(8), p=0.5),
+        ValueError,
+        r"p must be in \[1, inf\]; got 0.5",
+    ),
+    case(
+        "normalized_margin-w-shape",
+        lambda f: fb.normalized_margin(DS, np.ones(5)),
+        ValueError,
+        r"w must have shape \(d,\) or \(r, d\) with d = 8; got \(5,\)",
+    ),
+    case(
+        "margin_ratio-gamma_star",
+        lambda f: fb.margin_ratio(DS, np.ones(8), 2, 0.0),
+        ValueError,
+        r"gamma_star must be in \(0, inf\); got 0.0",
+    ),
+    case(
+        "cosine-length",
+        lambda f: fb.cosine(np.ones(8), np.ones(5)),
+        ValueError,
+        r"u must have length d = 8 \(the length of w\); got length 5",
+    ),
+    case(
+        "cosine-nan",
+        lambda f: fb.cosine(np.full(8, np.nan), np.ones(8)),
+        ValueError,
+        r"w contains NaN at row 0, column 0",
+    ),
+    case(
+        "trajectory-gamma_star",
+        lambda f: sim().margin_ratio(2, 0.0),
+        ValueError,
+        r"gamma_star must be in \(0, inf\); got 0.0",
+    ),
+    case(
+        "trajectory-p",
+        lambda f: sim().normalized_margin(0.5),
+        ValueError,
+        r"p must be in \[1, inf\]; got 0.5",
+    ),
+    case(
+        "max_margin-p",
+        lambda f: fb.max_margin(DS, p=0.5),
+        ValueError,
+        r"p must be in \[1, inf\]; got 0.5",
+    ),
+    case(
+        "max_margin-not-separable",
+        lambda f: fb.max_margin(np.array([[1.0], [-1.0]])),
+        ValueError,
+        r"data are not linearly separable \(no w has <w, z_i> > 0 for every i\)",
+    ),
+    case(
+        "fixed_point-tol",
+        lambda f: fb.fixed_point(DS, tol=0.0),
+        ValueError,
+        r"tol must be in \(0, 2\); got 0.0",
+    ),
+    case(
+        "fixed_point-max_iter",
+        lambda f: fb.fixed_point(DS, max_iter=0),
+        ValueError,
+        r"max_iter must be an integer >= 1; got 0",
+    ),
 ]
 
 
@@ -443,8 +939,9 @@ def test_gd_leaving_the_float64_range_is_a_clear_error():
     # iterate has |w| ~ 1e84 after one epoch and ~ exp(1e84) after two, far beyond float64;
     # the run must not return NaN silently
     data = fb.Dataset([[1.0, 2.0], [1.0, 2.0]], [-1, 1], check_separable=False)
-    with pytest.raises(FloatingPointError,
-                       match=r"the iterate left the float64 range before epoch \d+: .*\blr\b"):
+    with pytest.raises(
+        FloatingPointError, match=r"the iterate left the float64 range before epoch \d+: .*\blr\b"
+    ):
         fb.simulate(data, fb.GD(batch_size=1), epochs=2, w0=[2.0, 2.0], progress=False)
 
 
@@ -472,23 +969,43 @@ OPTIMIZER_OPTIONS = {
     "NormalizedGD": ("batch_size", "sampling"),
 }
 ADAM_TYPES = ("IncAdam", "DetAdam")  # warn when beta1**2 > beta2 (eps = 0)
-SCHEDULE_OPTIONS = {None: (), "function": (), "PolynomialDecay": ("eta0", "power"),
-                    "Constant": ("eta",)}
+SCHEDULE_OPTIONS = {
+    None: (),
+    "function": (),
+    "PolynomialDecay": ("eta0", "power"),
+    "Constant": ("eta",),
+}
 RUN_PARAMETERS = ("X", "y", "data", "lr", "epochs", "record", "loss", "seed", "w0")
 # invalid values of each parameter, with the exception each must raise
 BAD_VALUES = {
-    "beta": [(-0.5, ValueError), (1.0, ValueError), (1.5, ValueError), (NAN, ValueError),
-             (INF, ValueError), ("0.9", TypeError)],
+    "beta": [
+        (-0.5, ValueError),
+        (1.0, ValueError),
+        (1.5, ValueError),
+        (NAN, ValueError),
+        (INF, ValueError),
+        ("0.9", TypeError),
+    ],
     "batch_size": [(-1, ValueError), (0, ValueError), (2.0, TypeError), ("n + 1", ValueError)],
     "sampling": [("bogus", ValueError), (1, TypeError)],
     "eta0": [(0.0, ValueError), (-1.0, ValueError), (INF, ValueError), ("0.1", TypeError)],
-    "power": [(0.0, ValueError), (-0.5, ValueError), (1.5, ValueError), (NAN, ValueError),
-              ("0.5", TypeError)],
+    "power": [
+        (0.0, ValueError),
+        (-0.5, ValueError),
+        (1.5, ValueError),
+        (NAN, ValueError),
+        ("0.5", TypeError),
+    ],
     "eta": [(0.0, ValueError), (-1.0, ValueError), (INF, ValueError), (NAN, ValueError)],
     "lr": [(0.1, TypeError), ("fast", TypeError)],
     "epochs": [(-1, ValueError), (0, ValueError), (2.5, TypeError), (2**70, ValueError)],
-    "record": [(0, ValueError), (-1, ValueError), ("3", TypeError), ([1.5], TypeError),
-               ([2, -1], ValueError)],
+    "record": [
+        (0, ValueError),
+        (-1, ValueError),
+        ("3", TypeError),
+        ([1.5], TypeError),
+        ([2, -1], ValueError),
+    ],
     "loss": [("hinge", ValueError), ("ce", ValueError), (3, TypeError)],
     "seed": [(-1, ValueError), (1.5, TypeError)],
     "w0": [("one entry too many", ValueError), ("a NaN entry", ValueError)],
@@ -573,8 +1090,9 @@ def fuzz_inputs(draw):
         w0 = draw(st.one_of(st.none(), st.lists(st.floats(-3, 3), min_size=d, max_size=d)))
     kwargs = dict(
         epochs=value("epochs", st.integers(1, 6)),
-        record=value("record", st.one_of(st.integers(1, 8),
-                                         st.lists(st.integers(0, 10), max_size=3))),
+        record=value(
+            "record", st.one_of(st.integers(1, 8), st.lists(st.integers(0, 10), max_size=3))
+        ),
         loss=value("loss", st.sampled_from([None, "exp", "logistic"])),
         seed=value("seed", st.integers(0, 2**40)),
         w0=w0,
@@ -606,8 +1124,12 @@ def _unbounded_steps_warned(spec, expected) -> bool:
     if expected is not None and expected[0] in ("X", "y", "data"):
         return False  # the data are refused before the optimizer is built
     if expected is not None and expected[0] in OPTIMIZER_OPTIONS[kind]:
-        late = expected[0] == "batch_size" and isinstance(options["batch_size"], int) and \
-            not isinstance(options["batch_size"], bool) and options["batch_size"] >= 1
+        late = (
+            expected[0] == "batch_size"
+            and isinstance(options["batch_size"], int)
+            and not isinstance(options["batch_size"], bool)
+            and options["batch_size"] >= 1
+        )
         if not late:  # the constructor refuses the option before the betas are weighed
             return False
     # in exact arithmetic: beta1**2 underflows to 0 for beta1 < 1.5e-162
@@ -634,8 +1156,9 @@ def test_fuzz_simulate_names_the_invalid_parameter(drawn):
         name, exc_type = expected
         assert error is not None, f"{name} = {spec!r} was accepted"
         assert type(error) is exc_type, f"{name}: {type(error).__name__}: {error}"
-        assert re.match(rf"{name}\b", str(error)), \
+        assert re.match(rf"{name}\b", str(error)), (
             f"the message does not start with {name!r}: {error}"
+        )
         return
     if error is not None:  # all valid: only a run that leaves float64 may fail, naming lr
         assert isinstance(error, ArithmeticError), f"{type(error).__name__}: {error}"

@@ -68,8 +68,9 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
 
     data = fb.datasets.gaussian(n=10, d=50, seed=0)
     optimizer = fb.IncAdam(sampling="reshuffle")
-    resumed = fb.simulate(data, optimizer, **RUN, resume=checkpoint,
-                          checkpoint=tmp_path / "resumed_end.npz")
+    resumed = fb.simulate(
+        data, optimizer, **RUN, resume=checkpoint, checkpoint=tmp_path / "resumed_end.npz"
+    )
     straight = fb.simulate(data, optimizer, **RUN, checkpoint=tmp_path / "straight_end.npz")
 
     assert_same_trajectory(resumed, straight)
@@ -88,13 +89,33 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
 # only at its end, so there is no "middle of the run" to kill or interrupt.
 cli_only_with_jit = pytest.mark.skipif(JIT_DISABLED, reason="needs chunks of a JIT run")
 
-CLI_ARGS = ["run", "--epochs", str(EPOCHS), "--sampling", "replacement", "--seed", "5",
-            "--record", "30", "--no-references", "--no-progress"]
+CLI_ARGS = [
+    "run",
+    "--epochs",
+    str(EPOCHS),
+    "--sampling",
+    "replacement",
+    "--seed",
+    "5",
+    "--record",
+    "30",
+    "--no-references",
+    "--no-progress",
+]
 
 
 def cli_command(checkpoint, *extra):
-    return [sys.executable, "-m", "fastbias.cli", *CLI_ARGS, *extra,
-            "--checkpoint", str(checkpoint), "--checkpoint-every", "0.05"]
+    return [
+        sys.executable,
+        "-m",
+        "fastbias.cli",
+        *CLI_ARGS,
+        *extra,
+        "--checkpoint",
+        str(checkpoint),
+        "--checkpoint-every",
+        "0.05",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +127,9 @@ def uninterrupted(tmp_path_factory):
 
 
 @cli_only_with_jit
-def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(tmp_path, uninterrupted,
-                                                                    capsys):
+def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(
+    tmp_path, uninterrupted, capsys
+):
     """kill -9 a ``fastbias run --checkpoint F``; rerunning the same command continues it."""
     checkpoint = tmp_path / "job.npz"
     out = tmp_path / "x.npz"
@@ -117,8 +139,10 @@ def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(tmp_path, un
 
     # the same job with another argument: refused, one line, the checkpoint untouched
     before = checkpoint.read_bytes()
-    for change, differs in ((["--seed", "6"], "seed differs (checkpoint 5, this call 6)"),
-                            (["--beta2", "0.99"], "optimizer differs")):
+    for change, differs in (
+        (["--seed", "6"], "seed differs (checkpoint 5, this call 6)"),
+        (["--beta2", "0.99"], "optimizer differs"),
+    ):
         other = [*command[3:], *change]  # the same arguments as the job, one changed
         assert main(other) == 2
         err = capsys.readouterr().err
@@ -136,13 +160,15 @@ def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(tmp_path, un
 
 
 @cli_only_with_jit
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_cli_signal_saves_says_where_and_resumes(signum, code, tmp_path, uninterrupted, capsys):
     checkpoint = tmp_path / "job.npz"
     out = tmp_path / "x.npz"
     returncode, stdout, stderr = signal_mid_run(
-        cli_command(checkpoint, "--out", str(out)), checkpoint, EPOCHS, signum)
+        cli_command(checkpoint, "--out", str(out)), checkpoint, EPOCHS, signum
+    )
     assert returncode == code
     assert stdout == "" and not out.exists()
     name = signal.Signals(signum).name
@@ -155,8 +181,19 @@ def test_cli_signal_saves_says_where_and_resumes(signum, code, tmp_path, uninter
     assert info["epoch"] == epoch and info["epochs"] == EPOCHS
 
     # `fastbias resume F` finishes the run from the file alone
-    assert main(["resume", str(checkpoint), "--out", str(tmp_path / "r.npz"),
-                 "--no-references", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "resume",
+                str(checkpoint),
+                "--out",
+                str(tmp_path / "r.npz"),
+                "--no-references",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert f"resumed at epoch {epoch:,}" in capsys.readouterr().out
     assert_same_trajectory(fb.Trajectory.load(tmp_path / "r.npz"), uninterrupted)
 
@@ -164,8 +201,16 @@ def test_cli_signal_saves_says_where_and_resumes(signum, code, tmp_path, uninter
 @cli_only_with_jit
 def test_cli_sigint_without_checkpoint_says_interrupted(tmp_path):
     out = tmp_path / "x.npz"
-    command = [sys.executable, "-m", "fastbias.cli", *CLI_ARGS, "--epochs", str(50 * EPOCHS),
-               "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "fastbias.cli",
+        *CLI_ARGS,
+        "--epochs",
+        str(50 * EPOCHS),
+        "--out",
+        str(out),
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         time.sleep(4.0)  # imports and the start of the run
         proc.send_signal(signal.SIGINT)

@@ -14,8 +14,7 @@ from fastbias.cli import main
 
 QUIET = ["--no-references", "--no-progress"]
 # Reshuffled batches: the generator state and the pending order must be resumed too.
-RUN = ["run", "--epochs", "300", "--sampling", "reshuffle", "--seed", "2", "--record", "10",
-       *QUIET]
+RUN = ["run", "--epochs", "300", "--sampling", "reshuffle", "--seed", "2", "--record", "10", *QUIET]
 
 
 def assert_same_trajectory(a, b):
@@ -69,16 +68,19 @@ def test_run_checkpoint_resumes_or_starts(tmp_path, finished, capsys):
     assert_same_trajectory(load(tmp_path / "ext.npz"), direct(tmp_path, 900))
 
 
-@pytest.mark.parametrize("change, differs", [
-    (["--seed", "3"], "seed differs (checkpoint 2, this call 3)"),
-    (["--beta1", "0.8"], "optimizer differs"),
-    (["--optimizer", "inc-signum"], "optimizer differs"),
-    (["--eta0", "0.2"], "lr differs"),
-    (["--loss", "logistic"], "loss differs"),
-    (["--record", "11"], "record differs"),
-    (["--data", "gr"], "data differs"),
-    (["--data-seed", "1"], "data differs"),
-])
+@pytest.mark.parametrize(
+    "change, differs",
+    [
+        (["--seed", "3"], "seed differs (checkpoint 2, this call 3)"),
+        (["--beta1", "0.8"], "optimizer differs"),
+        (["--optimizer", "inc-signum"], "optimizer differs"),
+        (["--eta0", "0.2"], "lr differs"),
+        (["--loss", "logistic"], "loss differs"),
+        (["--record", "11"], "record differs"),
+        (["--data", "gr"], "data differs"),
+        (["--data-seed", "1"], "data differs"),
+    ],
+)
 def test_run_refuses_a_checkpoint_of_another_run(change, differs, tmp_path, finished, capsys):
     ckpt = finished
     before = ckpt.read_bytes()
@@ -113,8 +115,7 @@ def test_resume_extends_from_the_checkpoint_alone(tmp_path, finished, capsys):
     assert fb.checkpoint_info(finished)["epochs"] == 600
 
 
-def test_resume_defaults_to_the_stored_target_and_writes_next_to_the_checkpoint(tmp_path,
-                                                                                 capsys):
+def test_resume_defaults_to_the_stored_target_and_writes_next_to_the_checkpoint(tmp_path, capsys):
     folder = tmp_path / "jobs"
     folder.mkdir()
     assert main([*RUN, "--checkpoint", str(folder / "job.npz")]) == 0
@@ -132,11 +133,30 @@ def test_resume_user_data_stored_in_the_checkpoint(tmp_path, capsys):
     data_file = tmp_path / "mine.npz"
     data.save(data_file)
     ckpt = tmp_path / "user.npz"
-    assert main(["run", "--data-file", str(data_file), "--optimizer", "lion", "--epochs", "40",
-                 "--checkpoint", str(ckpt), "--out", str(tmp_path / "a.npz"), *QUIET]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--data-file",
+                str(data_file),
+                "--optimizer",
+                "lion",
+                "--epochs",
+                "40",
+                "--checkpoint",
+                str(ckpt),
+                "--out",
+                str(tmp_path / "a.npz"),
+                *QUIET,
+            ]
+        )
+        == 0
+    )
     data_file.unlink()  # the checkpoint holds the data themselves
-    assert main(["resume", str(ckpt), "--epochs", "120", "--out", str(tmp_path / "b.npz"),
-                 *QUIET]) == 0
+    assert (
+        main(["resume", str(ckpt), "--epochs", "120", "--out", str(tmp_path / "b.npz"), *QUIET])
+        == 0
+    )
     assert f"data: Dataset(n=6, d=9) #{data.fingerprint[:12]}" in capsys.readouterr().out
     straight = fb.simulate(data, fb.Lion(), epochs=120, record=20)
     assert_same_trajectory(load(tmp_path / "b.npz"), straight)
@@ -145,30 +165,53 @@ def test_resume_user_data_stored_in_the_checkpoint(tmp_path, capsys):
 def test_extend_from_a_horizon_that_is_a_rounded_grid_point(tmp_path, capsys):
     ckpt = tmp_path / "g.npz"
     assert main(["run", "--epochs", "50", "--checkpoint", str(ckpt), *QUIET]) == 0
-    assert main(["resume", str(ckpt), "--epochs", "120", "--out", str(tmp_path / "r.npz"),
-                 *QUIET]) == 0
+    assert (
+        main(["resume", str(ckpt), "--epochs", "120", "--out", str(tmp_path / "r.npz"), *QUIET])
+        == 0
+    )
     assert main(["run", "--epochs", "120", "--out", str(tmp_path / "d.npz"), *QUIET]) == 0
     assert_same_trajectory(load(tmp_path / "r.npz"), load(tmp_path / "d.npz"))
 
 
 def test_resume_a_multiclass_run(tmp_path, capsys):
     ckpt = tmp_path / "mc.npz"
-    base = ["run", "--data", "gaussian-multiclass", "--n", "12", "--d", "6", "--optimizer",
-            "muon", "--ns-steps", "5", "--batch-size", "3", "--sampling", "replacement", *QUIET]
+    base = [
+        "run",
+        "--data",
+        "gaussian-multiclass",
+        "--n",
+        "12",
+        "--d",
+        "6",
+        "--optimizer",
+        "muon",
+        "--ns-steps",
+        "5",
+        "--batch-size",
+        "3",
+        "--sampling",
+        "replacement",
+        *QUIET,
+    ]
     assert main([*base, "--epochs", "40", "--checkpoint", str(ckpt)]) == 0
-    assert main(["resume", str(ckpt), "--epochs", "100", "--out", str(tmp_path / "r.npz"),
-                 *QUIET]) == 0
+    assert (
+        main(["resume", str(ckpt), "--epochs", "100", "--out", str(tmp_path / "r.npz"), *QUIET])
+        == 0
+    )
     assert main([*base, "--epochs", "100", "--out", str(tmp_path / "d.npz")]) == 0
     assert_same_trajectory(load(tmp_path / "r.npz"), load(tmp_path / "d.npz"))
     text = capsys.readouterr().out
     assert "gamma_spectral" in text
 
 
-@pytest.mark.parametrize("argv, message, code", [
-    (["--epochs", "100"], "has done 300 epochs; epochs must be at least that", 2),
-    (["--out", "{ckpt}"], "is also the resumed checkpoint: refusing to overwrite an input", 2),
-    (["--out", "{stem}"], "is also the resumed checkpoint: refusing to overwrite an input", 2),
-])
+@pytest.mark.parametrize(
+    "argv, message, code",
+    [
+        (["--epochs", "100"], "has done 300 epochs; epochs must be at least that", 2),
+        (["--out", "{ckpt}"], "is also the resumed checkpoint: refusing to overwrite an input", 2),
+        (["--out", "{stem}"], "is also the resumed checkpoint: refusing to overwrite an input", 2),
+    ],
+)
 def test_resume_refusals_leave_the_checkpoint_untouched(argv, message, code, finished, capsys):
     before = finished.read_bytes()
     argv = [a.format(ckpt=finished, stem=str(finished)[:-4]) for a in argv]
@@ -183,8 +226,7 @@ def test_resume_of_a_missing_or_foreign_file(tmp_path, capsys):
     fb.datasets.gaussian(n=4, d=3).save(tmp_path / "data.npz")
     before = (tmp_path / "data.npz").read_bytes()
     assert main(["resume", str(tmp_path / "data.npz")]) == 2
-    assert "expected 'fastbias-checkpoint-2'" in one_error_line(capsys.readouterr().err,
-                                                                 "resume")
+    assert "expected 'fastbias-checkpoint-2'" in one_error_line(capsys.readouterr().err, "resume")
     assert (tmp_path / "data.npz").read_bytes() == before
 
 
@@ -192,11 +234,14 @@ def test_info_describes_a_checkpoint(finished, capsys):
     assert main(["info", str(finished)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"checkpoint: {finished}"
-    assert lines[1].startswith("progress: epoch 300 of 300 (100.0%, finished); 3,000 "
-                               "optimizer steps;")
+    assert lines[1].startswith(
+        "progress: epoch 300 of 300 (100.0%, finished); 3,000 optimizer steps;"
+    )
     text = "\n".join(lines)
-    assert "data: gaussian(n=10, d=50, seed=0) (binary, n=10, d=50; rebuilt from its " \
-           "generator)" in text
+    assert (
+        "data: gaussian(n=10, d=50, seed=0) (binary, n=10, d=50; rebuilt from its "
+        "generator)" in text
+    )
     assert "optimizer: IncAdam(" in text and "sampling='reshuffle'" in text
     assert "lr: PolynomialDecay(eta0=0.1, power=0.5)" in text
     assert "loss: exp; seed: 2; record: 10 per decade of epochs; w0: zeros" in text
@@ -214,8 +259,20 @@ def test_run_resume_flag_still_works(tmp_path, finished, capsys):
     # --resume F --checkpoint F: the one allowed pair (resumed and written)
     extended = RUN.copy()
     extended[extended.index("--epochs") + 1] = "400"
-    assert main([*extended, "--resume", str(finished), "--checkpoint", str(finished),
-                 "--out", str(tmp_path / "a.npz")]) == 0
+    assert (
+        main(
+            [
+                *extended,
+                "--resume",
+                str(finished),
+                "--checkpoint",
+                str(finished),
+                "--out",
+                str(tmp_path / "a.npz"),
+            ]
+        )
+        == 0
+    )
     assert fb.checkpoint_info(finished)["epoch"] == 400
     # --resume F alone: continues without writing a checkpoint
     before = finished.read_bytes()
@@ -225,16 +282,41 @@ def test_run_resume_flag_still_works(tmp_path, finished, capsys):
     assert_same_trajectory(load(tmp_path / "b.npz"), direct(tmp_path, 500))
     # --resume F --checkpoint G: a new G is written; an existing G is never overwritten
     other = tmp_path / "other.npz"
-    assert main([*extended, "--resume", str(finished), "--checkpoint", str(other),
-                 "--out", str(tmp_path / "c.npz")]) == 0
+    assert (
+        main(
+            [
+                *extended,
+                "--resume",
+                str(finished),
+                "--checkpoint",
+                str(other),
+                "--out",
+                str(tmp_path / "c.npz"),
+            ]
+        )
+        == 0
+    )
     assert fb.checkpoint_info(other)["epoch"] == 500
     capsys.readouterr()
     g_before = other.read_bytes()
-    assert main([*extended, "--resume", str(finished), "--checkpoint", str(other),
-                 "--out", str(tmp_path / "d.npz")]) == 2
+    assert (
+        main(
+            [
+                *extended,
+                "--resume",
+                str(finished),
+                "--checkpoint",
+                str(other),
+                "--out",
+                str(tmp_path / "d.npz"),
+            ]
+        )
+        == 2
+    )
     assert "exists and is not the resumed checkpoint" in one_error_line(capsys.readouterr().err)
     assert other.read_bytes() == g_before
     # a missing --resume file
-    assert main([*RUN, "--resume", str(tmp_path / "none.npz"),
-                 "--out", str(tmp_path / "e.npz")]) == 2
+    assert (
+        main([*RUN, "--resume", str(tmp_path / "none.npz"), "--out", str(tmp_path / "e.npz")]) == 2
+    )
     assert "does not exist" in one_error_line(capsys.readouterr().err)

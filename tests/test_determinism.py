@@ -103,11 +103,18 @@ def run_until_checkpoint(monkeypatch, stop_after, **kwargs):
 @pytest.mark.parametrize("stop_after", [1, 5])
 def test_resume_equals_uninterrupted_run(tmp_path, monkeypatch, name, stop_after):
     ckpt = tmp_path / "run.npz"
-    kwargs = dict(data=GAUSS, optimizer=OPTIMIZERS[name], epochs=300, seed=5, loss="logistic",
-                  record=[0, 3, 17, 40, 41, 299])
+    kwargs = dict(
+        data=GAUSS,
+        optimizer=OPTIMIZERS[name],
+        epochs=300,
+        seed=5,
+        loss="logistic",
+        record=[0, 3, 17, 40, 41, 299],
+    )
     full = fb.simulate(**kwargs)
-    epoch = run_until_checkpoint(monkeypatch, stop_after, checkpoint=ckpt, chunk_epochs=13,
-                                 **kwargs)
+    epoch = run_until_checkpoint(
+        monkeypatch, stop_after, checkpoint=ckpt, chunk_epochs=13, **kwargs
+    )
     assert 0 < epoch < 300
     # resume with another chunk size, and keep checkpointing to the same file
     resumed = fb.simulate(resume=ckpt, checkpoint=ckpt, chunk_epochs=50, **kwargs)
@@ -118,12 +125,19 @@ def test_resume_equals_uninterrupted_run(tmp_path, monkeypatch, name, stop_after
 
 def test_resume_twice_equals_uninterrupted_run(tmp_path, monkeypatch):
     ckpt = tmp_path / "run.npz"
-    kwargs = dict(data=USER, optimizer=fb.IncAdam(batch_size=2, sampling="replacement"),
-                  lr=fb.Constant(1.5), epochs=400, seed=8, record=25)
+    kwargs = dict(
+        data=USER,
+        optimizer=fb.IncAdam(batch_size=2, sampling="replacement"),
+        lr=fb.Constant(1.5),
+        epochs=400,
+        seed=8,
+        record=25,
+    )
     full = fb.simulate(**kwargs)
     first = run_until_checkpoint(monkeypatch, 2, checkpoint=ckpt, chunk_epochs=29, **kwargs)
-    second = run_until_checkpoint(monkeypatch, 3, checkpoint=ckpt, resume=ckpt, chunk_epochs=31,
-                                  **kwargs)
+    second = run_until_checkpoint(
+        monkeypatch, 3, checkpoint=ckpt, resume=ckpt, chunk_epochs=31, **kwargs
+    )
     assert 0 < first < second < 400
     assert_same_trajectory(fb.simulate(resume=ckpt, **kwargs), full)
 
@@ -132,17 +146,31 @@ def test_resume_twice_equals_uninterrupted_run(tmp_path, monkeypatch):
 # Other processes: same bytes, and resume after the process was killed
 # --------------------------------------------------------------------------------------------
 
+
 def child_configs():
     """Runs repeated in a child process (imported there from this file)."""
     return {
-        "adam": dict(data=GAUSS, optimizer=fb.IncAdam(sampling="reshuffle"), epochs=500,
-                     seed=11, record=12),
-        "signum": dict(data=USER, optimizer=fb.IncSignum(batch_size=2, sampling="replacement"),
-                       epochs=300, seed=4, loss="logistic", record=[0, 7, 100]),
-        "proxy": dict(data=GAUSS, optimizer=fb.AdamProxy(), lr=fb.Constant(2.0), epochs=200,
-                      record=5),
-        "killed": dict(data=GAUSS, optimizer=fb.IncAdam(batch_size=3, sampling="replacement"),
-                       epochs=250, seed=2, record=[0, 10, 20, 30, 60, 249]),
+        "adam": dict(
+            data=GAUSS, optimizer=fb.IncAdam(sampling="reshuffle"), epochs=500, seed=11, record=12
+        ),
+        "signum": dict(
+            data=USER,
+            optimizer=fb.IncSignum(batch_size=2, sampling="replacement"),
+            epochs=300,
+            seed=4,
+            loss="logistic",
+            record=[0, 7, 100],
+        ),
+        "proxy": dict(
+            data=GAUSS, optimizer=fb.AdamProxy(), lr=fb.Constant(2.0), epochs=200, record=5
+        ),
+        "killed": dict(
+            data=GAUSS,
+            optimizer=fb.IncAdam(batch_size=3, sampling="replacement"),
+            epochs=250,
+            seed=2,
+            record=[0, 10, 20, 30, 60, 249],
+        ),
     }
 
 
@@ -188,8 +216,13 @@ def test_other_process_gives_identical_bytes_and_resumes_after_a_kill(tmp_path):
     script.write_text(CHILD)
     tests = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path), tests], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), tests],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 17, proc.stderr
 
     configs = child_configs()

@@ -14,7 +14,8 @@ import pytest
 import fastbias
 
 MODULES = ["fastbias"] + sorted(
-    info.name for info in pkgutil.walk_packages(fastbias.__path__, "fastbias.")
+    info.name
+    for info in pkgutil.walk_packages(fastbias.__path__, "fastbias.")
     if not info.name.endswith("__main__")  # importing it runs the command line
 )
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

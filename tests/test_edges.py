@@ -53,8 +53,7 @@ def test_state_replaced_by_each_gradient_has_a_closed_form(optimizer, sampling):
     params = optimizer.to_dict()
     params.pop("name")
     opt = type(optimizer)(**{**params, "sampling": sampling})
-    tr = fb.simulate(GAUSS, opt, lr=fb.PolynomialDecay(0.1, 0.5), epochs=epochs, seed=7,
-                     record=1)
+    tr = fb.simulate(GAUSS, opt, lr=fb.PolynomialDecay(0.1, 0.5), epochs=epochs, seed=7, record=1)
     exact = closed_form(GAUSS.Z, epochs, sampling, seed=7)
     rel = np.abs(tr.w[-1] - exact).max() / np.abs(exact).max()
     assert rel <= 1e-10, f"relative error {rel:.2e}"
@@ -69,8 +68,9 @@ def test_adam_without_moments_stays_finite_and_exact_with_reshuffling(seed):
     """On these data the old scale rule left the float64 range (a FloatingPointError)."""
     data = fb.datasets.gaussian(n=20, d=50, seed=seed)
     epochs = 1_000 if JIT_DISABLED else 30_000
-    tr = fb.simulate(data, fb.IncAdam(0.0, 0.0, sampling="reshuffle"), epochs=epochs, seed=5,
-                     record=1)
+    tr = fb.simulate(
+        data, fb.IncAdam(0.0, 0.0, sampling="reshuffle"), epochs=epochs, seed=5, record=1
+    )
     exact = closed_form(data.Z, epochs, "reshuffle", seed=5)
     assert np.abs(tr.w[-1] - exact).max() <= 1e-10 * np.abs(exact).max()
 
@@ -117,8 +117,9 @@ def test_scale_invariant_rules_at_extreme_data_scales(optimizer, factor):
 
 
 @pytest.mark.parametrize("factor", [1e-300, 1e300])
-@pytest.mark.parametrize("optimizer", [fb.NormalizedGD(), fb.AdamProxy(), fb.SignGD(),
-                                       fb.SpectralDescent()], ids=repr)
+@pytest.mark.parametrize(
+    "optimizer", [fb.NormalizedGD(), fb.AdamProxy(), fb.SignGD(), fb.SpectralDescent()], ids=repr
+)
 def test_stateless_rules_over_the_whole_float64_range(optimizer, factor):
     data = scaled(SMALL, factor)
     params = optimizer.to_dict()
@@ -140,15 +141,19 @@ def test_history_reference_agrees_with_the_step_reference_at_ordinary_scales():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
-@pytest.mark.parametrize("kwargs", [dict(lr=fb.PolynomialDecay(eta0=1e10)),
-                                    dict(w0=1e10 * np.ones(8))], ids=["huge lr", "huge w0"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(lr=fb.PolynomialDecay(eta0=1e10)), dict(w0=1e10 * np.ones(8))],
+    ids=["huge lr", "huge w0"],
+)
 def test_huge_learning_rate_or_start_stays_exact(kwargs):
     params = fb.IncAdam().to_dict()
     params.pop("name")
     eta0 = kwargs["lr"].eta0 if "lr" in kwargs else 0.1
     tr = fb.simulate(SMALL, fb.IncAdam(), epochs=3, record=[0, 1, 2, 3], **kwargs)
-    ref = history_reference(SMALL.Z, "IncAdam", params, epochs=3, lr=("poly", eta0, 0.5),
-                            w0=kwargs.get("w0"))
+    ref = history_reference(
+        SMALL.Z, "IncAdam", params, epochs=3, lr=("poly", eta0, 0.5), w0=kwargs.get("w0")
+    )
     np.testing.assert_allclose(tr.w, ref, rtol=1e-12)
 
 
@@ -223,8 +228,12 @@ def record_errors(w, ref):
     return diff[1:] / top[1:]
 
 
-@given(betas=bounded_adam_betas(), beta=BETAS, sampling=st.sampled_from(["cyclic", "reshuffle"]),
-       factor=st.sampled_from([1e-100, 1.0, 1e100]))
+@given(
+    betas=bounded_adam_betas(),
+    beta=BETAS,
+    sampling=st.sampled_from(["cyclic", "reshuffle"]),
+    factor=st.sampled_from([1e-100, 1.0, 1e100]),
+)
 def test_any_beta_in_zero_one_is_exact(betas, beta, sampling, factor):
     data = scaled(SMALL, factor)
     adam = fb.IncAdam(*betas, sampling=sampling)
@@ -238,8 +247,12 @@ def test_any_beta_in_zero_one_is_exact(betas, beta, sampling, factor):
         assert err.max() <= 1e-12, f"{optimizer!r}: relative errors per epoch {err}"
 
 
-TINY_MOMENTUM = [fb.IncSignum(beta=2.225073858507203e-309), fb.IncSignum(beta=5e-324),
-                 fb.IncAdam(beta1=2.2e-309, beta2=0.5), fb.IncAdam(beta1=1e-200, beta2=1e-300)]
+TINY_MOMENTUM = [
+    fb.IncSignum(beta=2.225073858507203e-309),
+    fb.IncSignum(beta=5e-324),
+    fb.IncAdam(beta1=2.2e-309, beta2=0.5),
+    fb.IncAdam(beta1=1e-200, beta2=1e-300),
+]
 
 
 @pytest.mark.parametrize("factor", [1e-100, 1.0, 1e100])

@@ -28,8 +28,14 @@ DET = "Det-Adam (full batch)"
 
 
 def test_registry_holds_the_paper_figures_in_order_then_the_others():
-    assert ex.figure_names() == [*(f"fig{i}" for i in range(1, 11)), "eps", "adamw", "mc-adam",
-                                 "mc-muon", "mc-per-sample"]
+    assert ex.figure_names() == [
+        *(f"fig{i}" for i in range(1, 11)),
+        "eps",
+        "adamw",
+        "mc-adam",
+        "mc-muon",
+        "mc-per-sample",
+    ]
     assert list(ex.PAPER_FIGURES) == ex.figure_names()[:10]
     for spec in ex.FIGURES.values():
         assert spec.panels and spec.checks and spec.claim and spec.notes
@@ -103,8 +109,9 @@ def short_serial():
 
 
 def test_parallel_runs_equal_serial_runs(short_serial):
-    parallel = {r.name: r for r in ex.run_figures(["fig2", "fig9"], epochs=SHORT, record=25,
-                                                   jobs=2)}
+    parallel = {
+        r.name: r for r in ex.run_figures(["fig2", "fig9"], epochs=SHORT, record=25, jobs=2)
+    }
     for name, serial in short_serial.items():
         assert len(parallel[name].series) == len(serial.series)
         for a, b in zip(serial.series, parallel[name].series, strict=True):
@@ -121,8 +128,9 @@ def test_series_match_direct_simulation(short_serial):
     tr = fb.simulate(data, fb.IncAdam(), epochs=SHORT, record=25)
     l2 = max_margin(data, p=2)
     expected = tr.cosine(l2.w)
-    (series,) = [s for s in result.series
-                 if (s.curve, s.reference) == ("Inc-Adam b=1 (cyclic)", "l2")]
+    (series,) = [
+        s for s in result.series if (s.curve, s.reference) == ("Inc-Adam b=1 (cyclic)", "l2")
+    ]
     np.testing.assert_array_equal(series.epochs, tr.epochs)
     np.testing.assert_array_equal(series.values, expected)
     assert result.epochs == SHORT and series.epochs[-1] == SHORT
@@ -298,8 +306,12 @@ def test_fig10_smaller_batches_need_momentum_closer_to_one(quick):
 def test_quick_checks_in_summaries_match_the_values(quick):
     for result in quick.values():
         for check, left, right, passed in result.check_results():
-            assert passed == {">": left > right, ">=": left >= right,
-                              "<": left < right, "<=": left <= right}[check.op]
+            assert (
+                passed
+                == {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[
+                    check.op
+                ]
+            )
 
 
 @pytest.fixture(scope="module")
@@ -329,8 +341,7 @@ def test_adam_with_eps_leaves_adams_limit(beyond):
 def test_adamw_stays_in_its_box_and_grows_towards_it(beyond):
     r = beyond["adamw"]
     for wd in (1e-3, 1e-2):
-        (s,) = [s for s in r.series if s.curve == f"AdamW wd={wd:g}"
-                and s.metric == "decay_norm"]
+        (s,) = [s for s in r.series if s.curve == f"AdamW wd={wd:g}" and s.metric == "decay_norm"]
         assert np.all(s.values <= 1.0 + 1e-9)
         assert s.values[-1] > 1.5 * s.values[s.epochs == 1000][0]
 
@@ -340,14 +351,16 @@ def test_multiclass_limits_at_a_short_horizon(beyond):
     r = beyond["mc-adam"]
     for k in (3, 5):
         assert final(r, f"SignGD k={k}", "max", "margin_ratio") > 0.98
-        assert final(r, f"NGD k={k}", "fro", "margin_ratio") > final(r, f"NGD k={k}", "max",
-                                                                   "margin_ratio")
+        assert final(r, f"NGD k={k}", "fro", "margin_ratio") > final(
+            r, f"NGD k={k}", "max", "margin_ratio"
+        )
     m = beyond["mc-muon"]
     for k in (3, 5):
         for label in (f"spectral descent k={k}", f"Muon k={k}"):
             assert final(m, label, "spectral", "margin_ratio") > 0.97
-            assert final(m, label, "spectral", "margin_ratio") > final(m, label, "fro",
-                                                                       "margin_ratio")
+            assert final(m, label, "spectral", "margin_ratio") > final(
+                m, label, "fro", "margin_ratio"
+            )
     p = beyond["mc-per-sample"]
     assert p.trajectories["Muon b=1"].w.shape[1:] == (3, 50)
 

@@ -100,7 +100,7 @@ def patch_method(path, member: str, method: int) -> None:
     pos = struct.unpack_from("<I", raw, end + 16)[0]
     for _ in range(count):
         n, m, k = struct.unpack_from("<HHH", raw, pos + 28)
-        if raw[pos + 46:pos + 46 + n].decode() == member:
+        if raw[pos + 46 : pos + 46 + n].decode() == member:
             struct.pack_into("<H", raw, pos + 10, method)
         pos += 46 + n + m + k
     Path(path).write_bytes(bytes(raw))
@@ -164,8 +164,10 @@ def refused(loader, path, pattern, exc=ValueError):
 def corrupt(loader, what):
     """The message of a damaged file: its kind, its name and what is wrong."""
     kind = LOADERS[loader][2]
-    return (rf"{kind} file '[^']*crafted.npz' is corrupt or not a fastbias {kind} file: "
-            rf"{what}")
+    return (
+        rf"{kind} file '[^']*crafted.npz' is corrupt or not a fastbias {kind} file: "
+        rf"{what}"
+    )
 
 
 def test_the_base_files_load(bases):
@@ -202,16 +204,22 @@ HUGE = [  # (loader, member, declared shape, dtype)
 ]
 
 
-@pytest.mark.parametrize("loader, key, shape, descr", HUGE,
-                         ids=[f"{c[0]}-{c[1]}" for c in HUGE])
-def test_a_huge_declared_shape_is_refused_before_allocation(bases, tmp_path, loader, key, shape,
-                                                            descr):
+@pytest.mark.parametrize("loader, key, shape, descr", HUGE, ids=[f"{c[0]}-{c[1]}" for c in HUGE])
+def test_a_huge_declared_shape_is_refused_before_allocation(
+    bases, tmp_path, loader, key, shape, descr
+):
     path = make(bases, tmp_path, loader, **{key: npy_header(shape, descr) + bytes(800)})
     tracemalloc.start()
     try:
-        message = refused(loader, path, corrupt(
-            loader, rf"array '{key}' declares 5,000,000,000,000 elements \(shape "
-                    rf"\({shape[0]},.*\)\), more than the limit {MAX_ARRAY_ELEMENTS:,}"))
+        message = refused(
+            loader,
+            path,
+            corrupt(
+                loader,
+                rf"array '{key}' declares 5,000,000,000,000 elements \(shape "
+                rf"\({shape[0]},.*\)\), more than the limit {MAX_ARRAY_ELEMENTS:,}",
+            ),
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -219,10 +227,16 @@ def test_a_huge_declared_shape_is_refused_before_allocation(bases, tmp_path, loa
 
 
 def test_user_data_in_a_checkpoint_are_checked_before_allocation(bases, tmp_path):
-    path = crafted(bases / "ckpt_user.npz", tmp_path / "crafted.npz",
-                   data_X=npy_header((10**11, 50)) + bytes(800))
-    refused("checkpoint_info", path, corrupt(
-        "checkpoint_info", r"array 'data_X' declares 5,000,000,000,000 elements"))
+    path = crafted(
+        bases / "ckpt_user.npz",
+        tmp_path / "crafted.npz",
+        data_X=npy_header((10**11, 50)) + bytes(800),
+    )
+    refused(
+        "checkpoint_info",
+        path,
+        corrupt("checkpoint_info", r"array 'data_X' declares 5,000,000,000,000 elements"),
+    )
 
 
 CHILD = """
@@ -266,8 +280,9 @@ def low_memory(bases, tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("low_memory")
     junk = io.BytesIO()
-    with zipfile.ZipFile(junk, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1,
-                         allowZip64=True) as archive:
+    with zipfile.ZipFile(
+        junk, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True
+    ) as archive:
         with archive.open("junk.npy", "w", force_zip64=True) as fh:
             fh.write(npy_header((JUNK // 8,)))
             chunk = bytes(8 << 20)
@@ -278,8 +293,10 @@ def low_memory(bases, tmp_path_factory):
         key = MAIN[base]
         huge = (10**11, 1, 50) if key == "rec_w" else (10**11, 50)
         within = (2**22, 1, 32) if key == "rec_w" else (2**22, 32)
-        for case, value in (("huge", npy_header(huge) + bytes(800)),
-                            ("within", npy_header(within) + bytes(800))):
+        for case, value in (
+            ("huge", npy_header(huge) + bytes(800)),
+            ("within", npy_header(within) + bytes(800)),
+        ):
             path = crafted(bases / base, folder / f"{loader}-{case}.npz", **{key: value})
             cases.append((f"{loader}-{case}", loader, str(path)))
         path = folder / f"{loader}-junk.npz"
@@ -289,8 +306,12 @@ def low_memory(bases, tmp_path_factory):
                 archive.writestr(name, data)
         assert path.stat().st_size < 2 << 20
         cases.append((f"{loader}-junk", loader, str(path)))
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(LIMIT), json.dumps(cases)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(LIMIT), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -305,12 +326,15 @@ def test_a_huge_declared_shape_under_a_low_address_space_limit(low_memory, loade
 
 @pytest.mark.parametrize("loader", LOADERS)
 def test_a_declared_size_within_the_limit_is_not_allocated_before_the_data_are_read(
-        low_memory, loader):
+    low_memory, loader
+):
     # 2**27 float64 = 1 GiB: the child could not allocate it; the 800 bytes are read
     kind, message, grown = low_memory[f"{loader}-within"]
     assert kind == "ValueError", message
-    assert message.endswith(f"is corrupt or not a fastbias {LOADERS[loader][2]} file: array "
-                            f"'{MAIN[LOADERS[loader][1]]}' is truncated.")
+    assert message.endswith(
+        f"is corrupt or not a fastbias {LOADERS[loader][2]} file: array "
+        f"'{MAIN[LOADERS[loader][1]]}' is truncated."
+    )
     assert grown < 64
 
 
@@ -339,22 +363,24 @@ JSON_FIELDS = [  # (loader, field)
 
 
 @pytest.mark.parametrize("loader, field", JSON_FIELDS, ids=[f"{a}-{b}" for a, b in JSON_FIELDS])
-def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(bases, tmp_path, loader,
-                                                                    field):
+def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(bases, tmp_path, loader, field):
     path = make(bases, tmp_path, loader, **{field: np.array(DEEP)})
     refused(loader, path, rf"file '[^']*crafted.npz': {field} nests deeper than 64 levels")
 
 
 @pytest.mark.parametrize("loader, field", JSON_FIELDS, ids=[f"{a}-{b}" for a, b in JSON_FIELDS])
-@pytest.mark.parametrize("text, got", [("[]", "list"), ("[1, 2]", "list"), ("3", "int"),
-                                       ('"x"', "str"), ("null", "NoneType")])
+@pytest.mark.parametrize(
+    "text, got",
+    [("[]", "list"), ("[1, 2]", "list"), ("3", "int"), ('"x"', "str"), ("null", "NoneType")],
+)
 def test_json_of_the_wrong_type_is_a_value_error(bases, tmp_path, loader, field, text, got):
     path = make(bases, tmp_path, loader, **{field: np.array(text)})
     refused(loader, path, rf"file '[^']*crafted.npz': {field} must be a JSON dict; got {got}\.")
 
 
-@pytest.mark.parametrize("loader, field", JSON_FIELDS[:4], ids=[f"{a}-{b}" for a, b in
-                                                                JSON_FIELDS[:4]])
+@pytest.mark.parametrize(
+    "loader, field", JSON_FIELDS[:4], ids=[f"{a}-{b}" for a, b in JSON_FIELDS[:4]]
+)
 def test_invalid_json_is_a_value_error(bases, tmp_path, loader, field):
     path = make(bases, tmp_path, loader, **{field: np.array("{not json")})
     refused(loader, path, rf"file '[^']*crafted.npz': {field} is not valid JSON \(Expecting")
@@ -364,28 +390,44 @@ def test_json_depth_limit_is_exact_and_ignores_brackets_in_strings(bases, tmp_pa
     params = json.loads(str(np.load(bases / "traj.npz")["params"]))
     for depth, ok in ((64, True), (65, False)):
         nested = json.loads("[" * (depth - 1) + "]" * (depth - 1))
-        path = make(bases, tmp_path, "Trajectory.load",
-                    params=np.array(json.dumps({**params, "nested": nested})))
+        path = make(
+            bases,
+            tmp_path,
+            "Trajectory.load",
+            params=np.array(json.dumps({**params, "nested": nested})),
+        )
         if ok:
             assert fb.Trajectory.load(path).params["nested"] == nested
         else:
             refused("Trajectory.load", path, r"params nests deeper than 64 levels")
     text = "[" * 100_000  # inside a string: no nesting
-    path = make(bases, tmp_path, "Trajectory.load",
-                params=np.array(json.dumps({**params, "note": text})))
+    path = make(
+        bases, tmp_path, "Trajectory.load", params=np.array(json.dumps({**params, "note": text}))
+    )
     assert fb.Trajectory.load(path).params["note"] == text
 
 
-@pytest.mark.parametrize("key, value, what", [
-    ("epochs", "abc", "'abc'"), ("epochs", 0, "0"), ("epochs", 2.5, "2.5"), ("n", True, "True"),
-    ("k", None, "None"),
-])
+@pytest.mark.parametrize(
+    "key, value, what",
+    [
+        ("epochs", "abc", "'abc'"),
+        ("epochs", 0, "0"),
+        ("epochs", 2.5, "2.5"),
+        ("n", True, "True"),
+        ("k", None, "None"),
+    ],
+)
 def test_checkpoint_params_of_the_wrong_type_are_refused(bases, tmp_path, key, value, what):
     params = json.loads(str(np.load(bases / "ckpt.npz")["params"]))
-    path = make(bases, tmp_path, "checkpoint_info",
-                params=np.array(json.dumps({**params, key: value})))
-    refused("checkpoint_info", path, rf"checkpoint '[^']*crafted.npz' is corrupt: params "
-                                     rf"'{key}' must be an integer >= 1; got {what}\.")
+    path = make(
+        bases, tmp_path, "checkpoint_info", params=np.array(json.dumps({**params, key: value}))
+    )
+    refused(
+        "checkpoint_info",
+        path,
+        rf"checkpoint '[^']*crafted.npz' is corrupt: params "
+        rf"'{key}' must be an integer >= 1; got {what}\.",
+    )
 
 
 def test_checkpoint_params_without_a_key_are_refused(bases, tmp_path):
@@ -401,66 +443,109 @@ def test_checkpoint_params_without_a_key_are_refused(bases, tmp_path):
 
 
 @pytest.mark.parametrize("loader", LOADERS)
-@pytest.mark.parametrize("compress, method, what", [
-    (True, 99, r"NotImplementedError: That compression method is not supported"),
-    (False, 99, r"NotImplementedError: That compression method is not supported"),
-    (False, 12, r"OSError: Invalid data stream"),  # bzip2 on stored bytes
-    (False, 8, r"(BadZipFile: Bad CRC-32 for file|error: Error -3 while decompressing)"),
-    (True, 0, r"(BadZipFile: Bad CRC-32 for file|array '\w+' has an unreadable header)"),
-], ids=["deflated-99", "stored-99", "stored-as-bzip2", "stored-as-deflate", "deflated-as-stored"])
-def test_a_changed_compression_method_is_a_value_error(bases, tmp_path, loader, compress,
-                                                       method, what):
+@pytest.mark.parametrize(
+    "compress, method, what",
+    [
+        (True, 99, r"NotImplementedError: That compression method is not supported"),
+        (False, 99, r"NotImplementedError: That compression method is not supported"),
+        (False, 12, r"OSError: Invalid data stream"),  # bzip2 on stored bytes
+        (False, 8, r"(BadZipFile: Bad CRC-32 for file|error: Error -3 while decompressing)"),
+        (True, 0, r"(BadZipFile: Bad CRC-32 for file|array '\w+' has an unreadable header)"),
+    ],
+    ids=["deflated-99", "stored-99", "stored-as-bzip2", "stored-as-deflate", "deflated-as-stored"],
+)
+def test_a_changed_compression_method_is_a_value_error(
+    bases, tmp_path, loader, compress, method, what
+):
     path = make(bases, tmp_path, loader, compress=compress)
     patch_method(path, f"{MAIN[LOADERS[loader][1]]}.npy", method)
     refused(loader, path, corrupt(loader, what))
 
 
 def test_a_damaged_member_the_format_does_not_need_is_not_read(bases, tmp_path):
-    path = crafted(bases / "traj.npz", tmp_path / "crafted.npz", compress=True,
-                   extra=np.zeros(1000))
+    path = crafted(
+        bases / "traj.npz", tmp_path / "crafted.npz", compress=True, extra=np.zeros(1000)
+    )
     patch_method(path, "extra.npy", 99)
-    np.testing.assert_array_equal(fb.Trajectory.load(path).w, fb.Trajectory.load(
-        bases / "traj.npz").w)
+    np.testing.assert_array_equal(
+        fb.Trajectory.load(path).w, fb.Trajectory.load(bases / "traj.npz").w
+    )
 
 
-@pytest.mark.parametrize("loader, key, value, what", [
-    ("Trajectory.load", "epochs", np.array(30, dtype=np.int64), r"array 'epochs' has shape "
-                                                                r"\(\); expected 1-D"),
-    ("Trajectory.load", "epochs", np.zeros((3, 1), dtype=np.int64),
-     r"array 'epochs' has shape \(3, 1\); expected 1-D"),
-    ("Trajectory.load", "w", np.zeros(3), r"array 'w' has shape \(3,\); expected 2-D"),
-    ("Trajectory.load", "log_loss", np.array(1.0), r"array 'log_loss' has shape \(\)"),
-    ("Dataset.load", "y", np.array(1.0), r"array 'y' has shape \(\); expected 1-D"),
-    ("Dataset.load", "X", np.zeros(8), r"array 'X' has shape \(8,\); expected 2-D"),
-    ("checkpoint_info", "counters", np.array(30, dtype=np.int64),
-     r"array 'counters' has shape \(\); expected 1-D"),
-    ("checkpoint_info", "counters", np.array([30, 180, 0], dtype=np.int64),
-     r"array 'counters' declares 3 elements \(shape \(3,\)\), more than the limit 2"),
-    ("resume", "W", np.zeros((1, 1, 8)), r"array 'W' has shape \(1, 1, 8\); expected 2-D"),
-    ("resume", "format", np.array(["fastbias-checkpoint-2"]),
-     r"array 'format' has shape \(1,\); expected 0-D"),
-], ids=["epochs-0d", "epochs-2d", "w-1d", "log_loss-0d", "y-0d", "X-1d", "counters-0d",
-        "counters-3", "W-3d", "format-1d"])
-def test_arrays_of_the_wrong_dimension_are_a_value_error(bases, tmp_path, loader, key, value,
-                                                         what):
+@pytest.mark.parametrize(
+    "loader, key, value, what",
+    [
+        (
+            "Trajectory.load",
+            "epochs",
+            np.array(30, dtype=np.int64),
+            r"array 'epochs' has shape "
+            r"\(\); expected 1-D",
+        ),
+        (
+            "Trajectory.load",
+            "epochs",
+            np.zeros((3, 1), dtype=np.int64),
+            r"array 'epochs' has shape \(3, 1\); expected 1-D",
+        ),
+        ("Trajectory.load", "w", np.zeros(3), r"array 'w' has shape \(3,\); expected 2-D"),
+        ("Trajectory.load", "log_loss", np.array(1.0), r"array 'log_loss' has shape \(\)"),
+        ("Dataset.load", "y", np.array(1.0), r"array 'y' has shape \(\); expected 1-D"),
+        ("Dataset.load", "X", np.zeros(8), r"array 'X' has shape \(8,\); expected 2-D"),
+        (
+            "checkpoint_info",
+            "counters",
+            np.array(30, dtype=np.int64),
+            r"array 'counters' has shape \(\); expected 1-D",
+        ),
+        (
+            "checkpoint_info",
+            "counters",
+            np.array([30, 180, 0], dtype=np.int64),
+            r"array 'counters' declares 3 elements \(shape \(3,\)\), more than the limit 2",
+        ),
+        ("resume", "W", np.zeros((1, 1, 8)), r"array 'W' has shape \(1, 1, 8\); expected 2-D"),
+        (
+            "resume",
+            "format",
+            np.array(["fastbias-checkpoint-2"]),
+            r"array 'format' has shape \(1,\); expected 0-D",
+        ),
+    ],
+    ids=[
+        "epochs-0d",
+        "epochs-2d",
+        "w-1d",
+        "log_loss-0d",
+        "y-0d",
+        "X-1d",
+        "counters-0d",
+        "counters-3",
+        "W-3d",
+        "format-1d",
+    ],
+)
+def test_arrays_of_the_wrong_dimension_are_a_value_error(bases, tmp_path, loader, key, value, what):
     path = make(bases, tmp_path, loader, **{key: value})
     refused(loader, path, corrupt(loader, what))
 
 
-@pytest.mark.parametrize("loader, key, descr", [
-    ("Trajectory.load", "w", "complex128"),
-    ("Trajectory.load", "log_loss", "complex128"),
-    ("Trajectory.load", "min_margin", "complex64"),
-    ("Dataset.load", "X", "complex128"),
-    ("MulticlassDataset.load", "X", "complex128"),
-    ("resume", "W", "complex128"),
-    ("checkpoint_info", "rec_w", "complex128"),
-    ("Trajectory.load", "epochs", "float64"),
-    ("Trajectory.load", "format", "int64"),
-    ("datasets.load", "format", "bytes"),
-])
-def test_arrays_of_the_wrong_dtype_are_refused_not_converted(bases, tmp_path, loader, key,
-                                                             descr):
+@pytest.mark.parametrize(
+    "loader, key, descr",
+    [
+        ("Trajectory.load", "w", "complex128"),
+        ("Trajectory.load", "log_loss", "complex128"),
+        ("Trajectory.load", "min_margin", "complex64"),
+        ("Dataset.load", "X", "complex128"),
+        ("MulticlassDataset.load", "X", "complex128"),
+        ("resume", "W", "complex128"),
+        ("checkpoint_info", "rec_w", "complex128"),
+        ("Trajectory.load", "epochs", "float64"),
+        ("Trajectory.load", "format", "int64"),
+        ("datasets.load", "format", "bytes"),
+    ],
+)
+def test_arrays_of_the_wrong_dtype_are_refused_not_converted(bases, tmp_path, loader, key, descr):
     with np.load(bases / LOADERS[loader][1]) as saved:
         original = saved[key]
     if descr.startswith("complex"):
@@ -491,7 +576,7 @@ def test_truncated_files_are_a_value_error(bases, tmp_path, loader, cut):
     raw = (bases / LOADERS[loader][1]).read_bytes()
     size = {"empty": 0, "10 bytes": 10, "half": len(raw) // 2, "all but 10 bytes": len(raw) - 10}
     path = tmp_path / "crafted.npz"
-    path.write_bytes(raw[:size[cut]])
+    path.write_bytes(raw[: size[cut]])
     refused(loader, path, corrupt(loader, r"BadZipFile: File is not a zip file"))
 
 
@@ -534,25 +619,51 @@ BINARY_TAGS = r"\['fastbias-dataset-1', 'dataset-1'\]"
 MULTICLASS_TAGS = r"\['fastbias-multiclass-dataset-1'\]"
 
 
-@pytest.mark.parametrize("loader, base, tag, message", [
-    ("Dataset.load", "data.npz", "fastbias-trajectory-1",
-     rf"has format 'fastbias-trajectory-1'; expected one of {BINARY_TAGS}\.$"),
-    ("datasets.load", "data.npz", "fastbias-trajectory-1",
-     rf"has format 'fastbias-trajectory-1'; expected one of {BINARY_TAGS}\.$"),
-    ("MulticlassDataset.load", "mc.npz", "fastbias-trajectory-1",
-     rf"has format 'fastbias-trajectory-1'; expected one of {MULTICLASS_TAGS}\.$"),
-    ("Dataset.load", "data.npz", "fastbias-dataset-2",
-     rf"has format 'fastbias-dataset-2'; expected one of {BINARY_TAGS}"),
-    ("Dataset.load", "data.npz", "", rf"has format ''; expected one of {BINARY_TAGS}"),
-    ("Dataset.load", "mc.npz", "fastbias-multiclass-dataset-1",
-     rf"has format 'fastbias-multiclass-dataset-1'; expected one of {BINARY_TAGS} \(it holds "
-     r"multiclass data: use fb.datasets.load\)"),
-    ("MulticlassDataset.load", "data.npz", "fastbias-dataset-1",
-     rf"has format 'fastbias-dataset-1'; expected one of {MULTICLASS_TAGS} \(it holds binary "
-     r"data: use fb.datasets.load\)"),
-])
-def test_a_dataset_with_a_wrong_format_tag_is_refused(bases, tmp_path, loader, base, tag,
-                                                      message):
+@pytest.mark.parametrize(
+    "loader, base, tag, message",
+    [
+        (
+            "Dataset.load",
+            "data.npz",
+            "fastbias-trajectory-1",
+            rf"has format 'fastbias-trajectory-1'; expected one of {BINARY_TAGS}\.$",
+        ),
+        (
+            "datasets.load",
+            "data.npz",
+            "fastbias-trajectory-1",
+            rf"has format 'fastbias-trajectory-1'; expected one of {BINARY_TAGS}\.$",
+        ),
+        (
+            "MulticlassDataset.load",
+            "mc.npz",
+            "fastbias-trajectory-1",
+            rf"has format 'fastbias-trajectory-1'; expected one of {MULTICLASS_TAGS}\.$",
+        ),
+        (
+            "Dataset.load",
+            "data.npz",
+            "fastbias-dataset-2",
+            rf"has format 'fastbias-dataset-2'; expected one of {BINARY_TAGS}",
+        ),
+        ("Dataset.load", "data.npz", "", rf"has format ''; expected one of {BINARY_TAGS}"),
+        (
+            "Dataset.load",
+            "mc.npz",
+            "fastbias-multiclass-dataset-1",
+            rf"has format 'fastbias-multiclass-dataset-1'; expected one of {BINARY_TAGS} "
+            r"\(it holds multiclass data: use fb.datasets.load\)",
+        ),
+        (
+            "MulticlassDataset.load",
+            "data.npz",
+            "fastbias-dataset-1",
+            rf"has format 'fastbias-dataset-1'; expected one of {MULTICLASS_TAGS} "
+            r"\(it holds binary data: use fb.datasets.load\)",
+        ),
+    ],
+)
+def test_a_dataset_with_a_wrong_format_tag_is_refused(bases, tmp_path, loader, base, tag, message):
     path = crafted(bases / base, tmp_path / "crafted.npz", format=np.array(tag))
     refused(loader, path, rf"^dataset file '[^']*crafted.npz' {message}")
 
@@ -563,20 +674,34 @@ def test_a_dataset_without_a_format_tag_is_refused(bases, tmp_path, loader):
     refused(loader, path, corrupt(loader, r"missing \['format'\]"))
 
 
-@pytest.mark.parametrize("loader, tag, message", [
-    ("Trajectory.load", "fastbias-dataset-1",
-     r"trajectory file '[^']*crafted.npz' has format 'fastbias-dataset-1'; expected "
-     r"'fastbias-trajectory-2'"),
-    ("Trajectory.load", "fastbias-trajectory-3",
-     r"trajectory file '[^']*crafted.npz' has format 'fastbias-trajectory-3'"),
-    ("checkpoint_info", "fastbias-trajectory-2",
-     r"checkpoint file '[^']*crafted.npz' has format 'fastbias-trajectory-2'; expected "
-     r"'fastbias-checkpoint-2'"),
-    ("resume", "fastbias-checkpoint-3",
-     r"checkpoint file '[^']*crafted.npz' has format 'fastbias-checkpoint-3'"),
-])
-def test_trajectories_and_checkpoints_check_their_format_tag(bases, tmp_path, loader, tag,
-                                                             message):
+@pytest.mark.parametrize(
+    "loader, tag, message",
+    [
+        (
+            "Trajectory.load",
+            "fastbias-dataset-1",
+            r"trajectory file '[^']*crafted.npz' has format 'fastbias-dataset-1'; expected "
+            r"'fastbias-trajectory-2'",
+        ),
+        (
+            "Trajectory.load",
+            "fastbias-trajectory-3",
+            r"trajectory file '[^']*crafted.npz' has format 'fastbias-trajectory-3'",
+        ),
+        (
+            "checkpoint_info",
+            "fastbias-trajectory-2",
+            r"checkpoint file '[^']*crafted.npz' has format 'fastbias-trajectory-2'; expected "
+            r"'fastbias-checkpoint-2'",
+        ),
+        (
+            "resume",
+            "fastbias-checkpoint-3",
+            r"checkpoint file '[^']*crafted.npz' has format 'fastbias-checkpoint-3'",
+        ),
+    ],
+)
+def test_trajectories_and_checkpoints_check_their_format_tag(bases, tmp_path, loader, tag, message):
     path = make(bases, tmp_path, loader, format=np.array(tag))
     refused(loader, path, message)
 
@@ -590,17 +715,24 @@ def test_trajectories_and_checkpoints_without_a_tag_are_refused(bases, tmp_path,
 def test_files_of_fastbias_0_1_still_load(bases, tmp_path):
     data = crafted(bases / "data.npz", tmp_path / "data.npz", format=np.array("dataset-1"))
     assert fb.Dataset.load(data) == DS
-    traj = crafted(bases / "traj.npz", tmp_path / "traj.npz",
-                   format=np.array("fastbias-trajectory-1"), params=None)
+    traj = crafted(
+        bases / "traj.npz",
+        tmp_path / "traj.npz",
+        format=np.array("fastbias-trajectory-1"),
+        params=None,
+    )
     assert fb.Trajectory.load(traj).params == {}
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(y=np.append(DS.y[:5], 3.0)), r"y must hold exactly two distinct label values"),
-    (dict(y=DS.y[:3]), r"y must have one label per row of X: X has 6 rows, y has 3"),
-    (dict(X=np.where(np.eye(6, 8) > 0, np.nan, DS.X)), r"X contains NaN at row 0, column 0"),
-    (dict(X=np.full((6, 8), 1e-310)), r"X has rows whose entries are all subnormal"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(y=np.append(DS.y[:5], 3.0)), r"y must hold exactly two distinct label values"),
+        (dict(y=DS.y[:3]), r"y must have one label per row of X: X has 6 rows, y has 3"),
+        (dict(X=np.where(np.eye(6, 8) > 0, np.nan, DS.X)), r"X contains NaN at row 0, column 0"),
+        (dict(X=np.full((6, 8), 1e-310)), r"X has rows whose entries are all subnormal"),
+    ],
+)
 def test_invalid_data_in_a_dataset_file_name_the_file(bases, tmp_path, change, message):
     path = crafted(bases / "data.npz", tmp_path / "crafted.npz", **change)
     for loader in ("Dataset.load", "datasets.load"):
@@ -609,9 +741,14 @@ def test_invalid_data_in_a_dataset_file_name_the_file(bases, tmp_path, change, m
 
 def test_non_separable_data_in_a_file_name_the_file_and_the_remedy(tmp_path):
     path = fb.Dataset([[1.0, 2.0], [1.0, 2.0]], [1, -1], check_separable=False).save(
-        tmp_path / "crafted.npz")
-    refused("Dataset.load", path, r"^dataset file '[^']*crafted.npz': data are not linearly "
-                                  r"separable .*pass check_separable=False")
+        tmp_path / "crafted.npz"
+    )
+    refused(
+        "Dataset.load",
+        path,
+        r"^dataset file '[^']*crafted.npz': data are not linearly "
+        r"separable .*pass check_separable=False",
+    )
     assert fb.Dataset.load(path, check_separable=False).n == 2
     with pytest.raises(TypeError, match=r"check_separable must be True or False; got 'no'"):
         fb.Dataset.load(path, check_separable="no")
@@ -624,25 +761,42 @@ def test_non_separable_data_in_a_file_name_the_file_and_the_remedy(tmp_path):
 
 def old_checkpoint(path) -> Path:
     """A checkpoint as fastbias 0.1 wrote it ("fastbias-checkpoint-1": w, m, v, scale(3))."""
-    params = {"optimizer": OPT.to_dict(), "lr": {"name": "PolynomialDecay", "eta0": 0.1,
-                                                 "power": 0.5},
-              "loss": "exp", "seed": 4, "epochs": 30, "record": 3, "w0": None,
-              "data": DS.fingerprint}
-    np.savez(path, format=np.array("fastbias-checkpoint-1"),
-             params=np.array(json.dumps(params)), w=np.ones(8), m=np.zeros(8), v=np.zeros(8),
-             scale=np.zeros(3), counters=np.array([20, 120], dtype=np.int64),
-             rng_state=np.array(json.dumps(np.random.default_rng(4).bit_generator.state)),
-             rec_epochs=np.array([1, 3, 10], dtype=np.int64), rec_w=np.zeros((3, 8)))
+    params = {
+        "optimizer": OPT.to_dict(),
+        "lr": {"name": "PolynomialDecay", "eta0": 0.1, "power": 0.5},
+        "loss": "exp",
+        "seed": 4,
+        "epochs": 30,
+        "record": 3,
+        "w0": None,
+        "data": DS.fingerprint,
+    }
+    np.savez(
+        path,
+        format=np.array("fastbias-checkpoint-1"),
+        params=np.array(json.dumps(params)),
+        w=np.ones(8),
+        m=np.zeros(8),
+        v=np.zeros(8),
+        scale=np.zeros(3),
+        counters=np.array([20, 120], dtype=np.int64),
+        rng_state=np.array(json.dumps(np.random.default_rng(4).bit_generator.state)),
+        rec_epochs=np.array([1, 3, 10], dtype=np.int64),
+        rec_w=np.zeros((3, 8)),
+    )
     return Path(path)
 
 
-OLD = (r"checkpoint '[^']*old.npz' was written by an older fastbias \(fastbias-checkpoint-1\), "
-       r"whose record grid depended on the horizon; it cannot be continued bitwise. Start the "
-       r"run anew")
+OLD = (
+    r"checkpoint '[^']*old.npz' was written by an older fastbias \(fastbias-checkpoint-1\), "
+    r"whose record grid depended on the horizon; it cannot be continued bitwise. Start the "
+    r"run anew"
+)
 
 
-@pytest.mark.parametrize("how", ["checkpoint_info", "resume=path", "resume=True",
-                                 "resume=True, larger epochs"])
+@pytest.mark.parametrize(
+    "how", ["checkpoint_info", "resume=path", "resume=True", "resume=True, larger epochs"]
+)
 def test_an_old_format_checkpoint_is_refused_with_a_clear_message(tmp_path, how, no_run):
     path = old_checkpoint(tmp_path / "old.npz")
     before = digest(path)
@@ -650,8 +804,9 @@ def test_an_old_format_checkpoint_is_refused_with_a_clear_message(tmp_path, how,
         "checkpoint_info": lambda: fb.checkpoint_info(path),
         "resume=path": lambda: fb.simulate(**RUN, resume=path),
         "resume=True": lambda: fb.simulate(**RUN, checkpoint=path, resume=True),
-        "resume=True, larger epochs": lambda: fb.simulate(**{**RUN, "epochs": 300},
-                                                          checkpoint=path, resume=True),
+        "resume=True, larger epochs": lambda: fb.simulate(
+            **{**RUN, "epochs": 300}, checkpoint=path, resume=True
+        ),
     }
     with pytest.raises(ValueError, match=OLD):
         calls[how]()
@@ -661,10 +816,17 @@ def test_an_old_format_checkpoint_is_refused_with_a_clear_message(tmp_path, how,
 OTHER_RUNS = [  # (change to RUN, the key named, how the message shows the values)
     (dict(seed=5), "seed", r"\(checkpoint 4, this call 5\)"),
     (dict(data=fb.datasets.gaussian(n=6, d=8, seed=3)), "data", r"\(checkpoint '7e5a"),
-    (dict(optimizer=fb.IncAdam(beta2=0.99, sampling="reshuffle")), "optimizer",
-     r"\(checkpoint \{.*\"beta2\": 0.999.*this call \{.*\"beta2\": 0.99,"),
-    (dict(lr=fb.Constant(0.1)), "lr", r"\(checkpoint \{\"eta0\": 0.1, \"name\": "
-                                      r"\"PolynomialDecay\", \"power\": 0.5\}, this call"),
+    (
+        dict(optimizer=fb.IncAdam(beta2=0.99, sampling="reshuffle")),
+        "optimizer",
+        r"\(checkpoint \{.*\"beta2\": 0.999.*this call \{.*\"beta2\": 0.99,",
+    ),
+    (
+        dict(lr=fb.Constant(0.1)),
+        "lr",
+        r"\(checkpoint \{\"eta0\": 0.1, \"name\": "
+        r"\"PolynomialDecay\", \"power\": 0.5\}, this call",
+    ),
     (dict(loss="logistic"), "loss", r"\(checkpoint 'exp', this call 'logistic'\)"),
     (dict(record=[0, 10, 20, 30]), "record", r"\(checkpoint \[0, 10, 30\], this call "),
     (dict(record=20), "record", r"\(checkpoint \[0, 10, 30\], this call 20\)"),
@@ -673,52 +835,65 @@ OTHER_RUNS = [  # (change to RUN, the key named, how the message shows the value
 
 
 @pytest.mark.parametrize("how", ["resume=path", "resume=True"])
-@pytest.mark.parametrize("change, key, shown", OTHER_RUNS,
-                         ids=[f"{c[1]}-{i}" for i, c in enumerate(OTHER_RUNS)])
-def test_a_checkpoint_of_another_run_is_refused_and_left_byte_for_byte(bases, tmp_path, how,
-                                                                       change, key, shown,
-                                                                       no_run):
+@pytest.mark.parametrize(
+    "change, key, shown", OTHER_RUNS, ids=[f"{c[1]}-{i}" for i, c in enumerate(OTHER_RUNS)]
+)
+def test_a_checkpoint_of_another_run_is_refused_and_left_byte_for_byte(
+    bases, tmp_path, how, change, key, shown, no_run
+):
     path = tmp_path / "ckpt.npz"
     shutil.copy(bases / "ckpt.npz", path)
     before = digest(path)
     kwargs = {"resume": path} if how == "resume=path" else {"checkpoint": path, "resume": True}
-    with pytest.raises(ValueError, match=rf"checkpoint '[^']*ckpt.npz' belongs to a different "
-                                         rf"run: {key} differs {shown}.*it is left untouched"):
+    with pytest.raises(
+        ValueError,
+        match=rf"checkpoint '[^']*ckpt.npz' belongs to a different "
+        rf"run: {key} differs {shown}.*it is left untouched",
+    ):
         fb.simulate(**{**RUN, **change}, **kwargs)
     assert digest(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
 
 
 @pytest.mark.parametrize("how", ["resume=path", "resume=True"])
-def test_a_checkpoint_further_than_the_horizon_is_refused_and_left_unchanged(bases, tmp_path,
-                                                                             how):
+def test_a_checkpoint_further_than_the_horizon_is_refused_and_left_unchanged(bases, tmp_path, how):
     path = tmp_path / "ckpt.npz"
     shutil.copy(bases / "ckpt.npz", path)
     before = digest(path)
     kwargs = {"resume": path} if how == "resume=path" else {"checkpoint": path, "resume": True}
-    with pytest.raises(ValueError, match=r"checkpoint '[^']*ckpt.npz' has done 30 epochs; "
-                                         r"epochs must be at least that to resume it; got 20"):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint '[^']*ckpt.npz' has done 30 epochs; "
+        r"epochs must be at least that to resume it; got 20",
+    ):
         fb.simulate(**{**RUN, "epochs": 20}, **kwargs)
     assert digest(path) == before
 
 
-@pytest.mark.parametrize("existing", ["checkpoint", "checkpoint, no suffix given", "trajectory",
-                                      "dataset", "any file"])
-def test_an_existing_checkpoint_path_without_resume_is_refused(bases, tmp_path, existing,
-                                                               no_run):
+@pytest.mark.parametrize(
+    "existing", ["checkpoint", "checkpoint, no suffix given", "trajectory", "dataset", "any file"]
+)
+def test_an_existing_checkpoint_path_without_resume_is_refused(bases, tmp_path, existing, no_run):
     target = tmp_path / "F.npz"
-    source = {"checkpoint": "ckpt.npz", "checkpoint, no suffix given": "ckpt.npz",
-              "trajectory": "traj.npz", "dataset": "data.npz"}.get(existing)
+    source = {
+        "checkpoint": "ckpt.npz",
+        "checkpoint, no suffix given": "ckpt.npz",
+        "trajectory": "traj.npz",
+        "dataset": "data.npz",
+    }.get(existing)
     if source:
         shutil.copy(bases / source, target)
     else:
         target.write_text("precious")
     given = tmp_path / "F" if existing == "checkpoint, no suffix given" else target
     before = digest(target)
-    with pytest.raises(ValueError, match=r"checkpoint '[^']*F.npz' exists: pass resume=True to "
-                                         r"continue \(or extend\) the run saved there, or choose "
-                                         r"another path; it is never overwritten by another "
-                                         r"run\."):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint '[^']*F.npz' exists: pass resume=True to "
+        r"continue \(or extend\) the run saved there, or choose "
+        r"another path; it is never overwritten by another "
+        r"run\.",
+    ):
         fb.simulate(**{**RUN, "epochs": 5}, checkpoint=given)
     assert digest(target) == before and temporaries(tmp_path) == []
 
@@ -758,8 +933,9 @@ def test_resume_true_through_the_unsuffixed_name(tmp_path):
 
 
 def test_resume_of_a_missing_path_is_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError,
-                       match=r"checkpoint file '[^']*missing.npz' does not exist"):
+    with pytest.raises(
+        FileNotFoundError, match=r"checkpoint file '[^']*missing.npz' does not exist"
+    ):
         fb.simulate(**RUN, resume=tmp_path / "missing.npz")
     assert list(tmp_path.iterdir()) == []
 
@@ -780,16 +956,27 @@ def finished(bases, tmp_path, monkeypatch):
 
 def test_resuming_into_another_existing_checkpoint_is_refused(finished, no_run):
     before = {name: digest(finished / name) for name in ("run.npz", "other.npz")}
-    with pytest.raises(ValueError, match=r"checkpoint 'other.npz' exists and is not the resumed "
-                                         r"checkpoint '[^']*run.npz'"):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint 'other.npz' exists and is not the resumed "
+        r"checkpoint '[^']*run.npz'",
+    ):
         fb.simulate(**{**RUN, "epochs": 100}, resume="run.npz", checkpoint="other.npz")
     assert {name: digest(finished / name) for name in before} == before
 
 
-@pytest.mark.parametrize("resume, checkpoint", [
-    ("run.npz", "run.npz"), ("run", "run.npz"), ("run.npz", "run"), ("run", "run"),
-    ("run.npz", "link.npz"), ("link.npz", "run.npz"), ("link", "run"),
-])
+@pytest.mark.parametrize(
+    "resume, checkpoint",
+    [
+        ("run.npz", "run.npz"),
+        ("run", "run.npz"),
+        ("run.npz", "run"),
+        ("run", "run"),
+        ("run.npz", "link.npz"),
+        ("link.npz", "run.npz"),
+        ("link", "run"),
+    ],
+)
 def test_the_checkpoint_that_is_resumed_may_be_written(finished, resume, checkpoint):
     os.symlink("run.npz", finished / "link.npz")
     tr = fb.simulate(**{**RUN, "epochs": 100}, resume=resume, checkpoint=checkpoint)
@@ -811,16 +998,26 @@ def test_resuming_into_a_new_checkpoint_leaves_the_old_one(finished):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("given, message", [
-    ("outdir", r"checkpoint 'outdir' is a folder; give a file path\."),
-    ("outdir.npz", r"checkpoint 'outdir.npz' is a folder; give a file path\."),
-    ("afile/x.npz", r"checkpoint 'afile/x.npz' cannot be created: '[^']*/afile' is a file, not "
-                    r"a folder\."),
-    ("afile/deeper/x", r"checkpoint 'afile/deeper/x.npz' cannot be created: '[^']*/afile' is a "
-                       r"file, not a folder\."),
-])
-def test_unwritable_checkpoint_paths_are_refused_before_any_work(tmp_path, monkeypatch, no_run,
-                                                                 given, message):
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("outdir", r"checkpoint 'outdir' is a folder; give a file path\."),
+        ("outdir.npz", r"checkpoint 'outdir.npz' is a folder; give a file path\."),
+        (
+            "afile/x.npz",
+            r"checkpoint 'afile/x.npz' cannot be created: '[^']*/afile' is a file, not "
+            r"a folder\.",
+        ),
+        (
+            "afile/deeper/x",
+            r"checkpoint 'afile/deeper/x.npz' cannot be created: '[^']*/afile' is a "
+            r"file, not a folder\.",
+        ),
+    ],
+)
+def test_unwritable_checkpoint_paths_are_refused_before_any_work(
+    tmp_path, monkeypatch, no_run, given, message
+):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "outdir").mkdir()
     (tmp_path / "outdir.npz").mkdir()
@@ -870,8 +1067,10 @@ def test_a_read_only_folder_is_refused_before_any_work(tmp_path):
     finally:
         folder.chmod(0o755)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == (f"checkpoint {str(folder / 'x.npz')!r} cannot be written: the folder "
-                           f"{str(folder)!r} is not writable.\n")
+    assert proc.stdout == (
+        f"checkpoint {str(folder / 'x.npz')!r} cannot be written: the folder "
+        f"{str(folder)!r} is not writable.\n"
+    )
     assert list(folder.iterdir()) == []
 
 
@@ -888,24 +1087,36 @@ def test_saving_onto_a_folder_fails_and_leaves_nothing(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 SAVERS = {
-    "trajectory": (lambda path: fb.simulate(**RUN).save(path),
-                   lambda path: fb.Trajectory.load(path).epochs[-1] == 30),
+    "trajectory": (
+        lambda path: fb.simulate(**RUN).save(path),
+        lambda path: fb.Trajectory.load(path).epochs[-1] == 30,
+    ),
     "dataset": (lambda path: DS.save(path), lambda path: fb.Dataset.load(path) == DS),
-    "multiclass": (lambda path: MC.save(path),
-                   lambda path: fb.MulticlassDataset.load(path) == MC),
-    "checkpoint": (lambda path: fb.simulate(**RUN, checkpoint=path, resume=True),
-                   lambda path: fb.checkpoint_info(path)["epoch"] == 30),
+    "multiclass": (lambda path: MC.save(path), lambda path: fb.MulticlassDataset.load(path) == MC),
+    "checkpoint": (
+        lambda path: fb.simulate(**RUN, checkpoint=path, resume=True),
+        lambda path: fb.checkpoint_info(path)["epoch"] == 30,
+    ),
 }
 
 
 @pytest.mark.parametrize("saver", SAVERS)
-@pytest.mark.parametrize("layout", ["existing target", "dangling link", "chain of links",
-                                    "link given without suffix", "target in another folder"])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "existing target",
+        "dangling link",
+        "chain of links",
+        "link given without suffix",
+        "target in another folder",
+    ],
+)
 def test_saving_to_a_symlink_writes_its_target_and_keeps_the_link(tmp_path, saver, layout):
     save, check = SAVERS[saver]
     (tmp_path / "elsewhere").mkdir()
-    target = tmp_path / ("elsewhere/real.npz" if layout == "target in another folder"
-                         else "real.npz")
+    target = tmp_path / (
+        "elsewhere/real.npz" if layout == "target in another folder" else "real.npz"
+    )
     if layout == "existing target":
         if saver == "checkpoint":  # a shorter run, extended through the link
             fb.simulate(**{**RUN, "epochs": 10}, checkpoint=target)
@@ -949,8 +1160,11 @@ def dead_pid() -> int:
 
 def test_a_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     target = tmp_path / "big.npz"
-    with subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(target)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -959,8 +1173,10 @@ def test_a_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path)
                     os.kill(proc.pid, signal.SIGKILL)
                     break
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"no write to kill (exit {proc.poll()}): "
-                                f"{proc.stderr.read().decode()[-2000:]}")
+                    pytest.fail(
+                        f"no write to kill (exit {proc.poll()}): "
+                        f"{proc.stderr.read().decode()[-2000:]}"
+                    )
                 time.sleep(0.001)
             proc.wait(timeout=30)  # reaped: its pid is no longer alive
         finally:
@@ -992,8 +1208,7 @@ def test_stale_temporaries_are_removed_and_live_ones_kept(tmp_path, live_pid):
         "dead writer": (f".traj.npz.{dead_pid()}.ab12cd34.tmp", 0, False),
         "live writer": (f".traj.npz.{live_pid.pid}.ab12cd34.tmp", 0, True),
         "this process": (f".traj.npz.{os.getpid()}.ab12cd34.tmp", 0, True),
-        "live writer, two days old": (f".traj.npz.{live_pid.pid}.ef56gh78.tmp", 2 * day,
-                                      False),
+        "live writer, two days old": (f".traj.npz.{live_pid.pid}.ef56gh78.tmp", 2 * day, False),
         "another target": (f".other.npz.{dead_pid()}.ab12cd34.tmp", 0, True),
         "a name without a pid, fresh": (".traj.npz.ab12cd34.tmp", 0, True),
         "a name without a pid, two days old": (".traj.npz.ef56gh78.tmp", 2 * day, False),
@@ -1033,18 +1248,35 @@ def test_every_writer_removes_the_stale_temporaries_of_its_path(tmp_path, writer
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, record, epochs, message", [
-    (DS, 10**12, 10**13, r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of "
-                         r"64 bytes: 5\.96e\+05 GiB, more than the 2 GiB allowed for records; "
-                         r"ask for fewer records per decade"),
-    (MC, 10**12, 10**13, r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of "
-                         r"192 bytes: 1\.79e\+06 GiB"),
-    (fb.datasets.gaussian(n=2, d=1000), list(range(300_000)), 10**6,
-     r"record=\[300000 epochs\] would keep up to 300,000 iterates of 8,000 bytes: 2\.24 GiB, "
-     r"more than the 2 GiB allowed"),
-], ids=["binary", "multiclass", "explicit-list"])
-def test_too_many_records_are_refused_before_any_allocation(data, record, epochs, message,
-                                                            no_run):
+@pytest.mark.parametrize(
+    "data, record, epochs, message",
+    [
+        (
+            DS,
+            10**12,
+            10**13,
+            r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of "
+            r"64 bytes: 5\.96e\+05 GiB, more than the 2 GiB allowed for records; "
+            r"ask for fewer records per decade",
+        ),
+        (
+            MC,
+            10**12,
+            10**13,
+            r"record=1000000000000 would keep up to 10,000,000,000,000 iterates of "
+            r"192 bytes: 1\.79e\+06 GiB",
+        ),
+        (
+            fb.datasets.gaussian(n=2, d=1000),
+            list(range(300_000)),
+            10**6,
+            r"record=\[300000 epochs\] would keep up to 300,000 iterates of 8,000 bytes: "
+            r"2\.24 GiB, more than the 2 GiB allowed",
+        ),
+    ],
+    ids=["binary", "multiclass", "explicit-list"],
+)
+def test_too_many_records_are_refused_before_any_allocation(data, record, epochs, message, no_run):
     tracemalloc.start()
     try:
         with pytest.raises(ValueError, match=message):
@@ -1098,8 +1330,15 @@ def test_checkpoints_with_many_records_hold_them_all(tmp_path):
     kept, and the spacing rule above keeps such writes to a small share of the run."""
     data = fb.datasets.gaussian(n=10, d=50)
     path = tmp_path / "ck.npz"
-    tr = fb.simulate(data, fb.IncAdam(), epochs=200_000, record=list(range(1, 200_001)),
-                     progress=False, checkpoint=path, checkpoint_every=0.1)
+    tr = fb.simulate(
+        data,
+        fb.IncAdam(),
+        epochs=200_000,
+        record=list(range(1, 200_001)),
+        progress=False,
+        checkpoint=path,
+        checkpoint_every=0.1,
+    )
     assert fb.checkpoint_info(path)["records"] == 200_000
     assert len(tr.epochs) == 200_000
 
@@ -1110,20 +1349,25 @@ def test_a_dataset_whose_recipe_does_not_reproduce_its_arrays_is_refused(tmp_pat
     path = good.save(tmp_path / "data.npz")
     with np.load(path) as archive:
         arrays = dict(archive)
-    arrays["source"] = np.array(json.dumps({"generator": "gaussian", "n": 5, "d": 7,
-                                            "seed": 3}))
+    arrays["source"] = np.array(json.dumps({"generator": "gaussian", "n": 5, "d": 7, "seed": 3}))
     np.savez(tmp_path / "lying.npz", **arrays)
-    with pytest.raises(ValueError, match=r"dataset file '[^']*lying.npz': its recipe .* does "
-                                         r"not reproduce its arrays"):
+    with pytest.raises(
+        ValueError,
+        match=r"dataset file '[^']*lying.npz': its recipe .* does "
+        r"not reproduce its arrays",
+    ):
         fb.Dataset.load(tmp_path / "lying.npz")
     assert fb.Dataset.load(path).label == "gaussian(n=5, d=7, seed=2)"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"w": np.full((3, 4), np.nan)}, "holds non-finite iterates"),
-    ({"epochs": np.array([0, 5, 5])}, "its epochs must increase"),
-    ({"epochs": np.array([-1, 5, 9])}, "its epochs must increase from 0 or more"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"w": np.full((3, 4), np.nan)}, "holds non-finite iterates"),
+        ({"epochs": np.array([0, 5, 5])}, "its epochs must increase"),
+        ({"epochs": np.array([-1, 5, 9])}, "its epochs must increase from 0 or more"),
+    ],
+)
 def test_a_trajectory_with_impossible_values_is_refused(tmp_path, change, message):
     tr = fb.Trajectory([0, 5, 9], np.ones((3, 4)), np.zeros(3), np.zeros(3), {})
     path = tr.save(tmp_path / "t.npz")

@@ -295,8 +295,12 @@ def test_non_separable_data_raise_before_solving():
         (-np.inf, ValueError, r"p must be in \[1, inf\]; got -inf\."),
         (np.nan, ValueError, r"p must be in \[1, inf\]; got nan\."),
         ("two", TypeError, r"p must be a real number in \[1, inf\] or one of .*; got 'two'"),
-        ("spectral", TypeError, r"got 'spectral' \('spectral' is a matrix norm, for "
-                                r"multiclass data\)"),
+        (
+            "spectral",
+            TypeError,
+            r"got 'spectral' \('spectral' is a matrix norm, for "
+            r"multiclass data\)",
+        ),
         (True, TypeError, r"p must be a real number; got True"),
     ],
 )

@@ -54,13 +54,26 @@ def reference_schedule(lr):
 def run_both(data, optimizer, lr, loss, epochs=N_EPOCHS, seed=5, w0=None, log_scale=0.0):
     """Iterates after every epoch from the kernels and from the reference."""
     tr = fb.simulate(
-        data, optimizer, lr=lr, epochs=epochs, loss=loss, seed=seed, w0=w0,
+        data,
+        optimizer,
+        lr=lr,
+        epochs=epochs,
+        loss=loss,
+        seed=seed,
+        w0=w0,
         record=list(range(epochs + 1)),
     )
     method, kwargs = reference_args(optimizer)
     ref = simulate_reference(
-        data.Z, method, epochs=epochs, lr=reference_schedule(lr), loss=loss, seed=seed,
-        w0=w0, log_scale=log_scale, **kwargs,
+        data.Z,
+        method,
+        epochs=epochs,
+        lr=reference_schedule(lr),
+        loss=loss,
+        seed=seed,
+        w0=w0,
+        log_scale=log_scale,
+        **kwargs,
     )
     return tr, ref
 
@@ -141,8 +154,13 @@ def test_schedules_match_reference(lr):
 def test_nonzero_start_matches_reference():
     data = DATA["user"]
     w0 = np.linspace(-1.0, 1.0, data.d)
-    tr, ref = run_both(data, fb.IncAdam(batch_size=2, sampling="reshuffle"),
-                       fb.PolynomialDecay(), "logistic", w0=w0)
+    tr, ref = run_both(
+        data,
+        fb.IncAdam(batch_size=2, sampling="reshuffle"),
+        fb.PolynomialDecay(),
+        "logistic",
+        w0=w0,
+    )
     assert_close_rows(tr.w, ref)
 
 

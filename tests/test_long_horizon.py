@@ -27,8 +27,7 @@ OPTIMIZERS = [fb.IncAdam(), fb.DetAdam(), fb.AdamProxy(), fb.IncSignum()]
 def test_far_past_underflow_matches_rescaled_reference(optimizer, loss):
     w0 = start_with_margins(GAUSS, 1000.0, 1100.0)
     lr = fb.PolynomialDecay(0.1, 0.5)
-    tr = fb.simulate(GAUSS, optimizer, lr=lr, epochs=100, loss=loss, w0=w0,
-                     record=list(range(101)))
+    tr = fb.simulate(GAUSS, optimizer, lr=lr, epochs=100, loss=loss, w0=w0, record=list(range(101)))
     method, kwargs = reference_args(optimizer)
     common = dict(epochs=100, lr=reference_schedule(lr), loss=loss, w0=w0, **kwargs)
     ref = simulate_reference(GAUSS.Z, method, log_scale=1000.0, **common)
@@ -67,15 +66,31 @@ def test_across_many_rescalings(tmp_path, optimizer, eta, epochs, loss):
     )
     lr = fb.Constant(eta)
     ckpt = tmp_path / "state.npz"
-    tr = fb.simulate(data, optimizer, lr=lr, epochs=epochs, loss=loss, seed=3,
-                     record=list(range(epochs + 1)), checkpoint=ckpt)
+    tr = fb.simulate(
+        data,
+        optimizer,
+        lr=lr,
+        epochs=epochs,
+        loss=loss,
+        seed=3,
+        record=list(range(epochs + 1)),
+        checkpoint=ckpt,
+    )
     # the log-scale K ln 2 - A (scale = [A, K, bounds...]) is past two moves of 2**256
     anchor, bits = np.load(ckpt)["scale"][:2]
     assert bits * np.log(2.0) - anchor >= 2 * 256 * np.log(2.0)
     assert 400 < tr.min_margin[-1] < 670
     method, kwargs = reference_args(optimizer)
-    ref = simulate_reference(data.Z, method, epochs=epochs, lr=reference_schedule(lr),
-                             loss=loss, seed=3, log_scale=325.0, **kwargs)
+    ref = simulate_reference(
+        data.Z,
+        method,
+        epochs=epochs,
+        lr=reference_schedule(lr),
+        loss=loss,
+        seed=3,
+        log_scale=325.0,
+        **kwargs,
+    )
     assert_close_rows(tr.w, ref)
 
 
@@ -83,16 +98,15 @@ def test_across_many_rescalings(tmp_path, optimizer, eta, epochs, loss):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=repr)
 def test_matches_decimal_arithmetic_at_margin_1000(optimizer, loss):
     """Against 50-digit decimal arithmetic, which needs no rescaling at all."""
-    data = fb.Dataset(
-        np.random.default_rng(7).normal(0.0, 20.0, size=(4, 6)), [1, -1, 1, -1]
-    )
+    data = fb.Dataset(np.random.default_rng(7).normal(0.0, 20.0, size=(4, 6)), [1, -1, 1, -1])
     w0 = start_with_margins(data, 1000.0, 1030.0, seed=1)
     assert np.linalg.norm(w0) < 200
     lr = fb.PolynomialDecay(0.5, 0.5)
     tr = fb.simulate(data, optimizer, lr=lr, epochs=3, loss=loss, w0=w0, record=[0, 1, 2])
     method, kwargs = reference_args(optimizer)
-    dec = simulate_decimal(data.Z, method, epochs=3, lr=reference_schedule(lr), loss=loss,
-                           w0=w0, **kwargs)
+    dec = simulate_decimal(
+        data.Z, method, epochs=3, lr=reference_schedule(lr), loss=loss, w0=w0, **kwargs
+    )
     movement = np.abs(dec[-1] - w0).max()
     assert movement > 0.1
     assert np.abs(tr.w - dec).max() <= 100 * TOL * movement
@@ -100,8 +114,7 @@ def test_matches_decimal_arithmetic_at_margin_1000(optimizer, loss):
 
 def test_million_epochs_stay_exact():
     """10^6 epochs of Inc-Adam on 10x50 Gaussian data: finite, still moving, still learning."""
-    tr = fb.simulate(GAUSS, fb.IncAdam(), lr=fb.PolynomialDecay(0.1, 0.5), epochs=10**6,
-                     record=25)
+    tr = fb.simulate(GAUSS, fb.IncAdam(), lr=fb.PolynomialDecay(0.1, 0.5), epochs=10**6, record=25)
     assert np.all(np.isfinite(tr.w)) and np.all(np.isfinite(tr.log_loss))
     late = tr.epochs >= 1000
     norms = np.linalg.norm(tr.w[late], axis=1)

@@ -13,8 +13,11 @@ from reference import TOL, run_reference
 import fastbias as fb
 from fastbias.optimizers import OPTIMIZERS
 
-SCALE_INVARIANT = [cls() for cls in OPTIMIZERS.values()
-                   if cls.__module__.startswith("fastbias.") and cls().scale_invariant]
+SCALE_INVARIANT = [
+    cls()
+    for cls in OPTIMIZERS.values()
+    if cls.__module__.startswith("fastbias.") and cls().scale_invariant
+]
 BINARY = fb.datasets.gaussian(n=6, d=9, seed=1)
 MULTICLASS = fb.datasets.gaussian_multiclass(n=6, d=9, k=3, seed=1)
 
@@ -41,8 +44,17 @@ def test_hundred_epochs_from_margins_near_1000_match_the_reference(optimizer, mu
     params = optimizer.to_dict()
     name = params.pop("name")
     rows, extra = (data.X, dict(labels=data.y, k=data.k)) if multiclass else (data.Z, {})
-    ref = run_reference(rows, name, params, epochs=100, lr=("poly", 0.1, 0.5), w0=w0,
-                        log_scale=1000.0, loss=tr.params["loss"], **extra)[[0, 10, 50, 100]]
+    ref = run_reference(
+        rows,
+        name,
+        params,
+        epochs=100,
+        lr=("poly", 0.1, 0.5),
+        w0=w0,
+        log_scale=1000.0,
+        loss=tr.params["loss"],
+        **extra,
+    )[[0, 10, 50, 100]]
     scale = np.abs(ref).reshape(4, -1).max(axis=1)
     err = np.abs(tr.w - ref).reshape(4, -1).max(axis=1) / scale
     assert err.max() <= 100 * TOL, f"relative errors {err}"
@@ -52,9 +64,14 @@ def test_hundred_epochs_from_margins_near_1000_match_the_reference(optimizer, mu
 # (optimizer, smallest final margin): steps of size ~eta_t make margins grow like sqrt(t),
 # far past the underflow of exp(-margin)**2 (margin ~ 370); AdaGrad's accumulator keeps
 # the first gradients, so its steps shrink like GD's and its margins grow like log t.
-NEW_FAMILIES = [(fb.RMSProp(), 200), (fb.Lion(), 200), (fb.SpectralDescent(), 200),
-                (fb.Muon(), 200), (fb.IncAdam(bias_correction=True, weight_decay=1e-4), 200),
-                (fb.AdaGrad(), 3)]
+NEW_FAMILIES = [
+    (fb.RMSProp(), 200),
+    (fb.Lion(), 200),
+    (fb.SpectralDescent(), 200),
+    (fb.Muon(), 200),
+    (fb.IncAdam(bias_correction=True, weight_decay=1e-4), 200),
+    (fb.AdaGrad(), 3),
+]
 
 
 @pytest.mark.parametrize("optimizer, floor", NEW_FAMILIES, ids=repr)
@@ -67,8 +84,9 @@ def test_million_epochs_binary(optimizer, floor):
     assert tr.min_margin[-1] > floor
 
 
-@pytest.mark.parametrize("optimizer", [fb.IncAdam(), fb.IncSignum(), fb.Muon(),
-                                       fb.DetAdam()], ids=repr)
+@pytest.mark.parametrize(
+    "optimizer", [fb.IncAdam(), fb.IncSignum(), fb.Muon(), fb.DetAdam()], ids=repr
+)
 def test_million_epochs_multiclass(optimizer):
     data = fb.datasets.gaussian_multiclass(n=6, d=12, k=3, seed=0)
     tr = fb.simulate(data, optimizer, epochs=10**6, record=2)

@@ -26,18 +26,27 @@ SHORT, LONG = (100, 300) if JIT_DISABLED else (10**5, 3 * 10**5)
 DATA = fb.datasets.gaussian(n=10, d=50, seed=0)
 
 
-@pytest.mark.parametrize("optimizer", [fb.IncAdam(sampling="reshuffle"),
-                                       fb.IncSignum(batch_size=3, sampling="replacement")],
-                         ids=["inc-adam-reshuffle", "inc-signum-b3-replacement"])
+@pytest.mark.parametrize(
+    "optimizer",
+    [fb.IncAdam(sampling="reshuffle"), fb.IncSignum(batch_size=3, sampling="replacement")],
+    ids=["inc-adam-reshuffle", "inc-signum-b3-replacement"],
+)
 def test_extension_equals_one_longer_run_bitwise(tmp_path, optimizer):
     checkpoint = tmp_path / "job.npz"
     short = fb.simulate(DATA, optimizer, epochs=SHORT, seed=4, checkpoint=checkpoint)
     assert fb.checkpoint_info(checkpoint)["epoch"] == SHORT
 
-    extended = fb.simulate(DATA, optimizer, epochs=LONG, seed=4, resume=checkpoint,
-                           checkpoint=tmp_path / "extended.npz")
-    straight = fb.simulate(DATA, optimizer, epochs=LONG, seed=4,
-                           checkpoint=tmp_path / "straight.npz")
+    extended = fb.simulate(
+        DATA,
+        optimizer,
+        epochs=LONG,
+        seed=4,
+        resume=checkpoint,
+        checkpoint=tmp_path / "extended.npz",
+    )
+    straight = fb.simulate(
+        DATA, optimizer, epochs=LONG, seed=4, checkpoint=tmp_path / "straight.npz"
+    )
 
     assert_same_trajectory(extended, straight)
     # the records of the short run are those of the long one up to its horizon, except the

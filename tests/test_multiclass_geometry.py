@@ -94,8 +94,14 @@ def gamma_max_linprog(ds):
     eye = np.eye(p)
     A = np.block([[-K, np.zeros((m, 1))], [eye, -np.ones((p, 1))], [-eye, -np.ones((p, 1))]])
     b = np.r_[-np.ones(m), np.zeros(2 * p)]
-    res = linprog(np.r_[np.zeros(p), 1.0], A_ub=A, b_ub=b, bounds=[(None, None)] * (p + 1),
-                  method="highs", options=_HIGHS)
+    res = linprog(
+        np.r_[np.zeros(p), 1.0],
+        A_ub=A,
+        b_ub=b,
+        bounds=[(None, None)] * (p + 1),
+        method="highs",
+        options=_HIGHS,
+    )
     assert res.status == 0, res.message
     return 1.0 / res.fun
 
@@ -104,8 +110,14 @@ def gamma_l1_linprog(ds):
     """1 / min{sum(u + v) : K (u - v) >= 1, u, v >= 0} (HiGHS)."""
     K, _ = kesler(ds)
     p = K.shape[1]
-    res = linprog(np.ones(2 * p), A_ub=np.hstack([-K, K]), b_ub=-np.ones(K.shape[0]),
-                  bounds=[(0, None)] * (2 * p), method="highs", options=_HIGHS)
+    res = linprog(
+        np.ones(2 * p),
+        A_ub=np.hstack([-K, K]),
+        b_ub=-np.ones(K.shape[0]),
+        bounds=[(0, None)] * (2 * p),
+        method="highs",
+        options=_HIGHS,
+    )
     assert res.status == 0, res.message
     return 1.0 / res.fun
 
@@ -144,8 +156,11 @@ def ds5():
 @pytest.fixture(scope="module")
 def solved(ds3, ds5):
     """Every norm on both datasets, solved once."""
-    return {(name, norm): max_margin_multiclass(ds, norm)
-            for name, ds in (("ds3", ds3), ("ds5", ds5)) for norm in NORMS}
+    return {
+        (name, norm): max_margin_multiclass(ds, norm)
+        for name, ds in (("ds3", ds3), ("ds5", ds5))
+        for norm in NORMS
+    }
 
 
 def _rel(a, b):
@@ -240,8 +255,12 @@ def test_two_classes_reduce_to_binary():
     ds = gaussian_multiclass(n=20, d=30, k=2, seed=1)
     Z = np.where(ds.y == 1, 1.0, -1.0)[:, None] * ds.X
     b2, b1, binf = (max_margin(Z, p) for p in (2, 1, math.inf))
-    expected = {"fro": math.sqrt(2) * b2.margin, "spectral": math.sqrt(2) * b2.margin,
-                "max": 2 * binf.margin, "l1": b1.margin}
+    expected = {
+        "fro": math.sqrt(2) * b2.margin,
+        "spectral": math.sqrt(2) * b2.margin,
+        "max": 2 * binf.margin,
+        "l1": b1.margin,
+    }
     for norm in NORMS:
         r = max_margin_multiclass(ds, norm)
         assert _rel(r.margin, expected[norm]) <= 1e-8, norm
@@ -383,8 +402,11 @@ def test_rejects_binary_dataset_and_arrays(ds3):
 
 @pytest.mark.parametrize("norm", ["nuclear", "inf", "Fro", 2, None])
 def test_rejects_unknown_norm(ds3, norm):
-    with pytest.raises(ValueError, match=r"norm must be one of \['fro', 'l1', 'max', 'spectral'\]"
-                                         rf".*got {norm!r}"):
+    with pytest.raises(
+        ValueError,
+        match=r"norm must be one of \['fro', 'l1', 'max', 'spectral'\]"
+        rf".*got {norm!r}",
+    ):
         max_margin_multiclass(ds3, norm)
 
 

@@ -51,8 +51,9 @@ def reference_of(data, optimizer, loss, lr, **kwargs):
     params = optimizer.to_dict()
     name = params.pop("name")
     if data.multiclass:
-        return run_reference(data.X, name, params, epochs=EPOCHS, lr=lr, loss=loss,
-                             labels=data.y, k=data.k, **kwargs)
+        return run_reference(
+            data.X, name, params, epochs=EPOCHS, lr=lr, loss=loss, labels=data.y, k=data.k, **kwargs
+        )
     return run_reference(data.Z, name, params, epochs=EPOCHS, lr=lr, loss=loss, **kwargs)
 
 
@@ -79,8 +80,9 @@ def test_every_registered_optimizer_has_a_reference():
 @pytest.mark.parametrize("optimizer", CASES, ids=repr)
 def test_binary_runs_match_the_reference(optimizer, loss):
     lr, ref_lr = lr_for(optimizer)
-    tr = fb.simulate(BINARY, optimizer, lr=lr, epochs=EPOCHS, loss=loss, seed=4,
-                     record=list(range(EPOCHS + 1)))
+    tr = fb.simulate(
+        BINARY, optimizer, lr=lr, epochs=EPOCHS, loss=loss, seed=4, record=list(range(EPOCHS + 1))
+    )
     assert_close(tr.w, reference_of(BINARY, optimizer, loss, ref_lr, seed=4))
 
 
@@ -88,8 +90,15 @@ def test_binary_runs_match_the_reference(optimizer, loss):
 @pytest.mark.parametrize("optimizer", CASES, ids=repr)
 def test_multiclass_runs_match_the_reference(optimizer, loss):
     lr, ref_lr = lr_for(optimizer)
-    tr = fb.simulate(MULTICLASS, optimizer, lr=lr, epochs=EPOCHS, loss=loss, seed=6,
-                     record=list(range(EPOCHS + 1)))
+    tr = fb.simulate(
+        MULTICLASS,
+        optimizer,
+        lr=lr,
+        epochs=EPOCHS,
+        loss=loss,
+        seed=6,
+        record=list(range(EPOCHS + 1)),
+    )
     assert tr.w.shape == (EPOCHS + 1, MULTICLASS.k, MULTICLASS.d)
     assert_close(tr.w, reference_of(MULTICLASS, optimizer, loss, ref_lr, seed=6))
 

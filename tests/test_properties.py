@@ -78,8 +78,12 @@ def adam_pair(b1, b2, n):
     return fb.IncAdam(b1, b2, batch_size=n), fb.DetAdam(b1, b2)
 
 
-@given(data=problems(min_n=1), loss=LOSS, b1=st.one_of(st.just(0.0), st.floats(0.0, 0.99)),
-       b2=st.one_of(st.just(0.0), st.floats(0.0, 0.999)))
+@given(
+    data=problems(min_n=1),
+    loss=LOSS,
+    b1=st.one_of(st.just(0.0), st.floats(0.0, 0.99)),
+    b2=st.one_of(st.just(0.0), st.floats(0.0, 0.999)),
+)
 def test_incadam_with_full_batch_is_detadam(data, loss, b1, b2):
     kwargs = dict(epochs=12, loss=loss, record=4)
     full_opt, det_opt = adam_pair(b1, b2, data.n)
@@ -88,8 +92,11 @@ def test_incadam_with_full_batch_is_detadam(data, loss, b1, b2):
     np.testing.assert_array_equal(full.w, det.w)
 
 
-@given(data=problems(), seed=st.integers(0, 2**31), sampling=st.sampled_from(
-    ["reshuffle", "replacement"]))
+@given(
+    data=problems(),
+    seed=st.integers(0, 2**31),
+    sampling=st.sampled_from(["reshuffle", "replacement"]),
+)
 def test_seed_determines_the_run(data, seed, sampling):
     opt = fb.IncAdam(batch_size=1, sampling=sampling)
     a = fb.simulate(data, opt, epochs=10, seed=seed, record=2)

@@ -59,16 +59,33 @@ def mixed_configs():
     """Ten valid configs across data kinds, optimizers, samplings and seeds, plus a failing one."""
     configs = grid(
         data=[GAUSS, GR],
-        optimizer=[fb.IncAdam(sampling="reshuffle"), fb.IncSignum(batch_size=2,
-                                                                   sampling="replacement")],
+        optimizer=[
+            fb.IncAdam(sampling="reshuffle"),
+            fb.IncSignum(batch_size=2, sampling="replacement"),
+        ],
         seed=[0, 1],
         epochs=300,
         record=3,
     )
-    configs.append(dict(data=GAUSS, optimizer=fb.AdamProxy(), epochs=200, loss="logistic",
-                        lr=fb.PolynomialDecay(0.05, 0.8), record=[0, 10, 50]))
-    configs.append(dict(data=MULTI, optimizer=fb.Muon(batch_size=1, sampling="reshuffle"),
-                        epochs=60, seed=3, record=2))
+    configs.append(
+        dict(
+            data=GAUSS,
+            optimizer=fb.AdamProxy(),
+            epochs=200,
+            loss="logistic",
+            lr=fb.PolynomialDecay(0.05, 0.8),
+            record=[0, 10, 50],
+        )
+    )
+    configs.append(
+        dict(
+            data=MULTI,
+            optimizer=fb.Muon(batch_size=1, sampling="reshuffle"),
+            epochs=60,
+            seed=3,
+            record=2,
+        )
+    )
     configs.insert(3, dict(data=GAUSS, optimizer=fb.IncAdam(batch_size=7), epochs=10))
     return configs
 
@@ -80,11 +97,17 @@ def mixed_configs():
 
 def test_grid_is_a_cartesian_product_with_fixed_values():
     w0 = np.ones(8)
-    configs = grid(data=GAUSS, seed=range(3), loss=("exp", "logistic"), epochs=5,
-                   record=[[0, 2]], w0=w0)
+    configs = grid(
+        data=GAUSS, seed=range(3), loss=("exp", "logistic"), epochs=5, record=[[0, 2]], w0=w0
+    )
     assert len(configs) == 6
     assert [(c["seed"], c["loss"]) for c in configs] == [
-        (0, "exp"), (0, "logistic"), (1, "exp"), (1, "logistic"), (2, "exp"), (2, "logistic")
+        (0, "exp"),
+        (0, "logistic"),
+        (1, "exp"),
+        (1, "logistic"),
+        (2, "exp"),
+        (2, "logistic"),
     ]
     for c in configs:
         assert c["data"] is GAUSS and c["w0"] is w0 and c["record"] == [0, 2] and c["epochs"] == 5
@@ -137,9 +160,10 @@ def test_config_key_refuses_what_it_cannot_key():
 
 
 def test_lr_none_and_the_explicit_default_run_once_and_share_a_file(tmp_path):
-    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40),
-               dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40,
-                    lr=fb.PolynomialDecay(0.1, 0.5))]
+    configs = [
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40),
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=fb.PolynomialDecay(0.1, 0.5)),
+    ]
     executor = InlineExecutor()
     result = sweep(configs, executor, out=tmp_path)
     assert executor.tasks == 1 and result.keys[0] == result.keys[1]
@@ -174,9 +198,13 @@ def test_default_executor_is_threads_and_equals_serial():
 
 @pytest.mark.parametrize("executor", ["threads", "processes", "serial"])
 def test_threads_processes_and_serial_are_bitwise_identical(executor):
-    configs = grid(data=[GAUSS, MULTI], optimizer=[fb.IncAdam(sampling="reshuffle"),
-                                                   fb.Lion(batch_size=2, sampling="replacement")],
-                   seed=[0, 5], epochs=150, record=4)
+    configs = grid(
+        data=[GAUSS, MULTI],
+        optimizer=[fb.IncAdam(sampling="reshuffle"), fb.Lion(batch_size=2, sampling="replacement")],
+        seed=[0, 5],
+        epochs=150,
+        record=4,
+    )
     result = sweep(configs, executor, max_workers=None if executor == "serial" else 2)
     assert not result.failed
     assert_matches_serial(result, configs)
@@ -196,8 +224,9 @@ def test_kernels_release_the_gil_so_threads_run_in_parallel():
         pytest.skip("without the JIT the kernels are Python code and hold the GIL")
     ds = fb.datasets.gaussian(n=10, d=50, seed=0)
     epochs = 400_000
-    config = dict(data=ds, optimizer=fb.IncAdam(), epochs=epochs, record=[0],
-                  chunk_epochs=epochs)  # one kernel call
+    config = dict(
+        data=ds, optimizer=fb.IncAdam(), epochs=epochs, record=[0], chunk_epochs=epochs
+    )  # one kernel call
     start = time.perf_counter()
     fb.simulate(**config, progress=False)
     call = time.perf_counter() - start
@@ -229,8 +258,7 @@ class InlineExecutor(cf.Executor):
 
 
 def test_any_executor_and_identical_configs_run_once():
-    configs = grid(data=GAUSS, optimizer=fb.IncAdam(sampling="reshuffle"), seed=[0, 1],
-                   epochs=50)
+    configs = grid(data=GAUSS, optimizer=fb.IncAdam(sampling="reshuffle"), seed=[0, 1], epochs=50)
     configs = configs + [dict(c, chunk_epochs=7) for c in configs]  # same runs again
     executor = InlineExecutor()
     result = sweep(configs, executor=executor)
@@ -241,21 +269,26 @@ def test_any_executor_and_identical_configs_run_once():
 
 def test_equal_data_under_another_name_share_the_run_but_keep_their_own_label():
     unnamed = fb.Dataset(np.array(GAUSS.X), np.array(GAUSS.y))
-    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=30),
-               dict(data=unnamed, optimizer=fb.IncAdam(), epochs=30)]
+    configs = [
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=30),
+        dict(data=unnamed, optimizer=fb.IncAdam(), epochs=30),
+    ]
     executor = InlineExecutor()
     result = sweep(configs, executor)
     assert executor.tasks == 1
     assert_matches_serial(result, configs)  # params (data_label) included
     assert result.table[0]["data"] == "gaussian(n=6, d=8, seed=2)"
     assert result.table[1]["data"] == unnamed.label
-    assert result.table[0]["fingerprint"] == result.table[1]["fingerprint"] == \
-        GAUSS.fingerprint[:16]
+    assert (
+        result.table[0]["fingerprint"] == result.table[1]["fingerprint"] == GAUSS.fingerprint[:16]
+    )
 
 
 def test_a_lost_task_is_reported_and_the_others_finish():
-    configs = [dict(data=GAUSS, optimizer=fb.DetAdam(), epochs=40, lr=fb.Constant(eta))
-               for eta in (0.1, 0.2, 0.3)]
+    configs = [
+        dict(data=GAUSS, optimizer=fb.DetAdam(), epochs=40, lr=fb.Constant(eta))
+        for eta in (0.1, 0.2, 0.3)
+    ]
     result = sweep(configs, executor=InlineExecutor(fail=True))
     assert result.failed == [1]
     assert result.table[1]["error_type"] == "RuntimeError"
@@ -277,8 +310,10 @@ def test_a_plain_function_lr_runs_without_out_and_is_refused_with_out(tmp_path):
     def schedule(t):
         return 0.1 / np.sqrt(t + 2.0)
 
-    configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=schedule),
-               dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=lambda t: 0.05 + 0 * t)]
+    configs = [
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=schedule),
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=40, lr=lambda t: 0.05 + 0 * t),
+    ]
     result = sweep(configs)
     assert not result.failed and result.keys[0] != result.keys[1]  # never shared
     assert_matches_serial(result, configs)
@@ -291,12 +326,15 @@ def test_a_plain_function_lr_runs_without_out_and_is_refused_with_out(tmp_path):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -353,8 +391,9 @@ def test_multiclass_rows_have_margins_per_matrix_norm():
     assert row["loss"] == "ce" and row["optimizer"] == "Muon"
     assert row["margin_max"] == tr.min_margin[-1] / np.max(np.abs(W))
     assert math.isclose(row["margin_fro"], tr.min_margin[-1] / np.linalg.norm(W), rel_tol=1e-15)
-    assert math.isclose(row["margin_spectral"], tr.min_margin[-1] / np.linalg.norm(W, 2),
-                        rel_tol=1e-15)
+    assert math.isclose(
+        row["margin_spectral"], tr.min_margin[-1] / np.linalg.norm(W, 2), rel_tol=1e-15
+    )
     assert row["margin_l2"] is None and row["margin_linf"] is None
     only_multiclass = sweep([configs[-1]], "serial")
     assert "margin_l2" not in only_multiclass.columns
@@ -416,8 +455,9 @@ def test_out_folder_saves_runs_and_a_rerun_reuses_them(tmp_path):
     assert saved == expected
     for i, key in enumerate(first.keys):
         if first.trajectories[i] is not None:
-            assert_same_trajectory(fb.Trajectory.load(tmp_path / f"{key}.npz"),
-                                   first.trajectories[i])
+            assert_same_trajectory(
+                fb.Trajectory.load(tmp_path / f"{key}.npz"), first.trajectories[i]
+            )
     assert (tmp_path / TABLE_NAME).read_text() == first.to_csv(tmp_path / "copy.csv").read_text()
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
@@ -490,8 +530,11 @@ def test_out_is_checked_before_any_run(tmp_path):
 
 def test_bad_sweep_arguments():
     configs = [dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=5)]
-    with pytest.raises(ValueError, match=r"executor must be None \(threads\), 'threads', "
-                                         r"'processes', 'serial' .*; got 'thread'"):
+    with pytest.raises(
+        ValueError,
+        match=r"executor must be None \(threads\), 'threads', "
+        r"'processes', 'serial' .*; got 'thread'",
+    ):
         sweep(configs, "thread")
     with pytest.raises(TypeError, match=r"concurrent.futures.Executor .*got 4"):
         sweep(configs, 4)

@@ -33,8 +33,13 @@ def read_table(path: Path) -> list[dict]:
 
 
 def configs_six():
-    return grid(data=GAUSS, optimizer=[fb.IncAdam(), fb.DetAdam()], seed=[0, 1, 2], epochs=40,
-                lr=fb.Constant(0.05))
+    return grid(
+        data=GAUSS,
+        optimizer=[fb.IncAdam(), fb.DetAdam()],
+        seed=[0, 1, 2],
+        epochs=40,
+        lr=fb.Constant(0.05),
+    )
 
 
 def fastbias_threads() -> list[threading.Thread]:
@@ -47,8 +52,9 @@ def fastbias_threads() -> list[threading.Thread]:
 
 
 @pytest.mark.parametrize("executor", [None, "serial"])
-def test_a_failed_write_is_that_configs_error_and_the_others_are_kept(tmp_path, monkeypatch,
-                                                                      executor):
+def test_a_failed_write_is_that_configs_error_and_the_others_are_kept(
+    tmp_path, monkeypatch, executor
+):
     configs = configs_six()
     victim = config_key(configs[2])
     real = fastbias.trajectory.atomic_savez
@@ -87,8 +93,11 @@ def test_a_table_that_cannot_be_written_loses_no_result(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sweep_module, "atomic_write_text", disk_full)
-    with pytest.warns(RuntimeWarning, match=r"table could not be written .* the results are "
-                                            r"returned"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"table could not be written .* the results are "
+        r"returned",
+    ):
         result = sweep(configs_six(), "serial", out=tmp_path)
     assert not result.failed and all(tr is not None for tr in result.trajectories)
     assert "No space left on device" in result.table_error
@@ -130,8 +139,9 @@ def test_a_file_size_limit_loses_no_other_result(tmp_path):
     script = tmp_path / "fsize.py"
     script.write_text(FSIZE_SCRIPT)
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
     assert [r[0] for r in rows] == ["ok", "ok", "error", "error", "ok"]
@@ -247,8 +257,9 @@ README_SCRIPT = textwrap.dedent(
 def test_readme_sweep_as_a_script_without_main_guard(tmp_path):
     """Issue 12: the README's sweep pasted into a script failed in every row."""
     (tmp_path / "script.py").write_text(README_SCRIPT)
-    run = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["ok"] * 12
     assert run.stderr == ""  # no progress bar when nobody watches, no warnings
@@ -334,8 +345,13 @@ def alive(pid: int) -> bool:
 def start_long_sweep(tmp_path, executor):
     (tmp_path / "long.py").write_text(LONG_SCRIPT)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "long.py", executor, str(out)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "long.py", executor, str(out)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while len(list(out.glob("*.npz"))) < 2:  # the quick runs are done, the slow ones run
         assert proc.poll() is None, proc.communicate()

@@ -219,8 +219,11 @@ def test_inc_adam_constant():
         ({"beta2": -0.1}, ValueError, r"beta2 must be in \[0, 1\]; got -0\.1\."),
         ({"lr": 0.0}, ValueError, r"lr must be in \(0, inf\); got 0\.0\."),
         ({"lr": "fast"}, TypeError, r"lr must be a real number; got 'fast'"),
-        ({"loss": "hinge"}, ValueError,
-         r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'"),
+        (
+            {"loss": "hinge"},
+            ValueError,
+            r"loss must be one of \['exp', 'logistic'\] for binary data; got 'hinge'",
+        ),
         ({"w": [0.0, 0.0]}, ValueError, r"w must have length 3; got length 2\."),
         ({"w": [0.0, np.inf, 0.0]}, ValueError, r"w contains inf at index 1"),
     ],

@@ -46,34 +46,45 @@ def torch_run(data, make_optimizer, *, batch_size, lrs, loss):
 
 CASES = [
     # (fastbias optimizer, torch optimizer factory, batch size)
-    (fb.IncAdam(eps=1e-8, bias_correction=True),
-     lambda p: torch.optim.Adam(p, betas=(0.9, 0.999), eps=1e-8), 1),
-    (fb.IncAdam(beta1=0.8, beta2=0.95, batch_size=3, eps=1e-6, bias_correction=True),
-     lambda p: torch.optim.Adam(p, betas=(0.8, 0.95), eps=1e-6), 3),
-    (fb.IncAdam(batch_size=2, eps=1e-8, bias_correction=True, weight_decay=0.1),
-     lambda p: torch.optim.AdamW(p, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1), 2),
-    (fb.RMSProp(beta2=0.9, eps=1e-8),
-     lambda p: torch.optim.RMSprop(p, alpha=0.9, eps=1e-8), 1),
-    (fb.AdaGrad(eps=1e-10, batch_size=2),
-     lambda p: torch.optim.Adagrad(p, eps=1e-10), 2),
-    (fb.SGD(momentum=0.9),
-     lambda p: torch.optim.SGD(p, momentum=0.9), 1),
-    (fb.SGD(momentum=0.5, nesterov=True, batch_size=3),
-     lambda p: torch.optim.SGD(p, momentum=0.5, nesterov=True), 3),
+    (
+        fb.IncAdam(eps=1e-8, bias_correction=True),
+        lambda p: torch.optim.Adam(p, betas=(0.9, 0.999), eps=1e-8),
+        1,
+    ),
+    (
+        fb.IncAdam(beta1=0.8, beta2=0.95, batch_size=3, eps=1e-6, bias_correction=True),
+        lambda p: torch.optim.Adam(p, betas=(0.8, 0.95), eps=1e-6),
+        3,
+    ),
+    (
+        fb.IncAdam(batch_size=2, eps=1e-8, bias_correction=True, weight_decay=0.1),
+        lambda p: torch.optim.AdamW(p, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1),
+        2,
+    ),
+    (fb.RMSProp(beta2=0.9, eps=1e-8), lambda p: torch.optim.RMSprop(p, alpha=0.9, eps=1e-8), 1),
+    (fb.AdaGrad(eps=1e-10, batch_size=2), lambda p: torch.optim.Adagrad(p, eps=1e-10), 2),
+    (fb.SGD(momentum=0.9), lambda p: torch.optim.SGD(p, momentum=0.9), 1),
+    (
+        fb.SGD(momentum=0.5, nesterov=True, batch_size=3),
+        lambda p: torch.optim.SGD(p, momentum=0.5, nesterov=True),
+        3,
+    ),
 ]
 
 
 @pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "multiclass"])
-@pytest.mark.parametrize("optimizer, make, batch_size", CASES,
-                         ids=[repr(case[0]) for case in CASES])
+@pytest.mark.parametrize(
+    "optimizer, make, batch_size", CASES, ids=[repr(case[0]) for case in CASES]
+)
 def test_fastbias_equals_torch_optim(optimizer, make, batch_size, multiclass):
     data = MULTICLASS if multiclass else BINARY
     loss = "ce" if multiclass else "exp"
     plain = not optimizer.scale_invariant and isinstance(optimizer, fb.SGD)
     lr = fb.Constant(0.01) if plain else fb.PolynomialDecay(0.1, 0.5)
     steps = EPOCHS * (-(-data.n // batch_size))
-    tr = fb.simulate(data, optimizer, lr=lr, epochs=EPOCHS, loss=loss,
-                     record=list(range(EPOCHS + 1)))
+    tr = fb.simulate(
+        data, optimizer, lr=lr, epochs=EPOCHS, loss=loss, record=list(range(EPOCHS + 1))
+    )
     ref = torch_run(data, make, batch_size=batch_size, lrs=lr.rates(0, steps), loss=loss)
     scale = np.abs(ref).reshape(EPOCHS + 1, -1).max(axis=1)[1:]
     err = np.abs(tr.w - ref).reshape(EPOCHS + 1, -1).max(axis=1)[1:] / scale

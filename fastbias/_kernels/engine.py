@@ -87,8 +87,9 @@ def source_digest(func) -> str:
 _LOOPS: dict = {}
 
 
-def compiled_loop(family: str, prepare, update, mode: int, squares: bool, derivative,
-                  multiclass: bool):
+def compiled_loop(
+    family: str, prepare, update, mode: int, squares: bool, derivative, multiclass: bool
+):
     """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
     Parameters
@@ -112,13 +113,23 @@ def compiled_loop(family: str, prepare, update, mode: int, squares: bool, deriva
     """
     key = (family, prepare, update, mode, squares, derivative, multiclass)
     if key not in _LOOPS:
-        token = "|".join((_SOURCES, source_digest(prepare), source_digest(update),
-                          source_digest(derivative), family, str(mode), str(squares),
-                          str(multiclass)))
+        token = "|".join(
+            (
+                _SOURCES,
+                source_digest(prepare),
+                source_digest(update),
+                source_digest(derivative),
+                family,
+                str(mode),
+                str(squares),
+                str(multiclass),
+            )
+        )
         batch = _multiclass_batch if multiclass else _binary_batch
         if family == ENTRYWISE:
-            _LOOPS[key] = _entrywise_loop(prepare, update, mode, derivative, batch,
-                                          not multiclass, token)
+            _LOOPS[key] = _entrywise_loop(
+                prepare, update, mode, derivative, batch, not multiclass, token
+            )
         elif family == MATRIX:
             _LOOPS[key] = _matrix_loop(prepare, update, mode, squares, derivative, batch, token)
         else:
@@ -128,8 +139,25 @@ def compiled_loop(family: str, prepare, update, mode: int, squares: bool, deriva
 
 def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
     @kernel()
-    def loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
-             state, hp, dyn, scale, carry, limits):
+    def loop(
+        X2,
+        rowpow,
+        rowexp,
+        labels,
+        lparams,
+        order,
+        n_epochs,
+        batch_size,
+        lrs,
+        t0,
+        W,
+        state,
+        hp,
+        dyn,
+        scale,
+        carry,
+        limits,
+    ):
         """Run ``n_epochs`` epochs of an entrywise rule, updating ``W, state, scale, carry``.
 
         Parameters
@@ -167,9 +195,27 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
         """
         token  # noqa: B018 (part of the cache key)
         if fused and batch_size == 1:
-            _binary_sample_steps(update, prepare, derivative, mode, X2, rowpow, rowexp,
-                                 lparams, order, n_epochs, lrs, t0, W, state, hp, dyn, scale,
-                                 carry, limits)
+            _binary_sample_steps(
+                update,
+                prepare,
+                derivative,
+                mode,
+                X2,
+                rowpow,
+                rowexp,
+                lparams,
+                order,
+                n_epochs,
+                lrs,
+                t0,
+                W,
+                state,
+                hp,
+                dyn,
+                scale,
+                carry,
+                limits,
+            )
             return
         n, d = X2.shape
         kout = W.shape[0]
@@ -189,9 +235,24 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                 # branch between the call and the reference counts of its array arguments,
                 # which are then not pruned and cost 12 atomic operations per step)
                 use_carry = batch_size == 1 and carry[0] == 1.0
-                anchor_lp, anchor_f = batch(derivative, W, X2, rowpow, rowexp, labels, lparams,
-                                            order, er, start, nb, use_carry, carry, scores, lp,
-                                            sg)
+                anchor_lp, anchor_f = batch(
+                    derivative,
+                    W,
+                    X2,
+                    rowpow,
+                    rowexp,
+                    labels,
+                    lparams,
+                    order,
+                    er,
+                    start,
+                    nb,
+                    use_carry,
+                    carry,
+                    scores,
+                    lp,
+                    sg,
+                )
                 follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
                 p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
@@ -221,8 +282,25 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
 
 def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
     @kernel()
-    def loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
-             state, hp, dyn, scale, carry, limits):
+    def loop(
+        X2,
+        rowpow,
+        rowexp,
+        labels,
+        lparams,
+        order,
+        n_epochs,
+        batch_size,
+        lrs,
+        t0,
+        W,
+        state,
+        hp,
+        dyn,
+        scale,
+        carry,
+        limits,
+    ):
         """Run ``n_epochs`` epochs of a matrix rule; arguments as for entrywise rules.
 
         The batch gradient ``G`` (and ``Q``, the sum of the squared per-sample gradients,
@@ -244,8 +322,24 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
             er = e % rows
             for start in range(0, n, batch_size):
                 nb = min(batch_size, n - start)
-                anchor_lp, anchor_f = batch(derivative, W, X2, rowpow, rowexp, labels, lparams,
-                                            order, er, start, nb, False, carry, scores, lp, sg)
+                anchor_lp, anchor_f = batch(
+                    derivative,
+                    W,
+                    X2,
+                    rowpow,
+                    rowexp,
+                    labels,
+                    lparams,
+                    order,
+                    er,
+                    start,
+                    nb,
+                    False,
+                    carry,
+                    scores,
+                    lp,
+                    sg,
+                )
                 follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
                 _batch_gradient(X2, order, er, start, nb, coef, G, Q)
@@ -259,8 +353,24 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
 
 
 @jitable(nrt=False)
-def _binary_batch(derivative, W, X2, rowpow, rowexp, labels, lparams, order, er, start, nb,
-                  use_carry, carry, scores, lp, sg):
+def _binary_batch(
+    derivative,
+    W,
+    X2,
+    rowpow,
+    rowexp,
+    labels,
+    lparams,
+    order,
+    er,
+    start,
+    nb,
+    use_carry,
+    carry,
+    scores,
+    lp,
+    sg,
+):
     """Scores and log-derivatives of a batch for a binary loss (one margin per sample).
 
     Writes ``scores[r, 0]``, ``lp[r, 0]`` and ``sg[r, 0] = -1`` (binary losses decrease)
@@ -286,8 +396,24 @@ def _binary_batch(derivative, W, X2, rowpow, rowexp, labels, lparams, order, er,
 
 
 @jitable(nrt=False)
-def _multiclass_batch(derivative, W, X2, rowpow, rowexp, labels, lparams, order, er, start, nb,
-                      use_carry, carry, scores, lp, sg):
+def _multiclass_batch(
+    derivative,
+    W,
+    X2,
+    rowpow,
+    rowexp,
+    labels,
+    lparams,
+    order,
+    er,
+    start,
+    nb,
+    use_carry,
+    carry,
+    scores,
+    lp,
+    sg,
+):
     """Scores and log-derivatives of a batch for a multiclass loss; as :func:`_binary_batch`."""
     top = -math.inf
     anchor_lp = 0.0
@@ -339,8 +465,27 @@ def _batch_gradient(X2, order, er, start, nb, coef, G, Q):
 
 
 @jitable
-def _binary_sample_steps(update, prepare, derivative, mode, X2, rowpow, rowexp, lparams, order,
-                         n_epochs, lrs, t0, W, state, hp, dyn, scale, carry, limits):
+def _binary_sample_steps(
+    update,
+    prepare,
+    derivative,
+    mode,
+    X2,
+    rowpow,
+    rowexp,
+    lparams,
+    order,
+    n_epochs,
+    lrs,
+    t0,
+    W,
+    state,
+    hp,
+    dyn,
+    scale,
+    carry,
+    limits,
+):
     """The one-sample steps of an entrywise rule on binary data: the hot loop.
 
     The same recurrence as the general loop with k = 1 and one sample per step, with the

@@ -146,7 +146,8 @@ def follow_scale(mode, scale, state, dyn, lp, f, limits):
     if mode == STATE:
         log_top = log_coefficient(lp, scale[ANCHOR], scale[BITS], f) + LOG_ROW_BOUND
         if log_top > limits[HIGH] * LN2 or (
-                log_top < -limits[LOW] * LN2 and state_is_small(scale, dyn, limits[LOW])):
+            log_top < -limits[LOW] * LN2 and state_is_small(scale, dyn, limits[LOW])
+        ):
             shift_scale(scale, state, dyn, log_top, lp, f, limits[HIGH])
     elif mode == STEP:
         scale[ANCHOR] = lp

@@ -1,5 +1,7 @@
-"""The ``fastbias`` command line: reproduce the paper's figures, run, resume and extend
-simulations, inspect checkpoints, solve the AdamProxy fixed point, time the kernels.
+"""The ``fastbias`` command line.
+
+Reproduce the paper's figures, run, resume and extend simulations, inspect checkpoints,
+solve the AdamProxy fixed point, time the kernels.
 
 Examples::
 
@@ -73,18 +75,43 @@ EXIT_BROKEN_PIPE = 141
 #: The subcommands: (name, one-line help, add_arguments(parser), handler(args) -> exit code).
 #: A new subcommand is one more entry here.
 SUBCOMMANDS: list[tuple[str, str, Callable, Callable]] = [
-    ("reproduce", "reproduce the paper's figures (PNG, tidy CSV and text summary each)",
-     reproduce_arguments, reproduce),
-    ("run", "run one simulation (or continue it from --checkpoint), save its trajectory and "
-     "print a summary table", run_arguments, run),
-    ("resume", "continue or extend the run saved in a checkpoint, from the file alone",
-     resume_arguments, resume),
-    ("fixed-point", "solve the AdamProxy fixed point of Algorithm 3 for a dataset",
-     fixed_point_arguments, fixed_point),
-    ("info", "versions, kernel cache location and threads; or what a checkpoint holds",
-     info_arguments, info),
-    ("bench", "time the kernels in ns per step, with same-process reference loops",
-     bench_arguments, bench),
+    (
+        "reproduce",
+        "reproduce the paper's figures (PNG, tidy CSV and text summary each)",
+        reproduce_arguments,
+        reproduce,
+    ),
+    (
+        "run",
+        "run one simulation (or continue it from --checkpoint), save its trajectory and "
+        "print a summary table",
+        run_arguments,
+        run,
+    ),
+    (
+        "resume",
+        "continue or extend the run saved in a checkpoint, from the file alone",
+        resume_arguments,
+        resume,
+    ),
+    (
+        "fixed-point",
+        "solve the AdamProxy fixed point of Algorithm 3 for a dataset",
+        fixed_point_arguments,
+        fixed_point,
+    ),
+    (
+        "info",
+        "versions, kernel cache location and threads; or what a checkpoint holds",
+        info_arguments,
+        info,
+    ),
+    (
+        "bench",
+        "time the kernels in ns per step, with same-process reference loops",
+        bench_arguments,
+        bench,
+    ),
 ]
 
 
@@ -92,8 +119,11 @@ def _unavailable(name: str, exc: BaseException) -> Callable:
     """Handler of a subcommand whose options could not be set up (a module being rebuilt)."""
 
     def handler(args) -> int:
-        print(f"fastbias {name}: error: this command is unavailable "
-              f"({type(exc).__name__}: {one_line(exc)})", file=sys.stderr)
+        print(
+            f"fastbias {name}: error: this command is unavailable "
+            f"({type(exc).__name__}: {one_line(exc)})",
+            file=sys.stderr,
+        )
         return 1
 
     return handler
@@ -104,7 +134,7 @@ _FLAG_HINTS = {
     "--betas": "give --beta1 and --beta2",
     "--lr": "give --eta0 (eta_t = eta0 (t + 2)^-power; --constant-lr for a constant rate)",
     "--learning-rate": "give --eta0 (eta_t = eta0 (t + 2)^-power; --constant-lr for a "
-                       "constant rate)",
+    "constant rate)",
     "--alpha": "RMSProp's decay rate is --beta2",
     "--batch": "give --batch-size",
 }
@@ -140,10 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="fastbias",
-        description=("Exact, fast simulation of optimizers on linearly separable data: the "
-                     "experiments of 'Implicit Bias of Per-sample Adam on Separable Data' "
-                     "(Baek, Song, Yun, ICLR 2026), and beyond (any registered optimizer, "
-                     "multiclass data, long runs)."),
+        description=(
+            "Exact, fast simulation of optimizers on linearly separable data: the "
+            "experiments of 'Implicit Bias of Per-sample Adam on Separable Data' "
+            "(Baek, Song, Yun, ICLR 2026), and beyond (any registered optimizer, "
+            "multiclass data, long runs)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"fastbias {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -177,6 +209,50 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def import_plugins(argv) -> list[str]:
+    """Import the modules named by ``--import`` before the parser is built.
+
+    A module that registers optimizers or losses (``fastbias.extend.register``) then has its
+    names and options in ``--optimizer`` and ``--loss`` and their flags. A name is imported
+    as a module (``my_package.optimizers``), a path ending in ``.py`` as that file.
+
+    Raises
+    ------
+    ValueError
+        If a module cannot be found; an error raised while importing it propagates.
+    """
+    import importlib
+    import importlib.util
+
+    names = []
+    for i, arg in enumerate(argv):
+        if arg == "--import" and i + 1 < len(argv):
+            names.append(argv[i + 1])
+        elif arg.startswith("--import="):
+            names.append(arg.split("=", 1)[1])
+    for name in names:
+        if name.endswith(".py"):
+            path = os.path.abspath(name)
+            if not os.path.isfile(path):
+                raise ValueError(f"--import {name!r}: no such file.")
+            module = os.path.splitext(os.path.basename(path))[0]
+            spec = importlib.util.spec_from_file_location(module, path)
+            loaded = importlib.util.module_from_spec(spec)
+            sys.modules[module] = loaded
+            spec.loader.exec_module(loaded)
+        else:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name.split(".")[0] and exc.name != name:
+                    raise
+                raise ValueError(
+                    f"--import {name!r}: no module named {name!r} (give a module "
+                    "on the Python path, or a path to a .py file)."
+                ) from None
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``fastbias`` command.
 
@@ -200,11 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     """
     command = "?"
     try:
+        import_plugins(sys.argv[1:] if argv is None else argv)
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "unavailable", False):
-            _error(args.command or "", f"{_unrecognized(extra)} (see fastbias "
-                                       f"{args.command or ''} --help)".replace("  ", " "))
+            _error(
+                args.command or "",
+                f"{_unrecognized(extra)} (see fastbias {args.command or ''} --help)".replace(
+                    "  ", " "
+                ),
+            )
             return 2
         if args.command is None:
             parser.print_help()

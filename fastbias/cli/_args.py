@@ -1,5 +1,6 @@
-"""Argument types (integers written ``1e6``, finite and positive numbers, shapes) and text
-helpers.
+"""Argument types and text helpers of the command line.
+
+Integers written ``1e6``, finite and positive numbers, data shapes, one-line messages.
 """
 
 from __future__ import annotations

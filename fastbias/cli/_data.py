@@ -1,5 +1,6 @@
-"""The data options of the commands: a generator of :data:`fastbias.datasets.GENERATORS` and its
-options, or a data file.
+"""The data options of the commands.
+
+A generator of :data:`fastbias.datasets.GENERATORS` and its options, or a data file.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ def _takers(option: str, multiclass: bool) -> str:
     """``"gaussian, gr"``: the command-line names of the generators that take an option."""
     from ..datasets import GENERATORS
 
-    return ", ".join(gen.cli for gen in GENERATORS.values()
-                     if option in dict(gen.options) and (multiclass or not gen.multiclass))
+    return ", ".join(
+        gen.cli
+        for gen in GENERATORS.values()
+        if option in dict(gen.options) and (multiclass or not gen.multiclass)
+    )
 
 
 def _defaults(option: str, multiclass: bool) -> str:
@@ -34,31 +38,54 @@ def _defaults(option: str, multiclass: bool) -> str:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, multiclass: bool = True) -> None:
-    """The data options: a generator of fastbias.datasets.GENERATORS and its options, or a
-    data file."""
+    """The data options: a generator and its options, or a data file."""
     from ..datasets import GENERATORS
 
     kinds = [gen.cli for gen in GENERATORS.values() if multiclass or not gen.multiclass]
-    what = {"n": "samples (for shifted-diagonal also d)", "d": "features",
-            "k": "classes, >= 2", "data_seed": "generator seed",
-            "delta": "shift of the shifted-diagonal data, a = linspace(1, 2, n)"}
-    types = {"n": positive_int, "d": positive_int, "k": positive_int,
-             "data_seed": nonnegative_int, "delta": finite_float}
+    what = {
+        "n": "samples (for shifted-diagonal also d)",
+        "d": "features",
+        "k": "classes, >= 2",
+        "data_seed": "generator seed",
+        "delta": "shift of the shifted-diagonal data, a = linspace(1, 2, n)",
+    }
+    types = {
+        "n": positive_int,
+        "d": positive_int,
+        "k": positive_int,
+        "data_seed": nonnegative_int,
+        "delta": finite_float,
+    }
     group = parser.add_argument_group("data")
-    group.add_argument("--data", choices=kinds, default=None,
-                       help="generator (default: gaussian); each takes the options below that "
-                            "name it")
+    group.add_argument(
+        "--data",
+        choices=kinds,
+        default=None,
+        help="generator (default: gaussian); each takes the options below that name it",
+    )
     for option in _DATA_OPTIONS:
         takers = _takers(option, multiclass)
         if takers:
-            group.add_argument(flag(option), type=types[option], default=None,
-                               help=f"{what[option]} ({takers}; default: "
-                                    f"{_defaults(option, multiclass)}; ours)")
-    group.add_argument("--data-file", type=Path, default=None, metavar="FILE.npz",
-                       help="read the data from a file written by Dataset.save or "
-                            "MulticlassDataset.save (instead of a generator)")
-    group.add_argument("--no-separability-check", dest="check_separable", action="store_false",
-                       help="accept data that are not linearly separable (for GD-type runs)")
+            group.add_argument(
+                flag(option),
+                type=types[option],
+                default=None,
+                help=f"{what[option]} ({takers}; default: {_defaults(option, multiclass)}; ours)",
+            )
+    group.add_argument(
+        "--data-file",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="read the data from a file written by Dataset.save or "
+        "MulticlassDataset.save (instead of a generator)",
+    )
+    group.add_argument(
+        "--no-separability-check",
+        dest="check_separable",
+        action="store_false",
+        help="accept data that are not linearly separable (for GD-type runs)",
+    )
 
 
 def dataset_of(args):
@@ -70,16 +97,19 @@ def dataset_of(args):
     if args.data_file is not None:
         if args.data is not None or given:
             flags = ", ".join(flag(key) for key in (["data"] if args.data else []) + given)
-            raise ValueError(f"{flags} cannot be combined with --data-file (the file holds the "
-                             "data).")
+            raise ValueError(
+                f"{flags} cannot be combined with --data-file (the file holds the data)."
+            )
         return _separable_hint(datasets.load, args.data_file, **check)
     gen = datasets.get_generator(args.data or "gaussian")
     takes = [option for option, _ in gen.options]
     refused = [key for key in given if key not in takes]
     if refused:
         verb = "does" if len(refused) == 1 else "do"
-        raise ValueError(f"{', '.join(flag(key) for key in refused)} {verb} not apply to "
-                         f"--data {gen.cli} (it takes {', '.join(flag(key) for key in takes)}).")
+        raise ValueError(
+            f"{', '.join(flag(key) for key in refused)} {verb} not apply to "
+            f"--data {gen.cli} (it takes {', '.join(flag(key) for key in takes)})."
+        )
     values = {key: getattr(args, key, None) for key in takes}
     return _separable_hint(gen.from_options, **values, **check)
 
@@ -89,8 +119,9 @@ def _separable_hint(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except ValueError as exc:
-        raise ValueError(str(exc).replace("pass check_separable=False",
-                                          "pass --no-separability-check")) from None
+        raise ValueError(
+            str(exc).replace("pass check_separable=False", "pass --no-separability-check")
+        ) from None
 
 
 def data_text(args, data) -> str:

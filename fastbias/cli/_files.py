@@ -1,5 +1,6 @@
-"""Output files of the commands: checked before any work, written atomically, errors naming the
-file.
+"""Output files of the commands.
+
+Checked before any work, written atomically, and their errors name the file.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ def output_file(path, name: str, inputs=()) -> Path:
     path = output_path(path, name, inputs=inputs, npz=True)
     kind = _fastbias_file_kind(path)
     if kind is not None:
-        raise ValueError(f"{name} {str(path)!r} is an existing fastbias {kind} file: refusing "
-                         "to overwrite it; choose another path.")
+        raise ValueError(
+            f"{name} {str(path)!r} is an existing fastbias {kind} file: refusing "
+            "to overwrite it; choose another path."
+        )
     return path
 
 

@@ -1,5 +1,6 @@
-"""The optimizer, learning-rate and loss options, from the registries and the declarations of the
-options.
+"""The optimizer, learning-rate and loss options of the command line.
+
+Built from the registries and the declarations of the options, never from docstrings.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ def _registry_options() -> dict[str, dict]:
     fields: dict[str, dict] = {}
     for name in optimizer_names():
         for option in options_of(get_optimizer(name)):
-            entry = fields.setdefault(option.name, {"type": option.type, "spec": None,
-                                                    "defaults": {}, "docs": {}})
+            entry = fields.setdefault(
+                option.name, {"type": option.type, "spec": None, "defaults": {}, "docs": {}}
+            )
             entry["defaults"][name] = option.default
             if option.spec is not None:
                 entry["spec"] = entry["spec"] or option.spec
@@ -45,8 +47,7 @@ def _field_parser(entry: dict):
     else:
         tp = entry["type"]
         args = typing.get_args(tp)
-        optional = (typing.get_origin(tp) in (typing.Union, types.UnionType)
-                    and type(None) in args)
+        optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args
         rest = [a for a in args if a is not type(None)] if optional else [tp]
         base = rest[0] if len(rest) == 1 else str
         if base is bool:
@@ -54,7 +55,8 @@ def _field_parser(entry: dict):
         if typing.get_origin(base) is typing.Literal:
             return False, str, [str(a) for a in typing.get_args(base)], None
         parse, metavar = {int: (any_int, "INT"), float: (finite_float, "X")}.get(
-            base, (str, "TEXT"))
+            base, (str, "TEXT")
+        )
     if optional:
         inner = parse
 
@@ -70,8 +72,15 @@ def _field_help(entry: dict) -> str:
     """The help of a shared flag: each optimizer's own description, then the defaults."""
     by_default: dict[str, list[str]] = {}
     for name, default in entry["defaults"].items():
-        shown = ("none" if default is None else "on" if default is True else
-                 "off" if default is False else str(default))
+        shown = (
+            "none"
+            if default is None
+            else "on"
+            if default is True
+            else "off"
+            if default is False
+            else str(default)
+        )
         by_default.setdefault(shown, []).append(name)
     defaults = "; ".join(f"{shown} for {', '.join(names)}" for shown, names in by_default.items())
     docs = entry["docs"]
@@ -91,13 +100,24 @@ def add_optimizer_options(group) -> dict[str, str]:
         for name in (flag(field), flag(f"optimizer_{field}")):  # the second if taken
             try:
                 if is_bool:
-                    group.add_argument(name, dest=f"opt_{field}", default=argparse.SUPPRESS,
-                                       action=argparse.BooleanOptionalAction, help=help_text)
+                    group.add_argument(
+                        name,
+                        dest=f"opt_{field}",
+                        default=argparse.SUPPRESS,
+                        action=argparse.BooleanOptionalAction,
+                        help=help_text,
+                    )
                     shown[field] = f"--[no-]{name[2:]}"
                 else:
-                    group.add_argument(name, dest=f"opt_{field}", default=argparse.SUPPRESS,
-                                       type=parse, choices=choices, metavar=metavar,
-                                       help=help_text)
+                    group.add_argument(
+                        name,
+                        dest=f"opt_{field}",
+                        default=argparse.SUPPRESS,
+                        type=parse,
+                        choices=choices,
+                        metavar=metavar,
+                        help=help_text,
+                    )
                     shown[field] = name
                 break
             except argparse.ArgumentError:
@@ -110,16 +130,30 @@ def add_optimizer_arguments(parser: argparse.ArgumentParser, group=None) -> None
 
     group = group or parser.add_argument_group("optimizer and learning rate")
     names = optimizer_names()
-    group.add_argument("--optimizer", choices=names, default="inc-adam",
-                       help="default: inc-adam (mini-batch Adam, batch size 1, cyclic)")
-    group.add_argument("--eta0", type=positive_float, default=None,
-                       help="eta_t = eta0 (t + 2)^-power, or the constant rate (default: the "
-                            f"optimizer's: {_default_rates()})")
-    group.add_argument("--power", type=finite_float, default=None,
-                       help="decay power in (0, 1] (default: 0.5, ours)")
-    group.add_argument("--constant-lr", action="store_true",
-                       help="constant rate eta0 (the default for "
-                            f"{', '.join(_constant_by_default()) or 'none'})")
+    group.add_argument(
+        "--optimizer",
+        choices=names,
+        default="inc-adam",
+        help="default: inc-adam (mini-batch Adam, batch size 1, cyclic)",
+    )
+    group.add_argument(
+        "--eta0",
+        type=positive_float,
+        default=None,
+        help="eta_t = eta0 (t + 2)^-power, or the constant rate (default: the "
+        f"optimizer's: {_default_rates()})",
+    )
+    group.add_argument(
+        "--power",
+        type=finite_float,
+        default=None,
+        help="decay power in (0, 1] (default: 0.5, ours)",
+    )
+    group.add_argument(
+        "--constant-lr",
+        action="store_true",
+        help=f"constant rate eta0 (the default for {', '.join(_constant_by_default()) or 'none'})",
+    )
     return group
 
 
@@ -130,8 +164,10 @@ def _default_rates() -> str:
     groups: dict[str, list[str]] = {}
     for name, cls in OPTIMIZERS.items():
         groups.setdefault(repr(cls.default_lr), []).append(name)
-    return "; ".join(f"{rate} for {', '.join(names) if len(groups) > 1 else 'all'}"
-                     for rate, names in sorted(groups.items(), key=lambda g: -len(g[1])))
+    return "; ".join(
+        f"{rate} for {', '.join(names) if len(groups) > 1 else 'all'}"
+        for rate, names in sorted(groups.items(), key=lambda g: -len(g[1]))
+    )
 
 
 def _constant_by_default() -> list[str]:
@@ -148,15 +184,18 @@ def optimizer_of(args):
     name = args.optimizer
     cls = get_optimizer(name)
     shown = args.optimizer_flags
-    given = {field: getattr(args, f"opt_{field}") for field in shown
-             if hasattr(args, f"opt_{field}")}
+    given = {
+        field: getattr(args, f"opt_{field}") for field in shown if hasattr(args, f"opt_{field}")
+    }
     takes = [option.name for option in options_of(cls)]
     refused = [field for field in given if field not in takes]
     if refused:
         allowed = ", ".join(shown[field] for field in takes) or "no optimizer options"
         verb = "does" if len(refused) == 1 else "do"
-        raise ValueError(f"{', '.join(shown[field] for field in refused)} {verb} not apply to "
-                         f"--optimizer {name} (it takes {allowed}).")
+        raise ValueError(
+            f"{', '.join(shown[field] for field in refused)} {verb} not apply to "
+            f"--optimizer {name} (it takes {allowed})."
+        )
     return cls(**given)
 
 
@@ -172,8 +211,10 @@ def schedule_of(args, optimizer):
     if args.eta0 is None and args.power is None and not args.constant_lr:
         return default
     if not isinstance(default, (Constant, PolynomialDecay)):
-        raise ValueError(f"--eta0, --power and --constant-lr change a Constant or "
-                         f"PolynomialDecay rate; --optimizer {args.optimizer} runs {default!r}.")
+        raise ValueError(
+            f"--eta0, --power and --constant-lr change a Constant or "
+            f"PolynomialDecay rate; --optimizer {args.optimizer} runs {default!r}."
+        )
     stored = default.to_dict()
     eta0 = args.eta0 if args.eta0 is not None else stored.get("eta0", stored.get("eta"))
     if constant:
@@ -190,8 +231,10 @@ def loss_of(args, data):
         return get_loss("ce" if data.multiclass else "exp", data.multiclass)
     if args.loss not in loss_names(data.multiclass):
         kind = "multiclass" if data.multiclass else "binary"
-        raise ValueError(f"--loss {args.loss} does not apply to {kind} data (it takes "
-                         f"{', '.join(loss_names(data.multiclass))}).")
+        raise ValueError(
+            f"--loss {args.loss} does not apply to {kind} data (it takes "
+            f"{', '.join(loss_names(data.multiclass))})."
+        )
     return get_loss(args.loss, data.multiclass)
 
 

@@ -1,5 +1,6 @@
-"""The summary table of a finished run, with the max-margin references of
-:data:`fastbias.norms.NORMS`.
+"""The summary table of a finished run.
+
+With the max-margin references of the summary norms of :data:`fastbias.norms.NORMS`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ from ._data import separable
 
 
 def add_report_arguments(group) -> None:
-    group.add_argument("--references", action=argparse.BooleanOptionalAction, default=True,
-                       help="compare with the max-margin solutions: l_2, l_inf and the AdamProxy "
-                            "fixed point (binary data); the max, Frobenius and spectral-norm "
-                            "solutions (multiclass data) (default: on)")
-    group.add_argument("--rows", type=positive_int, default=8,
-                       help="rows of the printed table (default: 8)")
-    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar on stderr (default: on when stderr is a terminal)")
+    group.add_argument(
+        "--references",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare with the max-margin solutions: l_2, l_inf and the AdamProxy "
+        "fixed point (binary data); the max, Frobenius and spectral-norm "
+        "solutions (multiclass data) (default: on)",
+    )
+    group.add_argument(
+        "--rows", type=positive_int, default=8, help="rows of the printed table (default: 8)"
+    )
+    group.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on when stderr is a terminal)",
+    )
 
 
 def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
@@ -52,16 +62,33 @@ def _power_of_ten(e: int) -> bool:
     return e == 1
 
 
-def print_report(tr, data, *, data_text, optimizer, lr, loss, seed, epochs, resumed_at, seconds,
-            path, checkpoint, references, rows) -> None:
+def print_report(
+    tr,
+    data,
+    *,
+    data_text,
+    optimizer,
+    lr,
+    loss,
+    seed,
+    epochs,
+    resumed_at,
+    seconds,
+    path,
+    checkpoint,
+    references,
+    rows,
+) -> None:
     """The summary of a finished run (all on stdout, after every file is written)."""
     print(f"data: {data_text}")
     print(f"optimizer: {optimizer!r}; lr: {lr!r}; loss: {loss}; seed: {seed}")
     if resumed_at is None:
         print(f"{epochs:,} epochs in {seconds:.2f} s; trajectory written to {path}")
     else:
-        print(f"resumed at epoch {resumed_at:,}: {max(epochs - resumed_at, 0):,} more epochs "
-              f"in {seconds:.2f} s; trajectory written to {path}")
+        print(
+            f"resumed at epoch {resumed_at:,}: {max(epochs - resumed_at, 0):,} more epochs "
+            f"in {seconds:.2f} s; trajectory written to {path}"
+        )
     if checkpoint is not None:
         print(f"checkpoint: {checkpoint}")
     columns = [("log-loss", tr.log_loss)] + _norm_columns(tr, data, references)
@@ -73,8 +100,11 @@ def print_report(tr, data, *, data_text, optimizer, lr, loss, seed, epochs, resu
 
 
 def _norm_columns(tr, data, references: bool) -> list:
-    """Normalized margins in the summary norms of :data:`fastbias.norms.NORMS`; with the
-    references, the margin ratios and cosines (and the AdamProxy fixed point's, binary)."""
+    """Normalized margins in the summary norms of :data:`fastbias.norms.NORMS`.
+
+    With the references, also the margin ratios and cosines (and the AdamProxy fixed
+    point's cosine, on binary data).
+    """
     from ..geometry import fixed_point, max_margin
     from ..norms import summary_norms
 
@@ -92,18 +122,23 @@ def _norm_columns(tr, data, references: bool) -> list:
         if float(ref.margin) > 0:
             refs[norm.key] = (norm, ref)
         else:
-            print(f"no {norm.label} max-margin reference: the solver returned margin "
-                  f"{float(ref.margin):.6g} <= 0 for separable data")
+            print(
+                f"no {norm.label} max-margin reference: the solver returned margin "
+                f"{float(ref.margin):.6g} <= 0 for separable data"
+            )
     text = "; ".join(f"{norm.short} {ref.margin:.6g}" for norm, ref in refs.values())
     fp = None if data.multiclass else fixed_point(data)
     if fp is None:
         text += " (no AdamProxy fixed point for multiclass data)"
     else:
-        text += (f"; fixed point: {fp.iterations} iterations, residual {fp.residual:.1e}, "
-                 f"converged {fp.converged}")
+        text += (
+            f"; fixed point: {fp.iterations} iterations, residual {fp.residual:.1e}, "
+            f"converged {fp.converged}"
+        )
     print(f"max-margin gamma*: {text}")
-    columns += [(f"ratio {norm.short}", gammas[key] / ref.margin)
-                for key, (norm, ref) in refs.items()]
+    columns += [
+        (f"ratio {norm.short}", gammas[key] / ref.margin) for key, (norm, ref) in refs.items()
+    ]
     columns += [(f"cos {norm.short}", tr.cosine(ref.w)) for norm, ref in refs.values()]
     if fp is not None:
         columns.append(("cos fixed pt", tr.cosine(fp.w)))

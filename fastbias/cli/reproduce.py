@@ -1,5 +1,6 @@
-"""``fastbias reproduce``: the experiments of the registry, each as PNG, tidy CSV and text
-summary.
+"""``fastbias reproduce``: the experiments of the registry.
+
+Each as a PNG, a tidy CSV and a text summary.
 """
 
 from __future__ import annotations
@@ -13,24 +14,55 @@ from ._args import positive_int, progress_default
 
 
 def reproduce_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``fastbias reproduce``."""
     from ..experiments import figure_names
 
-    parser.add_argument("figures", nargs="+", metavar="FIGURE",
-                        help=f"figure names ({', '.join(figure_names())}) or 'all'")
-    parser.add_argument("--out", type=Path, default=Path("fastbias-figures"), metavar="DIR",
-                        help="output folder (default: ./fastbias-figures)")
-    parser.add_argument("--quick", action="store_true",
-                        help="short horizons (each figure well under a minute)")
-    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                        help="horizon for every figure (overrides the registry and --quick)")
-    parser.add_argument("--jobs", type=positive_int, default=1, metavar="K",
-                        help="runs at once, on threads (default: 1)")
-    parser.add_argument("--record", type=positive_int, default=None, metavar="K",
-                        help="log-spaced records per run (default: 120, quick 60)")
-    parser.add_argument("--dpi", type=positive_int, default=100, help="PNG resolution "
-                        "(default: 100)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bars (default: on when writing to a terminal)")
+    parser.add_argument(
+        "figures",
+        nargs="+",
+        metavar="FIGURE",
+        help=f"figure names ({', '.join(figure_names())}) or 'all'",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("fastbias-figures"),
+        metavar="DIR",
+        help="output folder (default: ./fastbias-figures)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short horizons (each figure well under a minute)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="horizon for every figure (overrides the registry and --quick)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="runs at once, on threads (default: 1)",
+    )
+    parser.add_argument(
+        "--record",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="log-spaced records per run (default: 120, quick 60)",
+    )
+    parser.add_argument(
+        "--dpi", type=positive_int, default=100, help="PNG resolution (default: 100)"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars (default: on when writing to a terminal)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summaries")
 
 
@@ -87,6 +119,7 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
 
 
 def reproduce(args) -> int:
+    """``fastbias reproduce``: run the experiments and write their files."""
     from .._io import output_path
     from ..experiments import run_figures
 
@@ -95,14 +128,22 @@ def reproduce(args) -> int:
     progress = progress_default(args.progress)
     start = time.perf_counter()
     previous = start
-    for result in run_figures(names, quick=args.quick, epochs=args.epochs, jobs=args.jobs,
-                              record=args.record, progress=progress):
+    for result in run_figures(
+        names,
+        quick=args.quick,
+        epochs=args.epochs,
+        jobs=args.jobs,
+        record=args.record,
+        progress=progress,
+    ):
         files = write_figure_files(result, args.out, dpi=args.dpi)
         now = time.perf_counter()
         if not args.quiet:
             print(result.summary())
-        print(f"{result.name}: wrote {', '.join(str(f) for f in files)} "
-              f"({now - previous:.1f} s)", flush=True)
+        print(
+            f"{result.name}: wrote {', '.join(str(f) for f in files)} ({now - previous:.1f} s)",
+            flush=True,
+        )
         previous = now
     print(f"done: {len(names)} figure(s) in {time.perf_counter() - start:.1f} s")
     return 0

@@ -1,5 +1,6 @@
-"""``fastbias run`` and ``fastbias resume``: one simulation, its trajectory file and summary
-table.
+"""``fastbias run`` and ``fastbias resume``: one simulation.
+
+Its trajectory file and its summary table.
 """
 
 from __future__ import annotations
@@ -22,53 +23,129 @@ from ._registry import (
 from ._report import add_report_arguments, print_report
 
 
+def add_import_argument(parser: argparse.ArgumentParser) -> None:
+    """``--import MODULE``: a module that registers optimizers or losses (read before parsing)."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module (a name on the Python path, or a .py file) first: the "
+        "optimizers and losses it registers can then be named (repeatable; needed to resume "
+        "a checkpoint of an optimizer of your own)",
+    )
+
+
 def run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``fastbias run``: data, optimizer, run, report."""
+    add_import_argument(parser)
     add_data_arguments(parser)
     add_optimizer_arguments(parser)
     group = parser.add_argument_group("run")
-    group.add_argument("--epochs", type=positive_int, default=10_000, metavar="N",
-                       help="passes over the data (default: 10000; 1e6 style accepted)")
-    group.add_argument("--seed", type=nonnegative_int, default=0,
-                       help="seed of the sample orders (default: 0)")
-    group.add_argument("--loss", choices=all_losses(), default=None,
-                       help="binary data: exp (default) or logistic; multiclass data: ce "
-                            "(default) or exp")
-    group.add_argument("--record", type=positive_int, default=20, metavar="K",
-                       help="records per decade of epochs, on a fixed log-spaced grid (the "
-                            "distinct round(10^(j/K))), plus the last epoch (default: 20)")
-    group.add_argument("--out", type=Path, default=None, metavar="FILE.npz",
-                       help="where to write the trajectory (default: trajectory.npz, or "
-                            "<checkpoint name>.trajectory.npz next to the checkpoint)")
-    group.add_argument("--checkpoint", type=Path, default=None, metavar="FILE.npz",
-                       help="save the complete run state here, atomically, every "
-                            "--checkpoint-every seconds, at the end and on SIGINT/SIGTERM; if "
-                            "the file holds this run, continue it (a checkpoint of another run "
-                            "is refused, never overwritten)")
-    group.add_argument("--checkpoint-every", type=positive_float, default=60.0,
-                       metavar="SECONDS", help="seconds between checkpoints (default: 60)")
-    group.add_argument("--resume", type=Path, default=None, metavar="FILE.npz",
-                       help="continue the run saved in this checkpoint, given the same "
-                            "arguments (writes to --checkpoint if given); `fastbias resume "
-                            "FILE` needs no arguments")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=10_000,
+        metavar="N",
+        help="passes over the data (default: 10000; 1e6 style accepted)",
+    )
+    group.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the sample orders (default: 0)"
+    )
+    group.add_argument(
+        "--loss",
+        choices=all_losses(),
+        default=None,
+        help="binary data: exp (default) or logistic; multiclass data: ce (default) or exp",
+    )
+    group.add_argument(
+        "--record",
+        type=positive_int,
+        default=20,
+        metavar="K",
+        help="records per decade of epochs, on a fixed log-spaced grid (the "
+        "distinct round(10^(j/K))), plus the last epoch (default: 20)",
+    )
+    group.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="where to write the trajectory (default: trajectory.npz, or "
+        "<checkpoint name>.trajectory.npz next to the checkpoint)",
+    )
+    group.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="save the complete run state here, atomically, every "
+        "--checkpoint-every seconds, at the end and on SIGINT/SIGTERM; if "
+        "the file holds this run, continue it (a checkpoint of another run "
+        "is refused, never overwritten)",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between checkpoints (default: 60)",
+    )
+    group.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="continue the run saved in this checkpoint, given the same "
+        "arguments (writes to --checkpoint if given); `fastbias resume "
+        "FILE` needs no arguments",
+    )
     add_report_arguments(group)
-    parser.set_defaults(optimizer_flags=add_optimizer_options(
-        parser.add_argument_group("optimizer options (from the registry; each applies to the "
-                                  "optimizers named in its help)")))
+    parser.set_defaults(
+        optimizer_flags=add_optimizer_options(
+            parser.add_argument_group(
+                "optimizer options (from the registry; each applies to the "
+                "optimizers named in its help)"
+            )
+        )
+    )
 
 
 def resume_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT.npz",
-                        help="a checkpoint written by `fastbias run --checkpoint` or "
-                             "fastbias.simulate(checkpoint=...)")
+    """The options of ``fastbias resume``."""
+    add_import_argument(parser)
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="CHECKPOINT.npz",
+        help="a checkpoint written by `fastbias run --checkpoint` or "
+        "fastbias.simulate(checkpoint=...)",
+    )
     group = parser.add_argument_group("run")
-    group.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                       help="horizon, at least the epochs done (default: the stored target); "
-                            "larger extends the run")
-    group.add_argument("--out", type=Path, default=None, metavar="FILE.npz",
-                       help="where to write the trajectory (default: next to the checkpoint, "
-                            "<checkpoint name>.trajectory.npz)")
-    group.add_argument("--checkpoint-every", type=positive_float, default=60.0,
-                       metavar="SECONDS", help="seconds between checkpoints (default: 60)")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="horizon, at least the epochs done (default: the stored target); "
+        "larger extends the run",
+    )
+    group.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="where to write the trajectory (default: next to the checkpoint, "
+        "<checkpoint name>.trajectory.npz)",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between checkpoints (default: 60)",
+    )
     add_report_arguments(group)
 
 
@@ -95,23 +172,33 @@ def _run_paths(args):
         if resumed is not None and not own:
             inputs.append(("--resume checkpoint", resumed))
         if Path(args.checkpoint).is_dir():
-            raise ValueError(f"--checkpoint {str(args.checkpoint)!r} is a folder; give a file "
-                             "path.")
+            raise ValueError(
+                f"--checkpoint {str(args.checkpoint)!r} is a folder; give a file path."
+            )
         checkpoint = output_path(args.checkpoint, "--checkpoint", inputs=inputs, npz=True)
         if resumed is not None and not own and checkpoint.exists():
-            raise ValueError(f"--checkpoint {str(checkpoint)!r} exists and is not the resumed "
-                             "checkpoint: refusing to overwrite it; choose another path.")
+            raise ValueError(
+                f"--checkpoint {str(checkpoint)!r} exists and is not the resumed "
+                "checkpoint: refusing to overwrite it; choose another path."
+            )
     out = args.out
     if out is None:
         anchor = args.checkpoint if args.checkpoint is not None else args.resume
         out = Path("trajectory.npz") if anchor is None else trajectory_next_to(anchor)
-    out = output_file(out, "--out", inputs=[("--data-file", args.data_file),
-                                            ("--resume checkpoint", resumed),
-                                            ("--checkpoint", args.checkpoint)])
+    out = output_file(
+        out,
+        "--out",
+        inputs=[
+            ("--data-file", args.data_file),
+            ("--resume checkpoint", resumed),
+            ("--checkpoint", args.checkpoint),
+        ],
+    )
     return out, checkpoint
 
 
 def run(args) -> int:
+    """``fastbias run``: simulate (or continue), save the trajectory, print the table."""
     out, checkpoint = _run_paths(args)
     data = dataset_of(args)
     optimizer = optimizer_of(args)
@@ -121,19 +208,42 @@ def run(args) -> int:
     source = checkpoint if resume is True else resume
     resumed_at = _saved_epoch(source) if source is not None else None
     start = time.perf_counter()
-    tr = run_simulation(checkpoint, data=data, optimizer=optimizer, lr=lr, epochs=args.epochs,
-                   loss=loss, seed=args.seed, record=args.record,
-                   progress=progress_default(args.progress),
-                   checkpoint_every=args.checkpoint_every, resume=resume)
+    tr = run_simulation(
+        checkpoint,
+        data=data,
+        optimizer=optimizer,
+        lr=lr,
+        epochs=args.epochs,
+        loss=loss,
+        seed=args.seed,
+        record=args.record,
+        progress=progress_default(args.progress),
+        checkpoint_every=args.checkpoint_every,
+        resume=resume,
+    )
     seconds = time.perf_counter() - start
     path = save_trajectory(tr, out)
-    print_report(tr, data, data_text=data_text(args, data), optimizer=optimizer, lr=lr, loss=loss,
-            seed=args.seed, epochs=args.epochs, resumed_at=resumed_at, seconds=seconds,
-            path=path, checkpoint=checkpoint, references=args.references, rows=args.rows)
+    print_report(
+        tr,
+        data,
+        data_text=data_text(args, data),
+        optimizer=optimizer,
+        lr=lr,
+        loss=loss,
+        seed=args.seed,
+        epochs=args.epochs,
+        resumed_at=resumed_at,
+        seconds=seconds,
+        path=path,
+        checkpoint=checkpoint,
+        references=args.references,
+        rows=args.rows,
+    )
     return 0
 
 
 def resume(args) -> int:
+    """``fastbias resume``: continue or extend a checkpointed run from the file alone."""
     from .._io import resolve_npz_path
     from ..checkpoints import rebuild_run
 
@@ -142,20 +252,45 @@ def resume(args) -> int:
         raise FileNotFoundError(f"checkpoint file {str(checkpoint)!r} does not exist.")
     if checkpoint.is_dir():
         raise ValueError(f"checkpoint {str(checkpoint)!r} is a folder, not a checkpoint file.")
-    out = output_file(args.out if args.out is not None else trajectory_next_to(checkpoint),
-                       "--out", inputs=[("resumed checkpoint", checkpoint)])
+    out = output_file(
+        args.out if args.out is not None else trajectory_next_to(checkpoint),
+        "--out",
+        inputs=[("resumed checkpoint", checkpoint)],
+    )
     run = rebuild_run(checkpoint)
     epochs = run["epochs"] if args.epochs is None else args.epochs
     resumed_at = _saved_epoch(checkpoint)
     start = time.perf_counter()
-    tr = run_simulation(checkpoint, data=run["data"], optimizer=run["optimizer"], lr=run["lr"],
-                   epochs=epochs, loss=run["loss"], seed=run["seed"], record=run["record"],
-                   w0=run["w0"], progress=progress_default(args.progress),
-                   checkpoint_every=args.checkpoint_every, resume=checkpoint)
+    tr = run_simulation(
+        checkpoint,
+        data=run["data"],
+        optimizer=run["optimizer"],
+        lr=run["lr"],
+        epochs=epochs,
+        loss=run["loss"],
+        seed=run["seed"],
+        record=run["record"],
+        w0=run["w0"],
+        progress=progress_default(args.progress),
+        checkpoint_every=args.checkpoint_every,
+        resume=checkpoint,
+    )
     seconds = time.perf_counter() - start
     path = save_trajectory(tr, out)
-    print_report(tr, run["data"], data_text=run["data"].label, optimizer=run["optimizer"],
-            lr=run["lr"], loss=run["loss"], seed=run["seed"], epochs=epochs,
-            resumed_at=resumed_at, seconds=seconds, path=path, checkpoint=checkpoint,
-            references=args.references, rows=args.rows)
+    print_report(
+        tr,
+        run["data"],
+        data_text=run["data"].label,
+        optimizer=run["optimizer"],
+        lr=run["lr"],
+        loss=run["loss"],
+        seed=run["seed"],
+        epochs=epochs,
+        resumed_at=resumed_at,
+        seconds=seconds,
+        path=path,
+        checkpoint=checkpoint,
+        references=args.references,
+        rows=args.rows,
+    )
     return 0

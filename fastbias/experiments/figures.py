@@ -44,21 +44,36 @@ def _adam_b1_variants(data: DataSpec, full_batch: bool) -> list[Curve]:
 def _fig1() -> FigureSpec:
     curves = tuple(_adam_b1_variants(GAUSSIAN, full_batch=True))
     det, *minibatch = (c.label for c in curves)
-    checks = [Check(f"{det}: cos l_inf > cos l_2", (det, "linf", "cosine"), ">",
-                    (det, "l2", "cosine"))]
-    checks += [Check(f"{lab}: cos l_2 > cos l_inf", (lab, "l2", "cosine"), ">",
-                     (lab, "linf", "cosine")) for lab in minibatch]
+    checks = [
+        Check(f"{det}: cos l_inf > cos l_2", (det, "linf", "cosine"), ">", (det, "l2", "cosine"))
+    ]
+    checks += [
+        Check(f"{lab}: cos l_2 > cos l_inf", (lab, "l2", "cosine"), ">", (lab, "linf", "cosine"))
+        for lab in minibatch
+    ]
     # the l_inf solution may be non-unique: the margin ratio does not depend on which one
-    checks += [Check(f"l_inf margin ratio: {det} > {lab}", (det, "linf", "margin_ratio"), ">",
-                     (lab, "linf", "margin_ratio")) for lab in minibatch]
+    checks += [
+        Check(
+            f"l_inf margin ratio: {det} > {lab}",
+            (det, "linf", "margin_ratio"),
+            ">",
+            (lab, "linf", "margin_ratio"),
+        )
+        for lab in minibatch
+    ]
     return FigureSpec(
         name="fig1",
         title="Gaussian data: full-batch Adam vs per-sample Adam (b = 1)",
         setting=f"{GAUSSIAN.describe()}; {_ADAM_SETTING}; {_LR_SETTING}",
-        claim=("Full-batch Adam converges to the l_inf max-margin direction; mini-batch Adam "
-               "with batch size 1 does not, and ends closer to the l_2 max-margin direction."),
-        panels=(Panel("l2", "cosine", curves), Panel("linf", "cosine", curves),
-                Panel("linf", "margin_ratio", curves)),
+        claim=(
+            "Full-batch Adam converges to the l_inf max-margin direction; mini-batch Adam "
+            "with batch size 1 does not, and ends closer to the l_2 max-margin direction."
+        ),
+        panels=(
+            Panel("l2", "cosine", curves),
+            Panel("linf", "cosine", curves),
+            Panel("linf", "margin_ratio", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**6,  # Det-Adam's cos l_inf overtakes its cos l_2 after ~2e5 epochs
         checks=tuple(checks),
@@ -69,16 +84,20 @@ def _fig1() -> FigureSpec:
 def _fig2() -> FigureSpec:
     curves = tuple(_adam_b1_variants(GR, full_batch=True))
     det, *minibatch = (c.label for c in curves)
-    checks = [Check(f"{det}: cos l_inf > cos l_2", (det, "linf", "cosine"), ">",
-                    (det, "l2", "cosine"))]
-    checks += [Check(f"{lab}: cos l_2 >= 0.99", (lab, "l2", "cosine"), ">=", 0.99)
-               for lab in minibatch]
+    checks = [
+        Check(f"{det}: cos l_inf > cos l_2", (det, "linf", "cosine"), ">", (det, "l2", "cosine"))
+    ]
+    checks += [
+        Check(f"{lab}: cos l_2 >= 0.99", (lab, "l2", "cosine"), ">=", 0.99) for lab in minibatch
+    ]
     return FigureSpec(
         name="fig2",
         title="GR data: per-sample Adam (b = 1) converges to the l_2 max-margin direction",
         setting=f"{GR.describe()}, r_i ~ U[1, 2]; {_ADAM_SETTING}; {_LR_SETTING}",
-        claim=("On generalized Rademacher data Inc-Adam converges in direction to the l_2 "
-               "max-margin solution (Theorem 3.3), unlike full-batch Adam (l_inf)."),
+        claim=(
+            "On generalized Rademacher data Inc-Adam converges in direction to the l_2 "
+            "max-margin solution (Theorem 3.3), unlike full-batch Adam (l_inf)."
+        ),
         panels=(Panel("l2", "cosine", curves), Panel("linf", "cosine", curves)),
         epochs=_FULL,
         quick_epochs=10**5,
@@ -88,19 +107,28 @@ def _fig2() -> FigureSpec:
 
 
 def _fig3() -> FigureSpec:
-    curves = (Curve("AdamProxy", GAUSSIAN, AdamProxy()),
-              *_adam_b1_variants(GAUSSIAN, full_batch=False))
-    checks = tuple(Check(f"{c.label}: cos fixed point >= 0.99",
-                         (c.label, "fixed_point", "cosine"), ">=", 0.99) for c in curves)
+    curves = (
+        Curve("AdamProxy", GAUSSIAN, AdamProxy()),
+        *_adam_b1_variants(GAUSSIAN, full_batch=False),
+    )
+    checks = tuple(
+        Check(f"{c.label}: cos fixed point >= 0.99", (c.label, "fixed_point", "cosine"), ">=", 0.99)
+        for c in curves
+    )
     return FigureSpec(
         name="fig3",
         title="Gaussian data: AdamProxy and Adam b = 1 go to the fixed point of Algorithm 3",
         setting=f"{GAUSSIAN.describe()}; {_ADAM_SETTING}; {_LR_SETTING}",
-        claim=("AdamProxy and mini-batch Adam with b = 1 converge to the direction predicted "
-               "by the fixed point of Algorithm 3 (Theorem 4.8), which differs from both the "
-               "l_2 and the l_inf max-margin directions."),
-        panels=(Panel("fixed_point", "cosine", curves), Panel("l2", "cosine", curves),
-                Panel("linf", "cosine", curves)),
+        claim=(
+            "AdamProxy and mini-batch Adam with b = 1 converge to the direction predicted "
+            "by the fixed point of Algorithm 3 (Theorem 4.8), which differs from both the "
+            "l_2 and the l_inf max-margin directions."
+        ),
+        panels=(
+            Panel("fixed_point", "cosine", curves),
+            Panel("l2", "cosine", curves),
+            Panel("linf", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
@@ -109,46 +137,75 @@ def _fig3() -> FigureSpec:
 
 
 def _fig4() -> FigureSpec:
-    curves = (Curve("AdamProxy", SHIFTED, AdamProxy()),
-              *_adam_b1_variants(SHIFTED, full_batch=False))
+    curves = (
+        Curve("AdamProxy", SHIFTED, AdamProxy()),
+        *_adam_b1_variants(SHIFTED, full_batch=False),
+    )
     checks = []
     for c in curves:
-        checks.append(Check(f"{c.label}: l_inf margin ratio > l_2 margin ratio",
-                            (c.label, "linf", "margin_ratio"), ">",
-                            (c.label, "l2", "margin_ratio")))
-        checks.append(Check(f"{c.label}: l_inf margin ratio >= 0.98",
-                            (c.label, "linf", "margin_ratio"), ">=", 0.98))
+        checks.append(
+            Check(
+                f"{c.label}: l_inf margin ratio > l_2 margin ratio",
+                (c.label, "linf", "margin_ratio"),
+                ">",
+                (c.label, "l2", "margin_ratio"),
+            )
+        )
+        checks.append(
+            Check(
+                f"{c.label}: l_inf margin ratio >= 0.98",
+                (c.label, "linf", "margin_ratio"),
+                ">=",
+                0.98,
+            )
+        )
     return FigureSpec(
         name="fig4",
         title="Shifted-diagonal data: AdamProxy and Adam b = 1 go to l_inf",
         setting=f"{SHIFTED.describe()}, y = +1; {_ADAM_SETTING}; {_LR_SETTING}",
-        claim=("On shifted-diagonal data the fixed point is c = e_j (j = argmin a_i) and its "
-               "direction is the l_inf max-margin direction (the all-ones vector), so AdamProxy "
-               "and Adam with b = 1 converge to l_inf (Example 4.11)."),
-        panels=(Panel("linf", "margin_ratio", curves), Panel("linf", "cosine", curves),
-                Panel("l2", "margin_ratio", curves)),
+        claim=(
+            "On shifted-diagonal data the fixed point is c = e_j (j = argmin a_i) and its "
+            "direction is the l_inf max-margin direction (the all-ones vector), so AdamProxy "
+            "and Adam with b = 1 converge to l_inf (Example 4.11)."
+        ),
+        panels=(
+            Panel("linf", "margin_ratio", curves),
+            Panel("linf", "cosine", curves),
+            Panel("l2", "margin_ratio", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=tuple(checks),
-        notes=("a = linspace(1, 2, 10), delta = 0.1, eta0 = 0.1, power 0.5. The l_2 and "
-               "l_inf directions are close here (cosine 0.976), so the margin ratio is the "
-               "telling metric."),
+        notes=(
+            "a = linspace(1, 2, 10), delta = 0.1, eta0 = 0.1, power 0.5. The l_2 and "
+            "l_inf directions are close here (cosine 0.976), so the margin ratio is the "
+            "telling metric."
+        ),
     )
 
 
 def _fig5() -> FigureSpec:
-    curves = tuple(Curve(f"Inc-Signum b={b}", GAUSSIAN, IncSignum(beta=0.99, batch_size=b))
-                   for b in (1, 2, 5, 10))
-    checks = tuple(Check(f"{c.label}: cos l_inf >= 0.99", (c.label, "linf", "cosine"), ">=",
-                         0.99) for c in curves)
+    curves = tuple(
+        Curve(f"Inc-Signum b={b}", GAUSSIAN, IncSignum(beta=0.99, batch_size=b))
+        for b in (1, 2, 5, 10)
+    )
+    checks = tuple(
+        Check(f"{c.label}: cos l_inf >= 0.99", (c.label, "linf", "cosine"), ">=", 0.99)
+        for c in curves
+    )
     return FigureSpec(
         name="fig5",
         title="Gaussian data: Inc-Signum keeps the l_inf bias for every batch size",
         setting=f"{GAUSSIAN.describe()}; Signum beta = 0.99, cyclic batches; {_LR_SETTING}",
-        claim=("Inc-Signum with momentum close to 1 converges to the l_inf max-margin "
-               "direction for any batch size (Theorem 5.1)."),
-        panels=(Panel("linf", "cosine", curves), Panel("linf", "margin_ratio", curves),
-                Panel("l2", "cosine", curves)),
+        claim=(
+            "Inc-Signum with momentum close to 1 converges to the l_inf max-margin "
+            "direction for any batch size (Theorem 5.1)."
+        ),
+        panels=(
+            Panel("linf", "cosine", curves),
+            Panel("linf", "margin_ratio", curves),
+            Panel("l2", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
@@ -163,18 +220,28 @@ def _fig6() -> FigureSpec:
     for small, large in zip(curves[:-1], curves[1:], strict=True):
         for metric in ("cosine", "margin_ratio"):
             name = short_label("linf", metric)
-            checks.append(Check(f"{name}: {large.label} > {small.label}",
-                                (large.label, "linf", metric), ">",
-                                (small.label, "linf", metric)))
+            checks.append(
+                Check(
+                    f"{name}: {large.label} > {small.label}",
+                    (large.label, "linf", metric),
+                    ">",
+                    (small.label, "linf", metric),
+                )
+            )
     return FigureSpec(
         name="fig6",
         title="Gaussian data: larger batches bring Adam closer to l_inf",
         setting=f"{GAUSSIAN.describe()}; {_ADAM_SETTING}, cyclic batches; {_LR_SETTING}",
-        claim=("The larger the batch size, the higher the cosine similarity with the l_inf "
-               "max-margin direction: mini-batch Adam moves toward the full-batch regime "
-               "(Appendix A.1)."),
-        panels=(Panel("linf", "cosine", curves), Panel("linf", "margin_ratio", curves),
-                Panel("l2", "cosine", curves)),
+        claim=(
+            "The larger the batch size, the higher the cosine similarity with the l_inf "
+            "max-margin direction: mini-batch Adam moves toward the full-batch regime "
+            "(Appendix A.1)."
+        ),
+        panels=(
+            Panel("linf", "cosine", curves),
+            Panel("linf", "margin_ratio", curves),
+            Panel("l2", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=tuple(checks),
@@ -183,18 +250,26 @@ def _fig6() -> FigureSpec:
 
 
 def _fig7() -> FigureSpec:
-    curves = tuple(Curve(f"b1={b1}", GAUSSIAN, IncAdam(beta1=b1, beta2=0.999))
-                   for b1 in (0.0, 0.5, 0.9, 0.99))
-    checks = tuple(Check(f"{c.label}: cos fixed point >= 0.99",
-                         (c.label, "fixed_point", "cosine"), ">=", 0.99) for c in curves)
+    curves = tuple(
+        Curve(f"b1={b1}", GAUSSIAN, IncAdam(beta1=b1, beta2=0.999)) for b1 in (0.0, 0.5, 0.9, 0.99)
+    )
+    checks = tuple(
+        Check(f"{c.label}: cos fixed point >= 0.99", (c.label, "fixed_point", "cosine"), ">=", 0.99)
+        for c in curves
+    )
     return FigureSpec(
         name="fig7",
         title="Gaussian data: Inc-Adam with b2 = 0.999, sweep of b1",
         setting=f"{GAUSSIAN.describe()}; Inc-Adam b = 1, b2 = 0.999; {_LR_SETTING}",
-        claim=("With b2 high, b1 does not change the limit direction: Inc-Adam goes to the "
-               "fixed point of Algorithm 3 for every b1 (Proposition 4.1, Appendix A.1)."),
-        panels=(Panel("fixed_point", "cosine", curves), Panel("l2", "cosine", curves),
-                Panel("linf", "cosine", curves)),
+        claim=(
+            "With b2 high, b1 does not change the limit direction: Inc-Adam goes to the "
+            "fixed point of Algorithm 3 for every b1 (Proposition 4.1, Appendix A.1)."
+        ),
+        panels=(
+            Panel("fixed_point", "cosine", curves),
+            Panel("l2", "cosine", curves),
+            Panel("linf", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
@@ -206,45 +281,69 @@ def _fig8() -> FigureSpec:
     betas2 = (0.3, 0.5, 0.7, 0.9, 0.99, 0.999)
     curves = tuple(Curve(f"b2={b2}", GAUSSIAN, IncAdam(beta1=0.5, beta2=b2)) for b2 in betas2)
     checks = tuple(
-        [Check(f"b2={b2}: cos fixed point >= 0.99", (f"b2={b2}", "fixed_point", "cosine"),
-               ">=", 0.99) for b2 in (0.99, 0.999)]
-        + [Check(f"b2={b2}: cos fixed point < 0.99", (f"b2={b2}", "fixed_point", "cosine"),
-                 "<", 0.99) for b2 in (0.3, 0.5)]
+        [
+            Check(
+                f"b2={b2}: cos fixed point >= 0.99",
+                (f"b2={b2}", "fixed_point", "cosine"),
+                ">=",
+                0.99,
+            )
+            for b2 in (0.99, 0.999)
+        ]
+        + [
+            Check(
+                f"b2={b2}: cos fixed point < 0.99", (f"b2={b2}", "fixed_point", "cosine"), "<", 0.99
+            )
+            for b2 in (0.3, 0.5)
+        ]
     )
     return FigureSpec(
         name="fig8",
         title="Gaussian data: Inc-Adam with b1 = 0.5, sweep of b2",
         setting=f"{GAUSSIAN.describe()}; Inc-Adam b = 1, b1 = 0.5; {_LR_SETTING}",
-        claim=("b2 matters: for high b2 Inc-Adam goes to the fixed point of Algorithm 3; for "
-               "low b2 its trajectory leaves the fixed-point direction (Appendix A.1)."),
-        panels=(Panel("fixed_point", "cosine", curves), Panel("l2", "cosine", curves),
-                Panel("linf", "cosine", curves)),
+        claim=(
+            "b2 matters: for high b2 Inc-Adam goes to the fixed point of Algorithm 3; for "
+            "low b2 its trajectory leaves the fixed-point direction (Appendix A.1)."
+        ),
+        panels=(
+            Panel("fixed_point", "cosine", curves),
+            Panel("l2", "cosine", curves),
+            Panel("linf", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
-        notes=(_OURS + "; b1 = 0.5 and b2 in {0.3, 0.5, 0.7, 0.9, 0.99, 0.999} (all with "
-               "b1^2 < b2). With b1 = 0.9, b2 = 0.9 still reaches the fixed point."),
+        notes=(
+            _OURS + "; b1 = 0.5 and b2 in {0.3, 0.5, 0.7, 0.9, 0.99, 0.999} (all with "
+            "b1^2 < b2). With b1 = 0.9, b2 = 0.9 still reaches the fixed point."
+        ),
     )
 
 
 def _fig9() -> FigureSpec:
     pairs = ((0.0, 0.5), (0.5, 0.9), (0.9, 0.95), (0.9, 0.999), (0.99, 0.999))
-    curves = tuple(Curve(f"(b1, b2)=({b1}, {b2})", GR, IncAdam(beta1=b1, beta2=b2))
-                   for b1, b2 in pairs)
-    checks = tuple(Check(f"{c.label}: cos l_2 >= 0.99", (c.label, "l2", "cosine"), ">=",
-                         0.99) for c in curves)
+    curves = tuple(
+        Curve(f"(b1, b2)=({b1}, {b2})", GR, IncAdam(beta1=b1, beta2=b2)) for b1, b2 in pairs
+    )
+    checks = tuple(
+        Check(f"{c.label}: cos l_2 >= 0.99", (c.label, "l2", "cosine"), ">=", 0.99) for c in curves
+    )
     return FigureSpec(
         name="fig9",
         title="GR data: Inc-Adam goes to l_2 for every (b1, b2)",
         setting=f"{GR.describe()}, r_i ~ U[1, 2]; Inc-Adam b = 1, cyclic; {_LR_SETTING}",
-        claim=("On GR data the l_2 limit of Theorem 3.3 holds for a broad range of momentum "
-               "hyperparameters (Appendix B)."),
+        claim=(
+            "On GR data the l_2 limit of Theorem 3.3 holds for a broad range of momentum "
+            "hyperparameters (Appendix B)."
+        ),
         panels=(Panel("l2", "cosine", curves), Panel("linf", "cosine", curves)),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
-        notes=(_OURS + "; the (b1, b2) pairs (all with b1^2 < b2: with b1^2 > b2 the update "
-               "m / sqrt(v) grows geometrically and the iterates diverge)."),
+        notes=(
+            _OURS + "; the (b1, b2) pairs (all with b1^2 < b2: with b1^2 > b2 the update "
+            "m / sqrt(v) grows geometrically and the iterates diverge)."
+        ),
     )
 
 
@@ -255,8 +354,15 @@ _SIGNUM_BETAS = (0.0, 0.5, 0.9, 0.99, 0.999)
 def _fig10() -> FigureSpec:
     panels = []
     for b in _SIGNUM_SIZES:
-        curves = tuple(Curve(f"b={b}, beta={beta}", GAUSSIAN, IncSignum(beta=beta, batch_size=b),
-                             legend=f"beta={beta}") for beta in _SIGNUM_BETAS)
+        curves = tuple(
+            Curve(
+                f"b={b}, beta={beta}",
+                GAUSSIAN,
+                IncSignum(beta=beta, batch_size=b),
+                legend=f"beta={beta}",
+            )
+            for beta in _SIGNUM_BETAS
+        )
         panels.append(Panel("linf", "cosine", curves, title=f"batch size {b}: cos with l_inf"))
 
     def key(b, beta):
@@ -274,8 +380,10 @@ def _fig10() -> FigureSpec:
         name="fig10",
         title="Gaussian data: Inc-Signum, batch size x momentum",
         setting=f"{GAUSSIAN.describe()}; Inc-Signum, cyclic batches; {_LR_SETTING}",
-        claim=("To keep the l_inf bias, Signum's momentum must be closer to 1 the smaller the "
-               "batch (Theorem 5.1, Appendix B)."),
+        claim=(
+            "To keep the l_inf bias, Signum's momentum must be closer to 1 the smaller the "
+            "batch (Theorem 5.1, Appendix B)."
+        ),
         panels=tuple(panels),
         epochs=10**8,  # with beta = 0.999, cos l_inf passes 0.9 only after 8e5 to 4.5e6 epochs
         quick_epochs=10**5,
@@ -301,31 +409,60 @@ def _eps() -> FigureSpec:
         return (f"{name} eps={eps:g}", ref, "cosine")
 
     checks = (
-        Check("Det-Adam eps=0: cos l_inf > cos l_2", key("Det-Adam", 0.0, "linf"), ">",
-              key("Det-Adam", 0.0, "l2")),
-        Check("Det-Adam eps=1e-4: cos l_2 > cos l_inf (GD-like)",
-              key("Det-Adam", 1e-4, "l2"), ">", key("Det-Adam", 1e-4, "linf")),
-        Check("Det-Adam: eps=1e-4 ends closer to l_2 than eps=0",
-              key("Det-Adam", 1e-4, "l2"), ">", key("Det-Adam", 0.0, "l2")),
-        Check("Inc-Adam eps=1e-4: cos l_2 > cos l_inf (GD-like)",
-              key("Inc-Adam", 1e-4, "l2"), ">", key("Inc-Adam", 1e-4, "linf")),
-        Check("Inc-Adam eps=0: cos fixed point >= 0.99", key("Inc-Adam", 0.0, "fixed_point"),
-              ">=", 0.99),
-        Check("Inc-Adam eps=1e-4: cos fixed point < 0.99",
-              key("Inc-Adam", 1e-4, "fixed_point"), "<", 0.99),
+        Check(
+            "Det-Adam eps=0: cos l_inf > cos l_2",
+            key("Det-Adam", 0.0, "linf"),
+            ">",
+            key("Det-Adam", 0.0, "l2"),
+        ),
+        Check(
+            "Det-Adam eps=1e-4: cos l_2 > cos l_inf (GD-like)",
+            key("Det-Adam", 1e-4, "l2"),
+            ">",
+            key("Det-Adam", 1e-4, "linf"),
+        ),
+        Check(
+            "Det-Adam: eps=1e-4 ends closer to l_2 than eps=0",
+            key("Det-Adam", 1e-4, "l2"),
+            ">",
+            key("Det-Adam", 0.0, "l2"),
+        ),
+        Check(
+            "Inc-Adam eps=1e-4: cos l_2 > cos l_inf (GD-like)",
+            key("Inc-Adam", 1e-4, "l2"),
+            ">",
+            key("Inc-Adam", 1e-4, "linf"),
+        ),
+        Check(
+            "Inc-Adam eps=0: cos fixed point >= 0.99",
+            key("Inc-Adam", 0.0, "fixed_point"),
+            ">=",
+            0.99,
+        ),
+        Check(
+            "Inc-Adam eps=1e-4: cos fixed point < 0.99",
+            key("Inc-Adam", 1e-4, "fixed_point"),
+            "<",
+            0.99,
+        ),
     )
     return FigureSpec(
         name="eps",
         title="Gaussian data: Adam with epsilon turns GD-like once |g| ~ eps",
         setting=f"{GAUSSIAN.describe()}; Adam (0.9, 0.999), eps in {{0, 1e-8, 1e-4}}, no bias "
-                f"correction; {_LR_SETTING}",
-        claim=("With eps > 0 the denominator sqrt(v) + eps is eps once the gradients are below "
-               "eps, i.e. once the margins pass about log(1/eps): Adam then takes GD steps "
-               "(rate eta / eps) and its direction drifts from Adam's limit (l_inf for "
-               "full batch, the fixed point for b = 1) towards GD's, the l_2 max-margin "
-               "direction."),
-        panels=(Panel("l2", "cosine", curves), Panel("linf", "cosine", curves),
-                Panel("fixed_point", "cosine", curves)),
+        f"correction; {_LR_SETTING}",
+        claim=(
+            "With eps > 0 the denominator sqrt(v) + eps is eps once the gradients are below "
+            "eps, i.e. once the margins pass about log(1/eps): Adam then takes GD steps "
+            "(rate eta / eps) and its direction drifts from Adam's limit (l_inf for "
+            "full batch, the fixed point for b = 1) towards GD's, the l_2 max-margin "
+            "direction."
+        ),
+        panels=(
+            Panel("l2", "cosine", curves),
+            Panel("linf", "cosine", curves),
+            Panel("fixed_point", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
@@ -337,8 +474,7 @@ _DECAYS = (1e-3, 1e-2)
 
 
 def _adamw() -> FigureSpec:
-    decayed = tuple(Curve(f"AdamW wd={wd:g}", GAUSSIAN, DetAdam(weight_decay=wd))
-                    for wd in _DECAYS)
+    decayed = tuple(Curve(f"AdamW wd={wd:g}", GAUSSIAN, DetAdam(weight_decay=wd)) for wd in _DECAYS)
     plain = Curve("Adam (wd=0)", GAUSSIAN, DetAdam())
     every = (*decayed, plain)
 
@@ -346,33 +482,52 @@ def _adamw() -> FigureSpec:
         return (f"AdamW wd={wd:g}", ref, metric)
 
     checks = (
-        Check("AdamW wd=0.01: ||w||_inf = 1/wd (within 1%)", key(1e-2, "linf", "decay_norm"),
-              ">=", 0.99),
-        Check("AdamW wd=0.01: ||w||_inf <= 1/wd (1.01)", key(1e-2, "linf", "decay_norm"),
-              "<=", 1.01),
-        Check("AdamW wd=0.01: l_inf margin ratio >= 0.99", key(1e-2, "linf", "margin_ratio"),
-              ">=", 0.99),
-        Check("AdamW wd=0.001: ||w||_inf <= 1/wd (1.01)", key(1e-3, "linf", "decay_norm"),
-              "<=", 1.01),
-        Check("Adam (wd=0): l_inf margin ratio >= 0.99", ("Adam (wd=0)", "linf", "margin_ratio"),
-              ">=", 0.99),
+        Check(
+            "AdamW wd=0.01: ||w||_inf = 1/wd (within 1%)",
+            key(1e-2, "linf", "decay_norm"),
+            ">=",
+            0.99,
+        ),
+        Check(
+            "AdamW wd=0.01: ||w||_inf <= 1/wd (1.01)", key(1e-2, "linf", "decay_norm"), "<=", 1.01
+        ),
+        Check(
+            "AdamW wd=0.01: l_inf margin ratio >= 0.99",
+            key(1e-2, "linf", "margin_ratio"),
+            ">=",
+            0.99,
+        ),
+        Check(
+            "AdamW wd=0.001: ||w||_inf <= 1/wd (1.01)", key(1e-3, "linf", "decay_norm"), "<=", 1.01
+        ),
+        Check(
+            "Adam (wd=0): l_inf margin ratio >= 0.99",
+            ("Adam (wd=0)", "linf", "margin_ratio"),
+            ">=",
+            0.99,
+        ),
     )
     return FigureSpec(
         name="adamw",
         title="Gaussian data: full-batch AdamW stays in the box ||w||_inf <= 1/weight_decay",
         setting=f"{GAUSSIAN.describe()}; Det-Adam (0.9, 0.999), decoupled weight decay "
-                f"wd in {{1e-3, 1e-2}}; {_LR_SETTING}",
-        claim=("Full-batch AdamW, if it converges (non-increasing rates whose sum diverges), "
-               "converges to a KKT point of min L(w) s.t. ||w||_inf <= 1/wd (Xie and Li 2024) "
-               "instead of growing without bound; for these separable data that point is near "
-               "1/wd times an l_inf max-margin direction."),
-        panels=(Panel("linf", "decay_norm", decayed, title="||w||_inf x weight decay"),
-                Panel("linf", "margin_ratio", every), Panel("linf", "cosine", every)),
+        f"wd in {{1e-3, 1e-2}}; {_LR_SETTING}",
+        claim=(
+            "Full-batch AdamW, if it converges (non-increasing rates whose sum diverges), "
+            "converges to a KKT point of min L(w) s.t. ||w||_inf <= 1/wd (Xie and Li 2024) "
+            "instead of growing without bound; for these separable data that point is near "
+            "1/wd times an l_inf max-margin direction."
+        ),
+        panels=(
+            Panel("linf", "decay_norm", decayed, title="||w||_inf x weight decay"),
+            Panel("linf", "margin_ratio", every),
+            Panel("linf", "cosine", every),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=checks,
         notes=_OURS + "; wd in {1e-3, 1e-2}. The iterate approaches the box at a rate "
-                      "set by sum_t eta_t wd, about 2 wd sqrt(t).",
+        "set by sum_t eta_t wd, about 2 wd sqrt(t).",
     )
 
 
@@ -382,8 +537,10 @@ def _adamw() -> FigureSpec:
 
 MC3 = DataSpec.of("gaussian_multiclass", n=30, d=50, k=3, seed=0)
 MC5 = DataSpec.of("gaussian_multiclass", n=30, d=50, k=5, seed=0)
-_MC_OURS = "multiclass Gaussian n = 30, d = 50, k = 3 and k = 5, data seed 0, cross-entropy, " \
-           "eta0 = 0.1, power 0.5"
+_MC_OURS = (
+    "multiclass Gaussian n = 30, d = 50, k = 3 and k = 5, data seed 0, cross-entropy, "
+    "eta0 = 0.1, power 0.5"
+)
 
 
 def _mc_adam() -> FigureSpec:
@@ -391,34 +548,49 @@ def _mc_adam() -> FigureSpec:
     checks = []
     for data, k in ((MC3, 3), (MC5, 5)):
         adam, sign, ngd = f"Det-Adam k={k}", f"SignGD k={k}", f"NGD k={k}"
-        curves += [Curve(adam, data, DetAdam()), Curve(sign, data, SignGD()),
-                   Curve(ngd, data, NormalizedGD())]
+        curves += [
+            Curve(adam, data, DetAdam()),
+            Curve(sign, data, SignGD()),
+            Curve(ngd, data, NormalizedGD()),
+        ]
         checks += [
-            Check(f"{adam}: max-norm margin ratio >= 0.99", (adam, "max", "margin_ratio"),
-                  ">=", 0.99),
-            Check(f"{sign}: max-norm margin ratio >= 0.99", (sign, "max", "margin_ratio"),
-                  ">=", 0.99),
-            Check(f"{ngd}: Frobenius margin ratio >= 0.99", (ngd, "fro", "margin_ratio"),
-                  ">=", 0.99),
-            Check(f"{ngd} ends closer to Frobenius than {adam}", (ngd, "fro", "margin_ratio"),
-                  ">", (adam, "fro", "margin_ratio")),
+            Check(
+                f"{adam}: max-norm margin ratio >= 0.99", (adam, "max", "margin_ratio"), ">=", 0.99
+            ),
+            Check(
+                f"{sign}: max-norm margin ratio >= 0.99", (sign, "max", "margin_ratio"), ">=", 0.99
+            ),
+            Check(
+                f"{ngd}: Frobenius margin ratio >= 0.99", (ngd, "fro", "margin_ratio"), ">=", 0.99
+            ),
+            Check(
+                f"{ngd} ends closer to Frobenius than {adam}",
+                (ngd, "fro", "margin_ratio"),
+                ">",
+                (adam, "fro", "margin_ratio"),
+            ),
         ]
     curves = tuple(curves)
     return FigureSpec(
         name="mc-adam",
         title="Multiclass data: full-batch Adam and SignGD go to the max-norm max-margin",
         setting=f"{MC3.describe()} and k=5; Det-Adam (0.9, 0.999), SignGD, NGD (Frobenius); "
-                f"{_LR_SETTING.replace('exp loss', 'cross-entropy')}",
-        claim=("On multiclass separable data with cross-entropy, full-batch SignGD and Adam "
-               "converge in direction to the max-norm max-margin classifier and normalized GD "
-               "to the Frobenius one (Fan et al. 2025, arXiv 2502.04664)."),
-        panels=(Panel("max", "margin_ratio", curves), Panel("fro", "margin_ratio", curves),
-                Panel("spectral", "margin_ratio", curves)),
+        f"{_LR_SETTING.replace('exp loss', 'cross-entropy')}",
+        claim=(
+            "On multiclass separable data with cross-entropy, full-batch SignGD and Adam "
+            "converge in direction to the max-norm max-margin classifier and normalized GD "
+            "to the Frobenius one (Fan et al. 2025, arXiv 2502.04664)."
+        ),
+        panels=(
+            Panel("max", "margin_ratio", curves),
+            Panel("fro", "margin_ratio", curves),
+            Panel("spectral", "margin_ratio", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=tuple(checks),
         notes=_MC_OURS + ". Full-batch Adam approaches its limit slowly, as in the binary "
-                         "case (Figure 1).",
+        "case (Figure 1).",
     )
 
 
@@ -427,28 +599,42 @@ def _mc_muon() -> FigureSpec:
     checks = []
     for data, k in ((MC3, 3), (MC5, 5)):
         sd, mu, ns = f"spectral descent k={k}", f"Muon k={k}", f"Muon NS5 k={k}"
-        curves += [Curve(sd, data, SpectralDescent()), Curve(mu, data, Muon()),
-                   Curve(ns, data, Muon(ns_steps=5))]
+        curves += [
+            Curve(sd, data, SpectralDescent()),
+            Curve(mu, data, Muon()),
+            Curve(ns, data, Muon(ns_steps=5)),
+        ]
         checks += [
-            Check(f"{sd}: spectral margin ratio >= 0.99", (sd, "spectral", "margin_ratio"),
-                  ">=", 0.99),
-            Check(f"{mu}: spectral margin ratio >= 0.99", (mu, "spectral", "margin_ratio"),
-                  ">=", 0.99),
-            Check(f"{mu}: spectral ratio > Frobenius ratio", (mu, "spectral", "margin_ratio"),
-                  ">", (mu, "fro", "margin_ratio")),
+            Check(
+                f"{sd}: spectral margin ratio >= 0.99", (sd, "spectral", "margin_ratio"), ">=", 0.99
+            ),
+            Check(
+                f"{mu}: spectral margin ratio >= 0.99", (mu, "spectral", "margin_ratio"), ">=", 0.99
+            ),
+            Check(
+                f"{mu}: spectral ratio > Frobenius ratio",
+                (mu, "spectral", "margin_ratio"),
+                ">",
+                (mu, "fro", "margin_ratio"),
+            ),
         ]
     curves = tuple(curves)
     return FigureSpec(
         name="mc-muon",
         title="Multiclass data: spectral descent and Muon go to the spectral-norm max-margin",
         setting=f"{MC3.describe()} and k=5; spectral descent, Muon (momentum 0.95, exact polar "
-                f"factor, and 5 Newton-Schulz steps), full batch; "
-                f"{_LR_SETTING.replace('exp loss', 'cross-entropy')}",
-        claim=("Spectral descent and Muon converge in direction to the spectral-norm "
-               "max-margin classifier (Fan et al. 2025). The Newton-Schulz iteration only "
-               "approximates the polar factor: report where it goes."),
-        panels=(Panel("spectral", "margin_ratio", curves), Panel("fro", "margin_ratio", curves),
-                Panel("spectral", "cosine", curves)),
+        f"factor, and 5 Newton-Schulz steps), full batch; "
+        f"{_LR_SETTING.replace('exp loss', 'cross-entropy')}",
+        claim=(
+            "Spectral descent and Muon converge in direction to the spectral-norm "
+            "max-margin classifier (Fan et al. 2025). The Newton-Schulz iteration only "
+            "approximates the polar factor: report where it goes."
+        ),
+        panels=(
+            Panel("spectral", "margin_ratio", curves),
+            Panel("fro", "margin_ratio", curves),
+            Panel("spectral", "cosine", curves),
+        ),
         epochs=_FULL,
         quick_epochs=10**5,
         checks=tuple(checks),
@@ -458,28 +644,50 @@ def _mc_muon() -> FigureSpec:
 
 def _mc_per_sample() -> FigureSpec:
     adam, signum, muon = "Inc-Adam b=1", "Inc-Signum b=1", "Muon b=1"
-    curves = (Curve(adam, MC3, IncAdam()), Curve(signum, MC3, IncSignum()),
-              Curve(muon, MC3, Muon(batch_size=1)))
+    curves = (
+        Curve(adam, MC3, IncAdam()),
+        Curve(signum, MC3, IncSignum()),
+        Curve(muon, MC3, Muon(batch_size=1)),
+    )
     checks = (
-        Check(f"{signum}: max-norm margin ratio >= 0.99 (as Thm 5.1 for binary data)",
-              (signum, "max", "margin_ratio"), ">=", 0.99),
-        Check(f"{adam}: Frobenius ratio > max-norm ratio (as on binary data: closer to l_2)",
-              (adam, "fro", "margin_ratio"), ">", (adam, "max", "margin_ratio")),
-        Check(f"{muon}: spectral margin ratio >= 0.99 (as full-batch Muon)",
-              (muon, "spectral", "margin_ratio"), ">=", 0.99),
+        Check(
+            f"{signum}: max-norm margin ratio >= 0.99 (as Thm 5.1 for binary data)",
+            (signum, "max", "margin_ratio"),
+            ">=",
+            0.99,
+        ),
+        Check(
+            f"{adam}: Frobenius ratio > max-norm ratio (as on binary data: closer to l_2)",
+            (adam, "fro", "margin_ratio"),
+            ">",
+            (adam, "max", "margin_ratio"),
+        ),
+        Check(
+            f"{muon}: spectral margin ratio >= 0.99 (as full-batch Muon)",
+            (muon, "spectral", "margin_ratio"),
+            ">=",
+            0.99,
+        ),
     )
     return FigureSpec(
         name="mc-per-sample",
         title="Multiclass data: where per-sample Adam, Signum and Muon go",
         setting=f"{MC3.describe()}; b = 1, cyclic: Inc-Adam (0.9, 0.999), Inc-Signum (0.99), "
-                f"Muon (0.95, exact polar); {_LR_SETTING.replace('exp loss', 'cross-entropy')}",
-        claim=("Not established: the per-sample versions of Adam, Signum and Muon on multiclass "
-               "data. By analogy with the binary results, Inc-Signum with momentum near 1 "
-               "should keep the max-norm bias, and Inc-Adam should leave it; the checks below "
-               "state these hypotheses and the figure shows what happens."),
-        panels=(Panel("max", "margin_ratio", curves), Panel("fro", "margin_ratio", curves),
-                Panel("spectral", "margin_ratio", curves), Panel("max", "cosine", curves),
-                Panel("fro", "cosine", curves), Panel("spectral", "cosine", curves)),
+        f"Muon (0.95, exact polar); {_LR_SETTING.replace('exp loss', 'cross-entropy')}",
+        claim=(
+            "Not established: the per-sample versions of Adam, Signum and Muon on multiclass "
+            "data. By analogy with the binary results, Inc-Signum with momentum near 1 "
+            "should keep the max-norm bias, and Inc-Adam should leave it; the checks below "
+            "state these hypotheses and the figure shows what happens."
+        ),
+        panels=(
+            Panel("max", "margin_ratio", curves),
+            Panel("fro", "margin_ratio", curves),
+            Panel("spectral", "margin_ratio", curves),
+            Panel("max", "cosine", curves),
+            Panel("fro", "cosine", curves),
+            Panel("spectral", "cosine", curves),
+        ),
         epochs=10**6,  # per-sample Muon takes an SVD per sample: ~0.2 ms per epoch
         quick_epochs=10**4,
         checks=checks,
@@ -488,14 +696,28 @@ def _mc_per_sample() -> FigureSpec:
 
 
 #: The paper's figures, in its order.
-PAPER_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9",
-                 "fig10")
+PAPER_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10")
 
 #: The registry: experiment name -> FigureSpec (the paper's ten, then the others).
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
-    for spec in (_fig1(), _fig2(), _fig3(), _fig4(), _fig5(), _fig6(), _fig7(), _fig8(),
-                 _fig9(), _fig10(), _eps(), _adamw(), _mc_adam(), _mc_muon(), _mc_per_sample())
+    for spec in (
+        _fig1(),
+        _fig2(),
+        _fig3(),
+        _fig4(),
+        _fig5(),
+        _fig6(),
+        _fig7(),
+        _fig8(),
+        _fig9(),
+        _fig10(),
+        _eps(),
+        _adamw(),
+        _mc_adam(),
+        _mc_muon(),
+        _mc_per_sample(),
+    )
 }
 
 

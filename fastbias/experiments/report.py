@@ -103,8 +103,9 @@ class FigureResult:
         out = []
         for check in self.spec.checks:
             left = self.final(*check.left)
-            right = (self.final(*check.right) if isinstance(check.right, tuple)
-                     else float(check.right))
+            right = (
+                self.final(*check.right) if isinstance(check.right, tuple) else float(check.right)
+            )
             out.append((check, left, right, bool(OPS[check.op](left, right))))
         return out
 
@@ -121,23 +122,34 @@ class FigureResult:
         ]
         if spec.notes:
             lines.append(f"settings that are ours: {spec.notes}")
-        lines += ["", f"final values at epoch {self.epochs:,}:", *_table(self), "",
-                  "checks of the claim on the final values:"]
+        lines += [
+            "",
+            f"final values at epoch {self.epochs:,}:",
+            *_table(self),
+            "",
+            "checks of the claim on the final values:",
+        ]
         results = self.check_results()
         for check, left, right, passed in results:
             verdict = "visible    " if passed else "NOT visible"
             lines.append(f"  [{verdict}] {check.text}  ({left:.4f} {check.op} {right:.4g})")
         missing = sum(not passed for *_, passed in results)
         if self.quick and missing:
-            lines += ["", f"quick mode: {missing} of {len(results)} checks are not visible at "
-                          f"this short horizon ({self.epochs:,} epochs). That is expected: "
-                          f"these directions converge slowly (on a log scale of epochs). "
-                          f"`fastbias reproduce {spec.name}` runs the full horizon "
-                          f"({spec.epochs:,} epochs), where the claim is judged."]
+            lines += [
+                "",
+                f"quick mode: {missing} of {len(results)} checks are not visible at "
+                f"this short horizon ({self.epochs:,} epochs). That is expected: "
+                f"these directions converge slowly (on a log scale of epochs). "
+                f"`fastbias reproduce {spec.name}` runs the full horizon "
+                f"({spec.epochs:,} epochs), where the claim is judged.",
+            ]
         lines += ["", "reference directions:", *_reference_lines(self)]
         total = sum(self.run_seconds.values())
-        lines += ["", f"simulation time: {total:.1f} s (sum over this figure's new runs); "
-                      f"ready {self.elapsed:.1f} s after the start"]
+        lines += [
+            "",
+            f"simulation time: {total:.1f} s (sum over this figure's new runs); "
+            f"ready {self.elapsed:.1f} s after the start",
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -178,14 +190,14 @@ def _reference_lines(result: FigureResult) -> list[str]:
                     f"{list(info['support'])}"
                 )
             else:
-                lines.append(f"    {REFERENCES[name].label}: gamma* = {ref.margin:.6g}, "
-                             f"{len(ref.info['support'])} support vectors")
+                lines.append(
+                    f"    {REFERENCES[name].label}: gamma* = {ref.margin:.6g}, "
+                    f"{len(ref.info['support'])} support vectors"
+                )
         names = list(refs)
-        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
         if pairs:
-            text = ", ".join(
-                f"cos({a}, {b}) = {_cos(refs[a].w, refs[b].w):.4f}" for a, b in pairs
-            )
+            text = ", ".join(f"cos({a}, {b}) = {_cos(refs[a].w, refs[b].w):.4f}" for a, b in pairs)
             lines.append(f"    {text}")
     return lines
 

@@ -26,8 +26,16 @@ def _simulate_run(key: tuple, epochs: int, record: int):
     """Task: one curve's run. Returns (trajectory, seconds)."""
     data, optimizer, lr, seed, loss = key
     start = time.perf_counter()
-    tr = simulate(data.make(), optimizer, lr=lr, epochs=epochs, loss=loss, seed=seed,
-                  record=record, progress=False)
+    tr = simulate(
+        data.make(),
+        optimizer,
+        lr=lr,
+        epochs=epochs,
+        loss=loss,
+        seed=seed,
+        record=record,
+        progress=False,
+    )
     return tr, time.perf_counter() - start
 
 
@@ -37,9 +45,13 @@ def _solve_reference(data: DataSpec, name: str) -> Reference:
     ds = data.make()
     if name == "fixed_point":
         fp = fixed_point(ds, tol=1e-8)
-        info = {"iterations": fp.iterations, "residual": fp.residual,
-                "converged": fp.converged, "support": fp.support.tolist(),
-                "c": fp.c.tolist()}
+        info = {
+            "iterations": fp.iterations,
+            "residual": fp.residual,
+            "converged": fp.converged,
+            "support": fp.support.tolist(),
+            "c": fp.c.tolist(),
+        }
         return Reference(name, np.asarray(fp.w), None, info)
     kind = REFERENCES[name]
     mm = max_margin(ds, norm=kind.norm)
@@ -136,12 +148,10 @@ def run_figures(
     warmup({run[0][1] for run in runs})
     pool_size = jobs if executor in ("threads", "processes") else None
     with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(progress_bar(progress, len(runs), unit="run",
-                                               desc="simulating"))
+        bar = stack.enter_context(progress_bar(progress, len(runs), unit="run", desc="simulating"))
         pool = stack.enter_context(executor_for(executor, pool_size, len(runs)))
         tasks = ((run, (run[0], run[1], record)) for run in runs)
-        outcomes = stack.enter_context(contextlib.closing(run_tasks(pool, _simulate_run,
-                                                                    tasks)))
+        outcomes = stack.enter_context(contextlib.closing(run_tasks(pool, _simulate_run, tasks)))
         done: dict[tuple, tuple] = {}
         used: set = set()
 
@@ -174,15 +184,26 @@ def run_figures(
                 for curve in panel.curves:
                     tr = trajectories[curve.label]
                     ref = references[(curve.data, panel.reference)]
-                    series.append(Series(i, curve.label, panel.reference, panel.metric,
-                                         tr.epochs.copy(),
-                                         _metric_values(tr, ref, panel.metric, curve)))
+                    series.append(
+                        Series(
+                            i,
+                            curve.label,
+                            panel.reference,
+                            panel.metric,
+                            tr.epochs.copy(),
+                            _metric_values(tr, ref, panel.metric, curve),
+                        )
+                    )
             keys = {(c.data, p.reference) for p in spec.panels for c in p.curves}
             yield FigureResult(
-                spec=spec, epochs=n_epochs, quick=quick, series=tuple(series),
+                spec=spec,
+                epochs=n_epochs,
+                quick=quick,
+                series=tuple(series),
                 trajectories=trajectories,
                 references={k: v for k, v in references.items() if k in keys},
-                run_seconds=seconds, elapsed=time.perf_counter() - start,
+                run_seconds=seconds,
+                elapsed=time.perf_counter() - start,
             )
 
 

@@ -17,8 +17,19 @@ from ..norms import NORMS
 from ..optimizers import Optimizer
 from ..schedules import PolynomialDecay, Schedule
 
-__all__ = ["Check", "Curve", "DataSpec", "FigureSpec", "METRICS", "OPS", "PAPER_LR", "Panel",
-           "REFERENCES", "ReferenceKind", "short_label"]
+__all__ = [
+    "Check",
+    "Curve",
+    "DataSpec",
+    "FigureSpec",
+    "METRICS",
+    "OPS",
+    "PAPER_LR",
+    "Panel",
+    "REFERENCES",
+    "ReferenceKind",
+    "short_label",
+]
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,7 @@ class ReferenceKind:
 
 
 def _reference_key(norm) -> str:
-    """The norm's key; the entrywise l_1 norm of matrices is ``"l1-matrix"`` (``"l1"`` is the
-    binary one)."""
+    """The norm's key (``"l1-matrix"`` for the entrywise l_1 norm of matrices)."""
     return f"{norm.key}-matrix" if norm.multiclass and norm.key == "l1" else norm.key
 
 
@@ -54,8 +64,12 @@ def _reference_key(norm) -> str:
 REFERENCES = {
     "fixed_point": ReferenceKind("fixed point (Alg. 3)", None, False, "fixed pt"),
     # the max-margin direction of every named norm of fastbias.norms
-    **{_reference_key(norm): ReferenceKind(f"{norm.label} max-margin", norm.value,
-                                           norm.multiclass, norm.short) for norm in NORMS},
+    **{
+        _reference_key(norm): ReferenceKind(
+            f"{norm.label} max-margin", norm.value, norm.multiclass, norm.short
+        )
+        for norm in NORMS
+    },
 }
 #: Metrics a panel can show: name -> axis label.
 METRICS = {
@@ -75,6 +89,7 @@ def short_label(reference: str, metric: str) -> str:
 #: :class:`fastbias.PolynomialDecay` (eta0 = 0.1 and the power 0.5 are ours; the paper's values
 #: were lost).
 PAPER_LR = PolynomialDecay()
+
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -110,8 +125,9 @@ class DataSpec:
     def of(cls, kind: str, **params) -> DataSpec:
         """Build a spec from keyword arguments (sequences are stored as tuples)."""
         items = tuple(
-            sorted((k, tuple(v) if isinstance(v, (list, np.ndarray)) else v)
-                   for k, v in params.items())
+            sorted(
+                (k, tuple(v) if isinstance(v, (list, np.ndarray)) else v) for k, v in params.items()
+            )
         )
         return cls(kind, items)
 
@@ -218,16 +234,22 @@ class Panel:
             raise ValueError(f"metric must be one of {sorted(METRICS)}; got {self.metric!r}.")
         kind = REFERENCES[self.reference]
         if self.metric != "cosine" and kind.norm is None:
-            raise ValueError(f"metric {self.metric!r} needs a max-margin reference; got "
-                             f"{self.reference!r}.")
+            raise ValueError(
+                f"metric {self.metric!r} needs a max-margin reference; got {self.reference!r}."
+            )
         object.__setattr__(self, "curves", tuple(self.curves))
         for curve in self.curves:
             if curve.data.multiclass != kind.multiclass:
-                raise ValueError(f"curve {curve.label!r}: reference {self.reference!r} is for "
-                                 f"{'multiclass' if kind.multiclass else 'binary'} data.")
+                raise ValueError(
+                    f"curve {curve.label!r}: reference {self.reference!r} is for "
+                    f"{'multiclass' if kind.multiclass else 'binary'} data."
+                )
         if not self.title:
-            what = {"cosine": "cosine with", "margin_ratio": "margin ratio,",
-                    "decay_norm": "norm x weight decay,"}[self.metric]
+            what = {
+                "cosine": "cosine with",
+                "margin_ratio": "margin ratio,",
+                "decay_norm": "norm x weight decay,",
+            }[self.metric]
             object.__setattr__(self, "title", f"{what} {kind.label}")
 
 
@@ -307,7 +329,8 @@ class FigureSpec:
         for panel in self.panels:
             for curve in panel.curves:
                 if curve.label in seen and seen[curve.label] != curve:
-                    raise ValueError(f"{self.name}: two different curves are labelled "
-                                     f"{curve.label!r}.")
+                    raise ValueError(
+                        f"{self.name}: two different curves are labelled {curve.label!r}."
+                    )
                 seen.setdefault(curve.label, curve)
         return tuple(seen.values())

@@ -18,8 +18,7 @@ from .._options import option
 from .base import Optimizer, Rule, State, batch_size_option, sampling_option
 from .registry import register
 
-__all__ = ["UnboundedStepWarning", "unbounded_moments", "IncAdam", "DetAdam", "RMSProp",
-           "AdaGrad"]
+__all__ = ["UnboundedStepWarning", "unbounded_moments", "IncAdam", "DetAdam", "RMSProp", "AdaGrad"]
 
 
 class UnboundedStepWarning(UserWarning):
@@ -63,8 +62,17 @@ def adam_prepare(hp, eta, t, log_scale):
             size = eta / bc1
             inv_root = 1.0 / bc2_root
     paper = eps == 0.0 and weight_decay == 0.0
-    return (beta1, 1.0 - beta1, beta2, 1.0 - beta2, size, inv_root,
-            scaled_eps(eps, log_scale), 1.0 - eta * weight_decay, paper)
+    return (
+        beta1,
+        1.0 - beta1,
+        beta2,
+        1.0 - beta2,
+        size,
+        inv_root,
+        scaled_eps(eps, log_scale),
+        1.0 - eta * weight_decay,
+        paper,
+    )
 
 
 @jitable
@@ -87,10 +95,14 @@ def adam_update(g, w, state, c, k, p):
 
 
 ADAM = Rule(
-    "adam", adam_prepare, adam_update,
+    "adam",
+    adam_prepare,
+    adam_update,
     hp=("beta1", "beta2", "eps", "bias_correction", "weight_decay"),
-    states=(State("m", 1, lambda o: (o.beta1, 1.0 - o.beta1, o.beta1)),
-            State("v", 2, lambda o: (o.beta2, 1.0 - o.beta2, o.beta2))),
+    states=(
+        State("m", 1, lambda o: (o.beta1, 1.0 - o.beta1, o.beta1)),
+        State("v", 2, lambda o: (o.beta2, 1.0 - o.beta2, o.beta2)),
+    ),
 )
 
 
@@ -102,8 +114,9 @@ def _nonnegative(default, what):
     return option(default, what, low=0.0)
 
 
-_EPS = ("added to the denominator (the paper's Adam has none; with eps = 0 the step is 0 "
-        "where v = 0)")
+_EPS = (
+    "added to the denominator (the paper's Adam has none; with eps = 0 the step is 0 where v = 0)"
+)
 _BIAS = "divide the moments by 1 - beta^(t+1), as torch.optim.Adam does"
 _DECAY = "decoupled weight decay (AdamW): w *= 1 - eta_t weight_decay before the step"
 
@@ -206,8 +219,9 @@ class RMSProp(Optimizer):
     """
 
     beta2: float = _beta(0.99, "decay of the squared-gradient average (torch's alpha)")
-    eps: float = _nonnegative(0.0, "added to the denominator; with eps = 0 the step is 0 "
-                                   "where v = 0")
+    eps: float = _nonnegative(
+        0.0, "added to the denominator; with eps = 0 the step is 0 where v = 0"
+    )
     batch_size: int | None = batch_size_option(1)
     sampling: str = sampling_option()
     rule: ClassVar[Rule] = ADAM
@@ -217,6 +231,7 @@ class RMSProp(Optimizer):
 
     @property
     def scale_invariant(self) -> bool:
+        """Whether the rule is invariant to a positive factor on the gradients (eps = 0)."""
         return self.eps == 0.0
 
 
@@ -255,13 +270,22 @@ class AdaGrad(Optimizer):
     4
     """
 
-    eps: float = _nonnegative(0.0, "added to the denominator; with eps = 0 the step is 0 "
-                                   "where v = 0 and the rule is scale invariant")
+    eps: float = _nonnegative(
+        0.0,
+        "added to the denominator; with eps = 0 the step is 0 "
+        "where v = 0 and the rule is scale invariant",
+    )
     batch_size: int | None = batch_size_option(1)
     sampling: str = sampling_option()
-    rule: ClassVar[Rule] = Rule("adagrad", adagrad_prepare, adagrad_update, hp=("eps",),
-                                states=(State("v", 2, lambda o: (1.0, 1.0, 1.0)),))
+    rule: ClassVar[Rule] = Rule(
+        "adagrad",
+        adagrad_prepare,
+        adagrad_update,
+        hp=("eps",),
+        states=(State("v", 2, lambda o: (1.0, 1.0, 1.0)),),
+    )
 
     @property
     def scale_invariant(self) -> bool:
+        """Whether the rule is invariant to a positive factor on the gradients (eps = 0)."""
         return self.eps == 0.0

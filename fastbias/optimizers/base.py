@@ -24,8 +24,17 @@ from .._options import check_options, option
 from .._validation import check_int, check_option
 from ..schedules import PolynomialDecay, Schedule
 
-__all__ = ["SAMPLINGS", "SCALES", "State", "Rule", "KernelSpec", "Optimizer",
-           "RuleContractError", "batch_size_option", "sampling_option"]
+__all__ = [
+    "SAMPLINGS",
+    "SCALES",
+    "State",
+    "Rule",
+    "KernelSpec",
+    "Optimizer",
+    "RuleContractError",
+    "batch_size_option",
+    "sampling_option",
+]
 
 #: Ways to form the batches of an epoch.
 SAMPLINGS = ("cyclic", "reshuffle", "replacement")
@@ -72,13 +81,12 @@ class State:
         if self.degree not in (1, 2) or isinstance(self.degree, bool):
             raise ValueError(f"degree must be 1 or 2; got {self.degree!r}.")
         if self.dynamics is not None and not callable(self.dynamics):
-            raise TypeError(f"dynamics must be a function of the optimizer; got "
-                            f"{self.dynamics!r}.")
+            raise TypeError(f"dynamics must be a function of the optimizer; got {self.dynamics!r}.")
 
 
 @dataclass(frozen=True, eq=False)
 class Rule:
-    """How one optimizer step is computed: the compiled functions, the state, the scale.
+    r"""How one optimizer step is computed: the compiled functions, the state, the scale.
 
     Parameters
     ----------
@@ -153,8 +161,15 @@ class Rule:
 
     def loop(self, loss):
         """The compiled step loop of this rule for a loss (:mod:`fastbias._kernels.engine`)."""
-        return compiled_loop(self.family, self.prepare, self.update, SCALES[self.scale],
-                             self.squares, type(loss).derivative, type(loss).multiclass)
+        return compiled_loop(
+            self.family,
+            self.prepare,
+            self.update,
+            SCALES[self.scale],
+            self.squares,
+            type(loss).derivative,
+            type(loss).multiclass,
+        )
 
     def dry_run(self, hp: np.ndarray, optimizer_name: str) -> None:
         """Call ``prepare`` and ``update`` once in plain Python; RuleContractError on misfit.
@@ -308,8 +323,10 @@ class Optimizer:
         dyn = np.zeros((len(dynamics), 4))
         for j, (state, row) in enumerate(zip(self.rule.states, dynamics, strict=True)):
             if len(row) != 3:
-                raise RuleContractError(f"{type(self).__name__}: the dynamics of state "
-                                        f"{state.name!r} must be (decay, gain, enter).")
+                raise RuleContractError(
+                    f"{type(self).__name__}: the dynamics of state "
+                    f"{state.name!r} must be (decay, gain, enter)."
+                )
             dyn[j] = (state.degree, *row)
         return KernelSpec(self.rule, b, sampling, hp, dyn)
 
@@ -340,9 +357,11 @@ def _checked(rule: Rule, hp: np.ndarray, owner: str) -> None:
 
 
 _BATCH_HELP = "samples per step"
-_SAMPLING_HELP = ("how the batches of an epoch are formed: consecutive blocks of 0..n-1 "
-                  "(cyclic), of a fresh permutation per epoch (reshuffle), or of n indices "
-                  "drawn with replacement per epoch")
+_SAMPLING_HELP = (
+    "how the batches of an epoch are formed: consecutive blocks of 0..n-1 "
+    "(cyclic), of a fresh permutation per epoch (reshuffle), or of n indices "
+    "drawn with replacement per epoch"
+)
 
 
 def batch_size_option(default: int | None = 1):

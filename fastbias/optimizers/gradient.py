@@ -79,8 +79,14 @@ class SGD(Optimizer):
     nesterov: bool = option(False, "Nesterov's form of the step")
     batch_size: int | None = batch_size_option(1)
     sampling: str = sampling_option()
-    rule: ClassVar[Rule] = Rule("sgd", sgd_prepare, sgd_update, hp=("momentum", "nesterov"),
-                                states=(State("buf", 1),), scale="plain")
+    rule: ClassVar[Rule] = Rule(
+        "sgd",
+        sgd_prepare,
+        sgd_update,
+        hp=("momentum", "nesterov"),
+        states=(State("buf", 1),),
+        scale="plain",
+    )
     default_lr: ClassVar[Schedule] = Constant(0.01)
 
 

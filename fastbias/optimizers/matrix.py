@@ -45,8 +45,9 @@ class AdamProxy(Optimizer):
     1
     """
 
-    rule: ClassVar[Rule] = Rule("adam-proxy", plain_prepare, proxy_update, family=MATRIX,
-                                scale="step", squares=True)
+    rule: ClassVar[Rule] = Rule(
+        "adam-proxy", plain_prepare, proxy_update, family=MATRIX, scale="step", squares=True
+    )
 
 
 @jitable
@@ -81,9 +82,14 @@ class SpectralDescent(Optimizer):
 
     batch_size: int | None = batch_size_option(None)
     sampling: str = sampling_option()
-    rule: ClassVar[Rule] = Rule("spectral", spectral_prepare, spectral_update,
-                                hp=("momentum", "nesterov", "ns_steps"), family=MATRIX,
-                                scale="step")
+    rule: ClassVar[Rule] = Rule(
+        "spectral",
+        spectral_prepare,
+        spectral_update,
+        hp=("momentum", "nesterov", "ns_steps"),
+        family=MATRIX,
+        scale="step",
+    )
     momentum: ClassVar[float] = 0.0
     nesterov: ClassVar[bool] = False
     ns_steps: ClassVar[int] = 0
@@ -121,13 +127,25 @@ class Muon(Optimizer):
 
     momentum: float = option(0.95, "momentum mu", low=0.0, high=1.0, closed="left")
     nesterov: bool = option(False, "Nesterov's form: the polar factor of G + mu B")
-    ns_steps: int | None = option(None, "quintic Newton-Schulz steps", kind="int", low=1,
-                                  high=100, none="the exact polar factor, from the SVD")
+    ns_steps: int | None = option(
+        None,
+        "quintic Newton-Schulz steps",
+        kind="int",
+        low=1,
+        high=100,
+        none="the exact polar factor, from the SVD",
+    )
     batch_size: int | None = batch_size_option(None)
     sampling: str = sampling_option()
-    rule: ClassVar[Rule] = Rule("muon", spectral_prepare, muon_update,
-                                hp=("momentum", "nesterov", "ns_steps"), family=MATRIX,
-                                states=(State("B", 1, lambda o: (o.momentum, 1.0, o.momentum)),))
+    rule: ClassVar[Rule] = Rule(
+        "muon",
+        spectral_prepare,
+        muon_update,
+        hp=("momentum", "nesterov", "ns_steps"),
+        family=MATRIX,
+        states=(State("B", 1, lambda o: (o.momentum, 1.0, o.momentum)),),
+    )
 
     def hyperparameters(self):
+        """``(momentum, nesterov, ns_steps)``, with 0 steps for the exact polar factor."""
         return (self.momentum, float(self.nesterov), float(self.ns_steps or 0))

@@ -13,8 +13,16 @@ from typing import NamedTuple
 from .._options import OptionSpec, document_options, spec_of
 from .base import Optimizer, Rule
 
-__all__ = ["OPTIMIZERS", "Option", "get_optimizer", "optimizer_from_dict", "optimizer_names",
-           "options_of", "register", "unregister"]
+__all__ = [
+    "OPTIMIZERS",
+    "Option",
+    "get_optimizer",
+    "optimizer_from_dict",
+    "optimizer_names",
+    "options_of",
+    "register",
+    "unregister",
+]
 
 _REGISTRY: dict[str, type] = {}
 #: Registered optimizers, command-line name -> class (read-only view, in registration order).
@@ -24,7 +32,7 @@ OPTIMIZERS: Mapping[str, type] = types.MappingProxyType(_REGISTRY)
 _ALIASES = {
     "betas": "give beta1=..., beta2=... (fastbias spells torch's betas=(b1, b2) that way)",
     "lr": "the learning rate is an argument of fb.simulate: lr=fb.Constant(0.1) or "
-          "lr=fb.PolynomialDecay(eta0=0.1, power=0.5)",
+    "lr=fb.PolynomialDecay(eta0=0.1, power=0.5)",
     "alpha": "RMSProp's decay rate is beta2 (torch's alpha)",
     "dampening": "SGD has no dampening (it is 0, as in torch's default)",
     "lr_decay": "use a schedule: lr=fb.PolynomialDecay(eta0, power) in fb.simulate",
@@ -64,21 +72,29 @@ def register(name: str):
         raise ValueError(f"name must be a lower-case word such as 'inc-adam'; got {name!r}.")
 
     def decorate(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Optimizer)
-                and dataclasses.is_dataclass(cls)):
+        if not (
+            isinstance(cls, type) and issubclass(cls, Optimizer) and dataclasses.is_dataclass(cls)
+        ):
             raise TypeError(f"{cls!r} must be a dataclass that subclasses fastbias Optimizer.")
         if not isinstance(getattr(cls, "rule", None), Rule):
             raise TypeError(f"{cls.__name__}.rule must be a fastbias.extend.Rule.")
         previous = _REGISTRY.get(name)
         if previous is not None and previous is not cls and not _redefinition(previous, cls):
-            raise ValueError(f"an optimizer is already registered as {name!r}: "
-                             f"{previous.__name__}.")
-        taken = [other for other_name, other in _REGISTRY.items()
-                 if other.__name__ == cls.__name__ and other_name != name
-                 and not _redefinition(other, cls)]
+            raise ValueError(
+                f"an optimizer is already registered as {name!r}: {previous.__name__}."
+            )
+        taken = [
+            other
+            for other_name, other in _REGISTRY.items()
+            if other.__name__ == cls.__name__
+            and other_name != name
+            and not _redefinition(other, cls)
+        ]
         if taken:
-            raise ValueError(f"an optimizer class named {cls.__name__!r} is already registered "
-                             f"(as {taken[0].name!r}); give yours another class name.")
+            raise ValueError(
+                f"an optimizer class named {cls.__name__!r} is already registered "
+                f"(as {taken[0].name!r}); give yours another class name."
+            )
         cls.name = name
         _add_hints(cls)
         document_options(cls)
@@ -102,8 +118,9 @@ def unregister(name: str) -> type:
         If no optimizer is registered as ``name``.
     """
     if name not in _REGISTRY:
-        raise ValueError(f"no optimizer is registered as {name!r}; registered: "
-                         f"{optimizer_names()}.")
+        raise ValueError(
+            f"no optimizer is registered as {name!r}; registered: {optimizer_names()}."
+        )
     return _REGISTRY.pop(name)
 
 
@@ -144,8 +161,10 @@ def get_optimizer(name: str) -> type:
     ValueError: optimizer 'adam' is not registered; did you mean 'inc-adam' (mini-batch ...
     """
     if name not in _REGISTRY:
-        raise ValueError(f"optimizer {name!r} is not registered; {_suggest(name)}"
-                         f"Registered: {', '.join(optimizer_names())}.")
+        raise ValueError(
+            f"optimizer {name!r} is not registered; {_suggest(name)}"
+            f"Registered: {', '.join(optimizer_names())}."
+        )
     return _REGISTRY[name]
 
 
@@ -159,12 +178,12 @@ def _suggest(name) -> str:
         return ""
     names = optimizer_names()
     close = [n for n in names if name and (name in n.split("-") or name == n.replace("-", ""))]
-    close += [n for n in difflib.get_close_matches(name, names, n=3, cutoff=0.7)
-              if n not in close]
+    close += [n for n in difflib.get_close_matches(name, names, n=3, cutoff=0.7) if n not in close]
     if not close:
         return ""
-    shown = ", ".join(f"{n!r}" + (f" ({_MEANINGS[n]})" if n in _MEANINGS else "")
-                      for n in close[:4])
+    shown = ", ".join(
+        f"{n!r}" + (f" ({_MEANINGS[n]})" if n in _MEANINGS else "") for n in close[:4]
+    )
     return f"did you mean {shown}? "
 
 

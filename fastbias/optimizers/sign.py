@@ -42,12 +42,22 @@ class IncSignum(Optimizer):
     3
     """
 
-    beta: float = option(0.99, "momentum (paper default); beta = 0 is sign descent on each "
-                               "batch", low=0.0, high=1.0, closed="left")
+    beta: float = option(
+        0.99,
+        "momentum (paper default); beta = 0 is sign descent on each batch",
+        low=0.0,
+        high=1.0,
+        closed="left",
+    )
     batch_size: int | None = batch_size_option(1)
     sampling: str = sampling_option()
-    rule: ClassVar[Rule] = Rule("signum", signum_prepare, signum_update, hp=("beta",),
-                                states=(State("m", 1, lambda o: (o.beta, 1.0 - o.beta, o.beta)),))
+    rule: ClassVar[Rule] = Rule(
+        "signum",
+        signum_prepare,
+        signum_update,
+        hp=("beta",),
+        states=(State("m", 1, lambda o: (o.beta, 1.0 - o.beta, o.beta)),),
+    )
 
 
 @jitable
@@ -105,14 +115,22 @@ class Lion(Optimizer):
     True
     """
 
-    beta1: float = option(0.9, "interpolation of momentum and gradient in the step; with "
-                               "beta1 = 0 the step is sign(g)", low=0.0, high=1.0,
-                          closed="left")
+    beta1: float = option(
+        0.9,
+        "interpolation of momentum and gradient in the step; with beta1 = 0 the step is sign(g)",
+        low=0.0,
+        high=1.0,
+        closed="left",
+    )
     beta2: float = option(0.99, "momentum decay", low=0.0, high=1.0, closed="left")
     weight_decay: float = option(0.0, "decoupled weight decay", low=0.0)
     batch_size: int | None = batch_size_option(1)
     sampling: str = sampling_option()
     # m decays with beta2 and enters the step multiplied by beta1 (never, with beta1 = 0)
     rule: ClassVar[Rule] = Rule(
-        "lion", lion_prepare, lion_update, hp=("beta1", "beta2", "weight_decay"),
-        states=(State("m", 1, lambda o: (o.beta2, 1.0 - o.beta2, o.beta1)),))
+        "lion",
+        lion_prepare,
+        lion_update,
+        hp=("beta1", "beta2", "weight_decay"),
+        states=(State("m", 1, lambda o: (o.beta2, 1.0 - o.beta2, o.beta1)),),
+    )
