@@ -29,7 +29,7 @@ __all__ = [
     "shown_default",
 ]
 
-_KINDS = ("real", "int", "flag", "choice")
+_KINDS = ("real", "int", "flag", "choice", "custom")
 _KEY = "fastbias"
 
 
@@ -41,7 +41,9 @@ class OptionSpec:
     ----------
     help : str
         One line, without the allowed values (they are added from the fields below).
-    kind : {"real", "int", "flag", "choice"}
+    kind : {"real", "int", "flag", "choice", "custom"}
+        ``"custom"``: ``checker(name, value)`` checks and normalizes the value (a norm that
+        is a number or a name, say), and ``text`` says what is allowed.
     low, high : float or int, optional
         Bounds of a real or integer option (None: unbounded on that side).
     closed : {"both", "left", "right", "neither"}
@@ -60,11 +62,16 @@ class OptionSpec:
     closed: str = "both"
     choices: tuple = ()
     none: str = ""
+    checker: object = None
+    text: str = ""
+    type_name: str = ""
 
     def __post_init__(self):
         check_option("kind", self.kind, _KINDS)
         if self.kind == "choice" and not self.choices:
             raise ValueError("an option of kind 'choice' needs choices.")
+        if self.kind == "custom" and not (callable(self.checker) and self.text):
+            raise ValueError("an option of kind 'custom' needs a checker and a text.")
 
     def check(self, name: str, value):
         """``value`` checked and normalized (float, int, bool or str); the error names it."""
@@ -82,6 +89,8 @@ class OptionSpec:
             return bool(value)
         if self.kind == "choice":
             return check_option(name, value, self.choices)
+        if self.kind == "custom":
+            return self.checker(name, value)
         if self.kind == "int":
             return check_int(name, value, self.low, self.high)
         low = -math.inf if self.low is None else self.low
@@ -103,6 +112,8 @@ class OptionSpec:
         """The allowed values in words: ``"in [0, 1)"``, ``"an integer >= 1"``, ..."""
         if self.kind == "flag":
             text = "True or False"
+        elif self.kind == "custom":
+            text = self.text
         elif self.kind == "choice":
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind == "int":
@@ -121,7 +132,7 @@ class OptionSpec:
 
     def type_text(self) -> str:
         """The numpydoc type of the option (``"float"``, ``"int or None"``, ...)."""
-        base = {"real": "float", "int": "int", "flag": "bool"}.get(self.kind)
+        base = self.type_name or {"real": "float", "int": "int", "flag": "bool"}.get(self.kind)
         if base is None:
             base = "{" + ", ".join(repr(c) for c in self.choices) + "}"
         return f"{base} or None" if self.none else base
@@ -137,6 +148,9 @@ def option(
     closed: str = "both",
     choices=(),
     none: str = "",
+    checker=None,
+    text: str = "",
+    type_name: str = "",
     kw_only: bool = False,
 ):
     """A dataclass field with its allowed values and help declared once.
@@ -157,6 +171,9 @@ def option(
         The allowed values of a choice.
     none : str
         If given, None is allowed, and this says what it means.
+    checker, text, type_name
+        A custom option: ``checker(name, value)`` returns the normalized value or raises,
+        ``text`` says what is allowed, ``type_name`` is its numpydoc type.
     kw_only : bool, default False
         Keyword-only in the constructor (shared options of a base class).
 
@@ -173,6 +190,8 @@ def option(
     >>> spec_of(fields(Example)[0]).allowed()
     'in [0, 1)'
     """
+    if kind is None and checker is not None:
+        kind = "custom"
     if kind is None:
         if isinstance(default, bool):
             kind = "flag"
@@ -184,7 +203,7 @@ def option(
             kind = "real"
         else:
             raise TypeError(f"give the kind of an option whose default is {default!r}.")
-    spec = OptionSpec(help, kind, low, high, closed, tuple(choices), none)
+    spec = OptionSpec(help, kind, low, high, closed, tuple(choices), none, checker, text, type_name)
     return dataclasses.field(default=default, metadata={_KEY: spec}, kw_only=kw_only)
 
 

@@ -70,6 +70,18 @@ class RunState:
         self.rec_epochs: list[int] = []
         self.rec_W = np.empty((n_records, k, d))
 
+    @classmethod
+    def start(cls, plan, rng, n_records: int) -> RunState:
+        """The state of a run at its start.
+
+        ``W0``, and the rule's initial state: zeros, or what its ``init`` makes of ``W0``.
+        """
+        state = cls(plan.W0.copy(), plan.spec.dyn.shape[0], rng, n_records)
+        rule = plan.spec.rule
+        if rule.init is not None:
+            rule.init(plan.optimizer, state.W, state.state)
+        return state
+
     def record(self) -> None:
         """Record the iterate at the current epoch."""
         self.rec_W[len(self.rec_epochs)] = self.W

@@ -121,11 +121,10 @@ def check_optimizer(
     plan = plan_run(data, optimizer, lr, epochs, loss, seed, 1, None, stored=False)
     tracked = plan.spec.rule.scale == "state"
     names = [state.name for state in plan.spec.rule.states]
-    ns = plan.spec.dyn.shape[0]
     finals = []
     violations: list[str] = []
     for limits in (default_limits(), np.array([float(bits), float(bits)])):
-        state = RunState(plan.W0.copy(), ns, np.random.default_rng(seed), 2)
+        state = RunState.start(plan, np.random.default_rng(seed), 2)
         runner = Runner(data, plan, chunk_epochs=1, limits=limits)
         for _ in range(epochs):
             runner.advance(state, 1)

@@ -63,7 +63,9 @@ class Norm:
 #: The named norms, binary then multiclass; each fact about them is stated here once.
 NORMS = (
     Norm("l1", 1.0, False, "l_1", "l_1", "linf"),
+    Norm("l1.5", 1.5, False, "l_1.5", "l_1.5", "l3"),
     Norm("l2", 2.0, False, "l_2", "l_2", "l2", summary=True),
+    Norm("l3", 3.0, False, "l_3", "l_3", "l1.5"),
     Norm("linf", math.inf, False, "l_inf", "l_inf", "l1", summary=True),
     Norm("max", "max", True, "max", "max-norm", "l1", summary=True),
     Norm("fro", "fro", True, "fro", "Frobenius", "fro", summary=True),

@@ -33,6 +33,7 @@ class Plan(NamedTuple):
     W0: np.ndarray
     grid: np.ndarray
     steps_per_epoch: int
+    optimizer: Optimizer
 
 
 def check_path(name: str, value) -> None:
@@ -109,6 +110,7 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
     seed = check_int("seed", seed, 0)
     n, d = data.n, data.d
     k = data.k if data.multiclass else 1
+    optimizer.check_data(data)
     spec = optimizer.resolve(n)
     steps_per_epoch = -(-n // spec.batch_size)
     if epochs * steps_per_epoch > MAX_EPOCH:
@@ -134,7 +136,7 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
         "d": d,
         "k": k,
     }
-    return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch)
+    return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch, optimizer)
 
 
 def run_parameters(

@@ -257,9 +257,7 @@ def simulate(
     if source is not None and (resume is not True or Path(source).exists()):
         state = resume_state(source, params, data, spec, plan.steps_per_epoch, grid, k, d)
     else:
-        state = RunState(
-            plan.W0.copy(), spec.dyn.shape[0], np.random.default_rng(params["seed"]), grid.size + 1
-        )
+        state = RunState.start(plan, np.random.default_rng(params["seed"]), grid.size + 1)
         if grid.size and grid[0] == 0:
             state.record()
     return _run(
@@ -450,9 +448,9 @@ def warmup(optimizers=None) -> None:
     chosen = [cls() for cls in OPTIMIZERS.values()] if optimizers is None else list(optimizers)
     compiled = set()
     for optimizer in chosen:
-        if id(optimizer.rule) in compiled:
+        if id(optimizer.kernel_rule()) in compiled:
             continue  # one loop per rule (and loss), whatever the options
-        compiled.add(id(optimizer.rule))
+        compiled.add(id(optimizer.kernel_rule()))
         if any(f.name == "batch_size" for f in dataclasses.fields(optimizer)):
             optimizer = dataclasses.replace(optimizer, batch_size=None)
         for data in (binary, multiclass):

@@ -290,7 +290,7 @@ def _distinct_rules(jobs) -> list:
     for job in jobs:
         optimizer = job.config["optimizer"]
         if job.invalid is None and isinstance(optimizer, Optimizer):
-            chosen.setdefault(id(type(optimizer).rule), optimizer)
+            chosen.setdefault(id(optimizer.kernel_rule()), optimizer)
     return list(chosen.values())
 
 

@@ -280,18 +280,118 @@ def scaled_eps(eps, log_scale):
 
 
 def step_adam(p, grads, W, state, eta, t, log_scale):
-    """torch.optim.Adam / AdamW as SPEC 8 writes them (the paper's Adam by default)."""
+    """torch.optim.Adam / AdamW as SPEC 8 writes them (the paper's Adam by default), with
+    AMSGrad (torch's: vmax uncorrected) and optax's eps_root (SPEC 11)."""
     g = np.mean(grads, axis=0)
     b1, b2 = p.get("beta1", 0.0), p["beta2"]
     m = b1 * state.get("m", 0.0) + (1.0 - b1) * g
     v = b2 * state.get("v", 0.0) + (1.0 - b2) * g * g
     state["m"], state["v"] = m, v
+    if p.get("amsgrad", False):
+        v = state["vmax"] = np.maximum(state.get("vmax", 0.0), v)
     bc1 = bc2 = 1.0
     if p.get("bias_correction", False):
         bc1, bc2 = 1.0 - b1 ** (t + 1), 1.0 - b2 ** (t + 1)
-    denom = np.sqrt(v) / np.sqrt(bc2) + scaled_eps(p.get("eps", 0.0), log_scale)
+    root = scaled_eps(p.get("eps_root", 0.0), 2.0 * log_scale)
+    denom = np.sqrt(v / bc2 + root) + scaled_eps(p.get("eps", 0.0), log_scale)
     W = W * (1.0 - eta * p.get("weight_decay", 0.0))
     return W - eta / bc1 * _divide_or_zero(m, denom)
+
+
+def step_nadam(p, grads, W, state, eta, t, log_scale):
+    """optax.nadam (SPEC 11): m, v first; m_hat = b1 m / (1 - b1^(t+2)) + (1 - b1) g /
+    (1 - b1^(t+1)), v_hat = v / (1 - b2^(t+1))."""
+    g = np.mean(grads, axis=0)
+    b1, b2 = p["beta1"], p["beta2"]
+    m = b1 * state.get("m", 0.0) + (1.0 - b1) * g
+    v = b2 * state.get("v", 0.0) + (1.0 - b2) * g * g
+    state["m"], state["v"] = m, v
+    m_hat = b1 * m / (1.0 - b1 ** (t + 2)) + (1.0 - b1) * g / (1.0 - b1 ** (t + 1))
+    v_hat = v / (1.0 - b2 ** (t + 1))
+    return W - eta * _divide_or_zero(m_hat, np.sqrt(v_hat) + scaled_eps(p["eps"], log_scale))
+
+
+def step_adabelief(p, grads, W, state, eta, t, log_scale):
+    """optax.adabelief (SPEC 11): m first; s = b2 s + (1 - b2) (g - m)^2 + eps_root."""
+    g = np.mean(grads, axis=0)
+    b1, b2 = p["beta1"], p["beta2"]
+    m = b1 * state.get("m", 0.0) + (1.0 - b1) * g
+    s = b2 * state.get("s", 0.0) + (1.0 - b2) * (g - m) ** 2
+    s = s + scaled_eps(p["eps_root"], 2.0 * log_scale)
+    state["m"], state["s"] = m, s
+    m_hat = m / (1.0 - b1 ** (t + 1))
+    s_hat = s / (1.0 - b2 ** (t + 1))
+    return W - eta * _divide_or_zero(m_hat, np.sqrt(s_hat) + scaled_eps(p["eps"], log_scale))
+
+
+def step_adamax(p, grads, W, state, eta, t, log_scale):
+    """optax.adamax (SPEC 11): u = max(b2 u, |g| + eps); w -= eta (m / (1 - b1^(t+1))) / u."""
+    g = np.mean(grads, axis=0)
+    b1, b2 = p["beta1"], p["beta2"]
+    m = b1 * state.get("m", 0.0) + (1.0 - b1) * g
+    u = np.maximum(b2 * state.get("u", 0.0), np.abs(g) + scaled_eps(p["eps"], log_scale))
+    state["m"], state["u"] = m, u
+    return W - eta * _divide_or_zero(m / (1.0 - b1 ** (t + 1)), u)
+
+
+def _descent_power(norm):
+    """The p of a steepest-descent norm (a number, or the P of "schatten-P")."""
+    return float(norm.split("-", 1)[1]) if isinstance(norm, str) else float(norm)
+
+
+def lp_direction(m, p):
+    """argmax_{||d||_p <= 1} <m, d> entrywise (SPEC 11), written from the formula."""
+    m = np.asarray(m, dtype=np.float64)
+    top = np.abs(m).max()
+    if top == 0.0:
+        return np.zeros_like(m)
+    if p == math.inf:
+        return np.sign(m)
+    if p == 1.0:
+        tied = np.abs(m) == top
+        return np.sign(m) * tied / tied.sum()
+    q = p / (p - 1.0)
+    a = np.abs(m) / top
+    return np.sign(m) * a ** (q - 1.0) / np.sum(a**q) ** (1.0 / p)
+
+
+def schatten_direction(M, p, rtol=1e-12):
+    """argmax_{||D||_{S_p} <= 1} <M, D> (SPEC 11), from numpy's SVD."""
+    if not np.any(M):
+        return np.zeros_like(M)
+    U, sv, Vt = np.linalg.svd(M / np.linalg.norm(M), full_matrices=False)
+    keep = sv > rtol * sv[0]
+    U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
+    if p == math.inf:
+        weights = np.ones_like(sv)
+    elif p == 1.0:
+        weights = (sv == sv[0]) / np.sum(sv == sv[0])
+    else:
+        q = p / (p - 1.0)
+        a = sv / sv[0]
+        weights = a ** (q - 1.0) / np.sum(a**q) ** (1.0 / p)
+    return (U * weights) @ Vt
+
+
+def step_steepest(p, grads, W, state, eta, t, log_scale):
+    """Normalized steepest descent with momentum (SPEC 11)."""
+    g = np.mean(grads, axis=0)
+    mu = p["momentum"]
+    m = mu * state.get("m", 0.0) + (1.0 - mu) * g
+    state["m"] = m
+    power = _descent_power(p["norm"])
+    if isinstance(p["norm"], str):
+        return W - eta * schatten_direction(m, power)
+    return W - eta * lp_direction(m, power)
+
+
+def step_mirror(p, grads, W, state, eta, t, log_scale):
+    """p-GD (SPEC 11): phi = sign(w) |w|^(p-1) (from w0 at the start), phi -= eta g."""
+    g = np.mean(grads, axis=0)
+    power = p["p"]
+    phi = state.get("phi", np.sign(W) * np.abs(W) ** (power - 1.0)) - eta * g
+    state["phi"] = phi
+    return np.sign(phi) * np.abs(phi) ** (1.0 / (power - 1.0))
 
 
 def step_signum(p, grads, W, state, eta, t, log_scale):
@@ -374,9 +474,14 @@ REFERENCE_STEPS = {
     "AdamProxy": step_proxy,
     "SpectralDescent": step_spectral,
     "Muon": step_muon,
+    "NAdam": step_nadam,
+    "AdaBelief": step_adabelief,
+    "Adamax": step_adamax,
+    "SteepestDescent": step_steepest,
+    "MirrorDescent": step_mirror,
 }
 #: Optimizers that are not invariant to the scale of the gradient (log_scale must be 0).
-PLAIN = ("GD", "SGD")
+PLAIN = ("GD", "SGD", "MirrorDescent")
 
 
 def run_reference(
@@ -812,6 +917,22 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
     return np.array(out)
 
 
+def _scaled_max(terms):
+    """Entry-by-entry maximum of nonnegative vectors ``exp(B + c) u`` as (B, c, u), exactly.
+
+    Each term is compared on the scale of the largest: ``exp((B' - B) + (c' - c)) u'`` (B and
+    c never added, as in :func:`_weighted_sum`); terms with c = -inf are 0.
+    """
+    live = [term for term in terms if term[1] > -math.inf]
+    if not live:
+        return 0.0, 0.0, np.zeros_like(terms[0][2])
+    B_top, c_top, _ = max(live, key=lambda term: (term[0] - live[0][0]) + term[1])
+    out = np.zeros_like(live[0][2])
+    for Bs, cs, us in live:
+        out = np.maximum(out, math.exp((Bs - B_top) + (cs - c_top)) * us)
+    return B_top, c_top, out
+
+
 def _step_exp(x):
     """``exp(x)`` for the scale of a step; a clear error where the exact step overflows.
 
@@ -841,16 +962,67 @@ def _history_step(name, p, history, samples, w, eta):
             ]
         )
 
+    def moment_at(beta, power, gain, end):
+        """The moment of step ``end`` (<= t), from history[:end + 1], as (B, c, u)."""
+        return _weighted_sum(
+            [
+                (power * Bs, power * cs + gain + _log_weight(beta, end - s), us**power)
+                for s, (Bs, cs, us) in enumerate(history[: end + 1])
+            ]
+        )
+
     if name in ("IncAdam", "DetAdam", "RMSProp"):
         b1, b2 = p.get("beta1", 0.9), p["beta2"]
         Bm, cm, um = moment(b1, 1, math.log1p(-b1))
         Bv, cv, uv = moment(b2, 2, math.log1p(-b2))
+        if p.get("amsgrad", False):  # vmax_t = max_{s <= t} v_s, entry by entry
+            Bv, cv, uv = _scaled_max([moment_at(b2, 2, math.log1p(-b2), s) for s in range(t + 1)])
         factor = 1.0
         if p.get("bias_correction", False):
             factor = math.sqrt(1.0 - b2 ** (t + 1)) / (1.0 - b1 ** (t + 1))
         decay = 1.0 - eta * p.get("weight_decay", 0.0)
         scale = _step_exp((Bm - Bv / 2) + (cm - cv / 2))
         return (w - w * decay) / eta + _divide_or_zero(um, np.sqrt(uv)) * scale * factor
+    if name == "NAdam":
+        b1, b2 = p["beta1"], p["beta2"]
+        Bm, cm, um = moment(b1, 1, math.log1p(-b1))
+        c1, c2 = b1 / (1.0 - b1 ** (t + 2)), (1.0 - b1) / (1.0 - b1 ** (t + 1))
+        terms = [(B, c + math.log(c2), u)] + ([(Bm, cm + math.log(c1), um)] if b1 > 0 else [])
+        Bn, cn, un = _weighted_sum(terms)
+        Bv, cv, uv = moment(b2, 2, math.log1p(-b2))
+        factor = math.sqrt(1.0 - b2 ** (t + 1))
+        return _divide_or_zero(un, np.sqrt(uv)) * _step_exp((Bn - Bv / 2) + (cn - cv / 2)) * factor
+    if name == "AdaBelief":
+        b1, b2 = p["beta1"], p["beta2"]
+        errors = []  # e_s = g_s - m_s, with m_s the moment after step s
+        for s, (Bs, cs, us) in enumerate(history):
+            Bm_s, cm_s, um_s = moment_at(b1, 1, math.log1p(-b1), s)
+            errors.append(_weighted_sum([(Bs, cs, us), (Bm_s, cm_s, -um_s)]))
+        Bm, cm, um = moment(b1, 1, math.log1p(-b1))
+        Bs_, cs_, us_ = _weighted_sum(
+            [
+                (2 * Be, 2 * ce + math.log1p(-b2) + _log_weight(b2, t - s), ue * ue)
+                for s, (Be, ce, ue) in enumerate(errors)
+            ]
+        )
+        factor = math.sqrt(1.0 - b2 ** (t + 1)) / (1.0 - b1 ** (t + 1))
+        return (
+            _divide_or_zero(um, np.sqrt(us_)) * _step_exp((Bm - Bs_ / 2) + (cm - cs_ / 2)) * factor
+        )
+    if name == "Adamax":
+        b1, b2 = p["beta1"], p["beta2"]
+        Bm, cm, um = moment(b1, 1, math.log1p(-b1))
+        Bu, cu, uu = _scaled_max(
+            [
+                (Bs, cs + _log_weight(b2, t - s), np.abs(us))
+                for s, (Bs, cs, us) in enumerate(history)
+            ]
+        )
+        factor = 1.0 / (1.0 - b1 ** (t + 1))
+        return _divide_or_zero(um, uu) * _step_exp((Bm - Bu) + (cm - cu)) * factor
+    if name == "SteepestDescent":
+        mu = p["momentum"]
+        return lp_direction(moment(mu, 1, math.log1p(-mu))[2], _descent_power(p["norm"]))
     if name == "AdaGrad":
         Bv, cv, uv = moment(1.0, 2, 0.0)
         return _divide_or_zero(u, np.sqrt(uv)) * _step_exp((B - Bv / 2) + (c - cv / 2))

@@ -370,7 +370,7 @@ CASES = [
         "optimizer-name",
         lambda f: optimizer_from_dict({"name": "AdamW"}),
         ValueError,
-        r"unknown optimizer name 'AdamW'; expected one of \['AdaGrad', 'AdamProxy', ",
+        r"unknown optimizer name 'AdamW'; expected one of \['AdaBelief', 'AdaGrad', ",
     ),
     # --- schedules -------------------------------------------------------------------------
     case(

@@ -358,8 +358,11 @@ def test_every_option_of_every_registered_optimizer_is_a_flag(capsys):
     # wrap a line after a hyphen: "inc- adam")
     flat = " ".join(text.split()).replace("- ", "-")
     assert "quintic Newton-Schulz steps; an integer in [1, 100], or None" in flat
-    assert "Default: 0.999 for inc-adam, det-adam; 0.99 for rmsprop, lion." in flat
-    assert "Default: 0.9 for sgd; 0.95 for muon." in flat
+    assert (
+        "Default: 0.999 for inc-adam, det-adam, nadam, adabelief, adamax; 0.99 for rmsprop, "
+        "lion." in flat
+    )
+    assert "Default: 0.9 for sgd; 0.95 for muon; 0.0 for steepest-descent." in flat
 
 
 def test_no_hand_written_optimizer_table_remains():
@@ -547,7 +550,8 @@ def test_run_default_rates_are_those_of_simulate(tmp_path):
         (
             ["--optimizer", "det-adam", "--batch-size", "3", "--sampling", "reshuffle"],
             "--batch-size, --sampling do not apply to --optimizer det-adam (it takes --beta1, "
-            "--beta2, --eps, --[no-]bias-correction, --weight-decay).",
+            "--beta2, --eps, --[no-]bias-correction, --weight-decay, --[no-]amsgrad, "
+            "--eps-root).",
         ),
         (
             ["--optimizer", "adam-proxy", "--beta1", "0.5"],

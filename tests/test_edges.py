@@ -94,6 +94,17 @@ SCALE_INVARIANT = [
     fb.SpectralDescent(batch_size=2),
     fb.Muon(),
     fb.Muon(momentum=0.5, nesterov=True, batch_size=1),
+    fb.IncAdam(amsgrad=True),
+    fb.DetAdam(amsgrad=True, bias_correction=True),
+    fb.NAdam(),
+    fb.NAdam(beta1=0.5, beta2=0.9, batch_size=2),
+    fb.AdaBelief(),
+    fb.AdaBelief(beta1=0.5, beta2=0.9, batch_size=None),
+    fb.Adamax(),
+    fb.Adamax(beta1=0.0, batch_size=3, sampling="reshuffle"),
+    *[fb.SteepestDescent(norm=p) for p in (1.0, 1.5, 3.0, float("inf"))],
+    fb.SteepestDescent(norm=1.5, momentum=0.9, batch_size=1),
+    fb.SteepestDescent(norm=3.0, momentum=0.5, batch_size=2, sampling="reshuffle"),
 ]
 SMALL = fb.datasets.gaussian(n=6, d=8, seed=4)
 

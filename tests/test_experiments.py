@@ -35,6 +35,9 @@ def test_registry_holds_the_paper_figures_in_order_then_the_others():
         "mc-adam",
         "mc-muon",
         "mc-per-sample",
+        "nsd-lp",
+        "nsd-batch",
+        "mirror",
     ]
     assert list(ex.PAPER_FIGURES) == ex.figure_names()[:10]
     for spec in ex.FIGURES.values():

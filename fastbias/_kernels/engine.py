@@ -56,6 +56,8 @@ from .scale import (
 
 ENTRYWISE = "entrywise"
 MATRIX = "matrix"
+NORMALIZED = "normalized"
+FAMILIES = (ENTRYWISE, NORMALIZED, MATRIX)
 
 # The compiled loops are closures over the rule's and the loss's functions; Numba keys their
 # on-disk cache on the closure's values. This digest of the kernel sources is one of them,
@@ -88,13 +90,27 @@ _LOOPS: dict = {}
 
 
 def compiled_loop(
-    family: str, prepare, update, mode: int, squares: bool, derivative, multiclass: bool
+    family: str,
+    prepare,
+    update,
+    mode: int,
+    squares: bool,
+    derivative,
+    multiclass: bool,
+    factor=None,
+    divisor=None,
 ):
     """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
     Parameters
     ----------
-    family : {"entrywise", "matrix"}
+    family : {"entrywise", "normalized", "matrix"}
+        ``"normalized"``: entrywise moments ``m = update(g, w, state, c, k, p)`` turned into
+        the unit direction ``d_k = sign(m_k) factor(a_k, p) / divisor(S, p)`` with ``a_k =
+        |m_k| / max |m|`` and ``S = sum_k factor(a_k, p) a_k``, and the step ``w -= eta d``
+        (normalized steepest descent in an l_p norm: ``factor(a) = a^(q-1)``, ``divisor(S)
+        = S^(1/p)``). Three passes over the coordinates per step (moments and their maximum;
+        the factors and their sum; the step, fused with the next step's dot product).
     prepare, update : functions decorated with :func:`fastbias._jit.jitable`
     mode : int
         ``scale.STATE``, ``scale.STEP`` or ``scale.PLAIN``.
@@ -104,6 +120,8 @@ def compiled_loop(
         The loss's log-derivative (binary) or log-derivatives (multiclass), see above.
     multiclass : bool
         Whether the loss takes class scores (multiclass) or a margin (binary).
+    factor, divisor : functions decorated with :func:`fastbias._jit.jitable`, optional
+        The normalization of the ``"normalized"`` family.
 
     Returns
     -------
@@ -111,7 +129,7 @@ def compiled_loop(
         ``loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
         state, hp, dyn, scale, carry, limits)``, see :func:`_entrywise_loop`.
     """
-    key = (family, prepare, update, mode, squares, derivative, multiclass)
+    key = (family, prepare, update, mode, squares, derivative, multiclass, factor, divisor)
     if key not in _LOOPS:
         token = "|".join(
             (
@@ -119,6 +137,7 @@ def compiled_loop(
                 source_digest(prepare),
                 source_digest(update),
                 source_digest(derivative),
+                "" if factor is None else source_digest(factor),
                 family,
                 str(mode),
                 str(squares),
@@ -130,10 +149,14 @@ def compiled_loop(
             _LOOPS[key] = _entrywise_loop(
                 prepare, update, mode, derivative, batch, not multiclass, token
             )
+        elif family == NORMALIZED:
+            _LOOPS[key] = _normalized_loop(
+                prepare, update, factor, divisor, mode, derivative, batch, not multiclass, token
+            )
         elif family == MATRIX:
             _LOOPS[key] = _matrix_loop(prepare, update, mode, squares, derivative, batch, token)
         else:
-            raise ValueError(f"family must be {ENTRYWISE!r} or {MATRIX!r}; got {family!r}.")
+            raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
     return _LOOPS[key]
 
 
@@ -278,6 +301,209 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                 step += 1
 
     return loop
+
+
+def _normalized_loop(prepare, update, factor, divisor, mode, derivative, batch, fused, token):
+    @kernel()
+    def loop(
+        X2,
+        rowpow,
+        rowexp,
+        labels,
+        lparams,
+        order,
+        n_epochs,
+        batch_size,
+        lrs,
+        t0,
+        W,
+        state,
+        hp,
+        dyn,
+        scale,
+        carry,
+        limits,
+    ):
+        """Run ``n_epochs`` epochs of a normalized rule; arguments as for entrywise rules."""
+        token  # noqa: B018 (part of the cache key)
+        n, d = X2.shape
+        kout = W.shape[0]
+        moments = np.empty((kout, d))
+        if fused and batch_size == 1:
+            _binary_normalized_steps(
+                update,
+                prepare,
+                factor,
+                divisor,
+                derivative,
+                mode,
+                X2,
+                rowpow,
+                rowexp,
+                lparams,
+                order,
+                n_epochs,
+                lrs,
+                t0,
+                W,
+                state,
+                hp,
+                dyn,
+                scale,
+                carry,
+                limits,
+                moments,
+            )
+            return
+        scores = np.empty((batch_size, kout))
+        lp = np.empty((batch_size, kout))
+        sg = np.empty((batch_size, kout))
+        coef = np.empty((batch_size, kout))
+        G = np.empty((kout, d))
+        no_squares = np.empty((kout, 0))
+        rows = order.shape[0]
+        step = 0
+        for e in range(n_epochs):
+            er = e % rows
+            for start in range(0, n, batch_size):
+                nb = min(batch_size, n - start)
+                use_carry = batch_size == 1 and carry[0] == 1.0
+                anchor_lp, anchor_f = batch(
+                    derivative,
+                    W,
+                    X2,
+                    rowpow,
+                    rowexp,
+                    labels,
+                    lparams,
+                    order,
+                    er,
+                    start,
+                    nb,
+                    use_carry,
+                    carry,
+                    scores,
+                    lp,
+                    sg,
+                )
+                follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
+                _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
+                _batch_gradient(X2, order, er, start, nb, coef, G, no_squares)
+                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
+                top = 0.0
+                for c in range(kout):
+                    for k in range(d):
+                        m = update(G[c, k], W[c, k], state, c, k, p)
+                        moments[c, k] = m
+                        top = max(top, abs(m))
+                size = _normalize(factor, divisor, moments, top, p, lrs[step])
+                if batch_size == 1:
+                    j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
+                    for c in range(kout):
+                        acc = 0.0
+                        for k in range(d):
+                            wk = W[c, k] - size * moments[c, k]
+                            W[c, k] = wk
+                            acc = accumulate(acc, wk, X2[j, k])
+                        carry[1 + c] = acc * rowpow[j]
+                    carry[0] = 1.0
+                else:
+                    for c in range(kout):
+                        for k in range(d):
+                            W[c, k] -= size * moments[c, k]
+                if mode == STATE:
+                    update_bounds(scale, dyn, _gradient_bound(coef, nb))
+                step += 1
+
+    return loop
+
+
+@jitable(nrt=False)
+def _normalize(factor, divisor, moments, top, p, eta):
+    """Turn the moments into ``sign(m_k) factor(a_k)`` in place; return ``eta / divisor(S)``.
+
+    ``a_k = |m_k| / top`` and ``S = sum_k factor(a_k) a_k``. No step (0) when every moment is
+    0 (the 0/0 rule).
+    """
+    if not top > 0.0:
+        for c in range(moments.shape[0]):
+            for k in range(moments.shape[1]):
+                moments[c, k] = 0.0
+        return 0.0
+    total = 0.0
+    for c in range(moments.shape[0]):
+        for k in range(moments.shape[1]):
+            m = moments[c, k]
+            a = abs(m) / top
+            fk = factor(a, p) if m != 0.0 else 0.0
+            total += fk * a
+            moments[c, k] = fk if m > 0.0 else -fk
+    return eta / divisor(total, p)
+
+
+@jitable
+def _binary_normalized_steps(
+    update,
+    prepare,
+    factor,
+    divisor,
+    derivative,
+    mode,
+    X2,
+    rowpow,
+    rowexp,
+    lparams,
+    order,
+    n_epochs,
+    lrs,
+    t0,
+    W,
+    state,
+    hp,
+    dyn,
+    scale,
+    carry,
+    limits,
+    moments,
+):
+    """The one-sample steps of a normalized rule on binary data.
+
+    Three passes over the coordinates per step, the last fused with the next sample's dot
+    product.
+    """
+    n, d = X2.shape
+    rows = order.shape[0]
+    s = carry[1] if carry[0] == 1.0 else dot_row(W, 0, X2, order[0, 0]) * rowpow[order[0, 0]]
+    step = 0
+    for e in range(n_epochs):
+        er = e % rows
+        for start in range(n):
+            i = order[er, start]
+            j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
+            f = rowexp[i]
+            lp = derivative(s, lparams)
+            follow_scale(mode, scale, state, dyn, lp, f, limits)
+            anchor = scale[ANCHOR]
+            bits = scale[BITS]
+            cc = -math.exp(log_coefficient(lp, anchor, bits, f))
+            p = prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor)
+            top = 0.0
+            for k in range(d):
+                m = update(cc * X2[i, k], W[0, k], state, 0, k, p)
+                moments[0, k] = m
+                top = max(top, abs(m))
+            size = _normalize(factor, divisor, moments, top, p, lrs[step])
+            acc = 0.0
+            for k in range(d):
+                wk = W[0, k] - size * moments[0, k]
+                W[0, k] = wk
+                acc = accumulate(acc, wk, X2[j, k])
+            s = acc * rowpow[j]
+            if mode == STATE:
+                update_bounds(scale, dyn, -ROW_BOUND * cc)
+            step += 1
+    carry[0] = 1.0
+    carry[1] = s
 
 
 def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
@@ -533,4 +759,14 @@ def _gradient_bound(coef, nb):
     return out
 
 
-__all__ = ["ENTRYWISE", "MATRIX", "PLAIN", "STATE", "STEP", "compiled_loop", "source_digest"]
+__all__ = [
+    "ENTRYWISE",
+    "FAMILIES",
+    "MATRIX",
+    "NORMALIZED",
+    "PLAIN",
+    "STATE",
+    "STEP",
+    "compiled_loop",
+    "source_digest",
+]

@@ -54,3 +54,38 @@ def polar_factor(M, ns_steps):
         A = X @ X.T
         X = a * X + (b * A + c * (A @ A)) @ X
     return X
+
+
+@jitable
+def schatten_direction(M, qm1, inv_p, ties):
+    """The unit direction of steepest descent for ``M`` in the Schatten-p norm.
+
+    ``U diag(a^(q-1)) V^T / S^(1/p)`` for the thin SVD ``M = U diag(s) V^T``, with ``a =
+    s / max s`` (singular values ``<= POLAR_RTOL * max`` dropped) and ``S = sum a^q``;
+    ``ties`` (p = 1): the singular pairs whose value equals the largest share the step.
+    0 when ``M == 0``. p = inf (``qm1 = 0``, ``inv_p = 0``) is the polar factor.
+    """
+    norm = frobenius(M)
+    if norm == 0.0:
+        return np.zeros_like(M)
+    X = M / norm  # the direction is invariant to a positive scale
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    out = np.zeros_like(M)
+    total = 0.0
+    weights = np.zeros(s.size)
+    for r in range(s.size):
+        if s[r] > POLAR_RTOL * s[0]:
+            a = s[r] / s[0]
+            if ties != 0.0:
+                weights[r] = 1.0 if s[r] == s[0] else 0.0
+            else:
+                weights[r] = a**qm1
+            total += weights[r] * a
+    divisor = total if ties != 0.0 else total**inv_p
+    for r in range(s.size):
+        if weights[r] > 0.0:
+            f = weights[r] / divisor
+            for c in range(M.shape[0]):
+                for k in range(M.shape[1]):
+                    out[c, k] += f * U[c, r] * Vt[r, k]
+    return out

@@ -42,6 +42,8 @@ def _field_parser(entry: dict):
             return True, None, None, None
         if spec.kind == "choice":
             return False, str, list(spec.choices), None
+        if spec.kind == "custom":
+            return False, str, None, "VALUE"
         parse, metavar = (any_int, "INT") if spec.kind == "int" else (finite_float, "X")
         optional = bool(spec.none)
     else:

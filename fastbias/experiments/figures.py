@@ -12,11 +12,14 @@ from ..optimizers import (
     DetAdam,
     IncAdam,
     IncSignum,
+    MirrorDescent,
     Muon,
     NormalizedGD,
     SignGD,
     SpectralDescent,
+    SteepestDescent,
 )
+from ..schedules import Constant
 from .specs import Check, Curve, DataSpec, FigureSpec, Panel, short_label
 
 __all__ = ["FIGURES", "PAPER_FIGURES", "figure_names", "get_figure"]
@@ -695,6 +698,178 @@ def _mc_per_sample() -> FigureSpec:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Beyond the paper: steepest descent in any norm, mirror descent (SPEC 11)
+# --------------------------------------------------------------------------------------------
+
+_LP = (("l1", 1.0), ("l1.5", 1.5), ("l2", 2.0), ("l3", 3.0), ("linf", float("inf")))
+
+
+def _p_text(p: float) -> str:
+    return "inf" if p == float("inf") else f"{p:g}"
+
+
+def _nsd_lp() -> FigureSpec:
+    curves = tuple(Curve(f"NSD p={_p_text(p)}", GAUSSIAN, SteepestDescent(norm=p)) for _, p in _LP)
+    checks = []
+    for (key, p), curve in zip(_LP, curves, strict=True):
+        checks.append(
+            Check(
+                f"{curve.label}: l_{_p_text(p)} margin ratio >= 0.99",
+                (curve.label, key, "margin_ratio"),
+                ">=",
+                0.99,
+            )
+        )
+        for other, q in _LP:
+            if other != key:
+                checks.append(
+                    Check(
+                        f"{curve.label}: own l_{_p_text(p)} ratio > l_{_p_text(q)} ratio",
+                        (curve.label, key, "margin_ratio"),
+                        ">",
+                        (curve.label, other, "margin_ratio"),
+                    )
+                )
+    return FigureSpec(
+        name="nsd-lp",
+        title="Gaussian data: full-batch steepest descent goes to the max margin of its norm",
+        setting=f"{GAUSSIAN.describe()}; normalized steepest descent (no momentum), full "
+        f"batch, p in {{1, 1.5, 2, 3, inf}}; {_LR_SETTING}",
+        claim=(
+            "Full-batch normalized steepest descent in the l_p norm converges in direction "
+            "to the l_p max-margin solution of its own p (Gunasekar et al. 2018)."
+        ),
+        panels=tuple(Panel(key, "margin_ratio", curves) for key, _ in _LP),
+        epochs=10**6,
+        quick_epochs=10**4,
+        checks=tuple(checks),
+        notes=_OURS + "; p = 2 is normalized GD and p = inf SignGD.",
+    )
+
+
+_NSD_MOMENTA = (0.0, 0.9, 0.99)
+
+
+def _nsd_batch() -> FigureSpec:
+    curves, checks, panels = [], [], []
+    for key, p in (("l1.5", 1.5), ("linf", float("inf"))):
+        group = []
+        for mu in _NSD_MOMENTA:
+            label = f"p={_p_text(p)}, b=1, momentum={mu:g}"
+            group.append(
+                Curve(
+                    label,
+                    GAUSSIAN,
+                    SteepestDescent(norm=p, momentum=mu, batch_size=1),
+                    legend=f"momentum={mu:g}",
+                )
+            )
+        full = Curve(
+            f"p={_p_text(p)}, full batch", GAUSSIAN, SteepestDescent(norm=p), legend="full batch"
+        )
+        group.append(full)
+        curves += group
+        panels.append(
+            Panel(
+                key,
+                "margin_ratio",
+                tuple(group),
+                title=f"p = {_p_text(p)}: margin ratio, l_{_p_text(p)} max-margin",
+            )
+        )
+        zero, *momentum = group[:3]
+        checks.append(
+            Check(
+                f"p={_p_text(p)}, b=1 without momentum departs (ratio < 0.9)",
+                (zero.label, key, "margin_ratio"),
+                "<",
+                0.9,
+            )
+        )
+        for curve in momentum:
+            checks.append(
+                Check(
+                    f"{curve.label}: l_{_p_text(p)} margin ratio >= 0.97",
+                    (curve.label, key, "margin_ratio"),
+                    ">=",
+                    0.97,
+                )
+            )
+        checks.append(
+            Check(
+                f"p={_p_text(p)}: full batch l_{_p_text(p)} ratio >= 0.99",
+                (full.label, key, "margin_ratio"),
+                ">=",
+                0.99,
+            )
+        )
+    return FigureSpec(
+        name="nsd-batch",
+        title="Gaussian data: per-sample steepest descent departs; momentum brings it back",
+        setting=f"{GAUSSIAN.describe()}; normalized steepest descent, b = 1 (cyclic) with "
+        f"momentum 0, 0.9, 0.99, and full batch, p in {{1.5, inf}}; {_LR_SETTING}",
+        claim=(
+            "At b = 1 without momentum every step is eta_t dir_p(z_i) whatever the loss, "
+            "so w_T = sum_t eta_t dir_p(z_{i_t}): the run departs from the l_p max margin "
+            "by construction. With momentum close to 1 the moment averages the samples "
+            "and the run returns to the l_p max margin, as Signum does for p = inf "
+            "(paper Theorem 5.1; Li, Tang, Zou 2026)."
+        ),
+        panels=tuple(panels),
+        epochs=10**6,
+        quick_epochs=10**4,
+        checks=tuple(checks),
+        notes=_OURS + "; momenta 0, 0.9, 0.99 (ours).",
+    )
+
+
+_MIRROR_P = (("l1.5", 1.5), ("l3", 3.0))
+
+
+def _mirror() -> FigureSpec:
+    curves = tuple(
+        Curve(f"p-GD p={p:g}", GAUSSIAN, MirrorDescent(p=p), lr=Constant(0.1)) for _, p in _MIRROR_P
+    )
+    checks = []
+    for (key, p), curve in zip(_MIRROR_P, curves, strict=True):
+        checks.append(
+            Check(
+                f"{curve.label}: own l_{p:g} ratio > l_2 ratio",
+                (curve.label, key, "margin_ratio"),
+                ">",
+                (curve.label, "l2", "margin_ratio"),
+            )
+        )
+        checks.append(
+            Check(
+                f"{curve.label}: l_{p:g} margin ratio >= 0.95",
+                (curve.label, key, "margin_ratio"),
+                ">=",
+                0.95,
+            )
+        )
+    return FigureSpec(
+        name="mirror",
+        title="Gaussian data: mirror descent with the l_p potential goes (slowly) to l_p",
+        setting=f"{GAUSSIAN.describe()}; p-GD (mirror descent, potential |w|_p^p / p), "
+        "p in {1.5, 3}, full batch, constant rate 0.1, exp loss, w0 = 0",
+        claim=(
+            "p-GD converges in direction to the l_p max-margin solution (Sun et al. 2022), "
+            "slowly, like GD (the margin gap shrinks like a power of 1/log t)."
+        ),
+        panels=(
+            Panel("l1.5", "margin_ratio", curves),
+            Panel("l2", "margin_ratio", curves),
+            Panel("l3", "margin_ratio", curves),
+        ),
+        epochs=10**7,
+        quick_epochs=10**4,
+        checks=tuple(checks),
+        notes="n = 10, d = 50, data seed 0, constant rate 0.1 (ours, as for GD).",
+    )
+
+
 #: The paper's figures, in its order.
 PAPER_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10")
 
@@ -717,6 +892,9 @@ FIGURES: dict[str, FigureSpec] = {
         _mc_adam(),
         _mc_muon(),
         _mc_per_sample(),
+        _nsd_lp(),
+        _nsd_batch(),
+        _mirror(),
     )
 }
 

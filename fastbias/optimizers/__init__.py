@@ -13,12 +13,13 @@ All rules start from zero state and follow the 0/0 rule (no step where the denom
 step counter t counts optimizer steps from 0.
 
 Modules: :mod:`.base` (the contract), :mod:`.registry`, and the built-ins by family:
-:mod:`.adaptive` (Adam, RMSProp, AdaGrad), :mod:`.sign` (Signum, SignGD, Lion),
+:mod:`.adaptive` (Adam and AMSGrad, RMSProp, AdaGrad, NAdam, AdaBelief, Adamax),
+:mod:`.sign` (Signum, SignGD, Lion),
 :mod:`.gradient` (GD, SGD, normalized GD), :mod:`.matrix` (AdamProxy, spectral descent,
-Muon).
+Muon), :mod:`.steepest` (steepest descent in any norm, mirror descent).
 """
 
-from . import adaptive, gradient, matrix, sign  # noqa: F401 (registers the built-ins)
+from . import adaptive, gradient, matrix, sign, steepest  # noqa: F401 (registers the built-ins)
 from .adaptive import UnboundedStepWarning, unbounded_moments
 from .base import (
     SAMPLINGS,

@@ -19,7 +19,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 
 from .._kernels import scale as _scale
-from .._kernels.engine import ENTRYWISE, MATRIX, compiled_loop
+from .._kernels.engine import ENTRYWISE, FAMILIES, MATRIX, NORMALIZED, compiled_loop
 from .._options import check_options, option
 from .._validation import check_int, check_option
 from ..schedules import PolynomialDecay, Schedule
@@ -107,8 +107,13 @@ class Rule:
     hp : tuple of str, default ()
         The options (fields or class attributes of the optimizer) that ``prepare`` reads as
         ``hp[0], hp[1], ...``; booleans become 0.0 / 1.0.
-    family : {"entrywise", "matrix"}, default "entrywise"
+    family : {"entrywise", "normalized", "matrix"}, default "entrywise"
         Entrywise rules get one fused pass over the coordinates per one-sample step.
+        Normalized rules (steepest descent in a norm) are entrywise rules whose ``update``
+        returns the moment ``m_k`` of a coordinate; the loop turns the moments into the unit
+        direction ``d_k = sign(m_k) factor(a_k, p) / divisor(S, p)``, ``a_k = |m_k| / max
+        |m|``, ``S = sum_k factor(a_k, p) a_k``, and steps ``w -= eta d`` (three passes per
+        step, the last fused with the next dot product).
     states : tuple of State, default ()
         The rule's state arrays, in the order of ``state[j]``; all start at 0.
     scale : {"state", "step", "plain"}, default "state"
@@ -121,6 +126,12 @@ class Rule:
     squares : bool, default False
         Matrix rules: also pass ``Q``, the sum of the squared per-sample gradients
         (AdamProxy); otherwise ``Q`` is empty.
+    factor, divisor : function, optional
+        Normalized rules: ``factor(a, p)`` and ``divisor(S, p)`` (jitable), see ``family``.
+    init : function, optional
+        ``init(optimizer, W, state)``: fills the state arrays in place from the starting
+        point ``W`` (plain Python, once when a run starts; mirror descent's dual variable);
+        by default they start at 0.
 
     Notes
     -----
@@ -136,9 +147,16 @@ class Rule:
     states: tuple = ()
     scale: str = "state"
     squares: bool = False
+    factor: Callable | None = None
+    divisor: Callable | None = None
+    init: Callable | None = None
 
     def __post_init__(self):
-        check_option("family", self.family, (ENTRYWISE, MATRIX))
+        check_option("family", self.family, FAMILIES)
+        if (self.family == NORMALIZED) != (self.factor is not None and self.divisor is not None):
+            raise ValueError(
+                f"rule {self.name!r}: factor and divisor are given exactly for family 'normalized'."
+            )
         check_option("scale", self.scale, tuple(SCALES))
         object.__setattr__(self, "states", tuple(self.states))
         object.__setattr__(self, "hp", tuple(self.hp))
@@ -169,6 +187,8 @@ class Rule:
             self.squares,
             type(loss).derivative,
             type(loss).multiclass,
+            self.factor,
+            self.divisor,
         )
 
     def dry_run(self, hp: np.ndarray, optimizer_name: str) -> None:
@@ -192,11 +212,17 @@ class Rule:
             raise RuleContractError(f"{where}: prepare must return a tuple; got {p!r}.")
         ns = len(self.states)
         try:
-            if self.family == ENTRYWISE:
+            if self.family in (ENTRYWISE, NORMALIZED):
                 state = np.zeros((ns, 1, 2))
                 w = update(0.5, 0.25, state, 0, 1, p)
                 if not isinstance(w, (float, int, np.floating, np.integer)):
-                    raise TypeError(f"update must return the new coordinate; got {w!r}")
+                    raise TypeError(f"update must return a number; got {w!r}")
+                if self.family == NORMALIZED:
+                    for value in (_python(self.factor)(0.5, p), _python(self.divisor)(1.5, p)):
+                        if not isinstance(value, (float, int, np.floating, np.integer)):
+                            raise TypeError(
+                                f"factor and divisor must return numbers; got {value!r}"
+                            )
             else:
                 G = np.array([[0.5, -0.25, 0.125], [-0.5, 0.25, -0.125]])
                 Q = G * G if self.squares else np.empty((2, 0))
@@ -257,9 +283,20 @@ class Optimizer:
     def _check(self) -> None:
         """Checks that involve several options, or warnings; called after each option's."""
 
+    def kernel_rule(self) -> Rule:
+        """The rule these options run.
+
+        ``rule``, unless a class chooses among rules by option (``IncAdam(amsgrad=True)``
+        runs AMSGrad's).
+        """
+        return self.rule
+
+    def check_data(self, data) -> None:
+        """Refuse data these options cannot run on (before any work); default: none."""
+
     def hyperparameters(self) -> tuple:
         """The numbers the rule's ``prepare`` reads as ``hp``: the options named in ``rule.hp``."""
-        return tuple(float(getattr(self, name)) for name in self.rule.hp)
+        return tuple(float(getattr(self, name)) for name in self.kernel_rule().hp)
 
     def state_dynamics(self) -> tuple:
         """``(decay, gain, enter)`` of each state array, for the log-scale bookkeeping.
@@ -268,13 +305,14 @@ class Optimizer:
         scale ``"state"``.
         """
         rows = []
-        for state in self.rule.states:
+        rule = self.kernel_rule()
+        for state in rule.states:
             if state.dynamics is not None:
                 rows.append(tuple(float(x) for x in state.dynamics(self)))
-            elif self.rule.scale == "state":
+            elif rule.scale == "state":
                 raise NotImplementedError(
                     f"{type(self).__name__}: the state {state.name!r} of rule "
-                    f"{self.rule.name!r} declares no dynamics (State(..., dynamics=...)), "
+                    f"{rule.name!r} declares no dynamics (State(..., dynamics=...)), "
                     "which scale 'state' needs."
                 )
             else:
@@ -284,7 +322,7 @@ class Optimizer:
     @property
     def scale_invariant(self) -> bool:
         """Whether the rule is invariant to a common positive factor on every gradient."""
-        return self.rule.scale != "plain"
+        return self.kernel_rule().scale != "plain"
 
     @property
     def full_batch(self) -> bool:
@@ -308,27 +346,28 @@ class Optimizer:
             raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for this dataset; got {b}.")
         sampling = check_option("sampling", getattr(self, "sampling", "cyclic"), SAMPLINGS)
         hp = np.array(self.hyperparameters(), dtype=np.float64).reshape(-1)
-        if self.rule.hp and hp.size != len(self.rule.hp):
+        rule = self.kernel_rule()
+        if rule.hp and hp.size != len(rule.hp):
             raise RuleContractError(
                 f"{type(self).__name__}.hyperparameters() gives {hp.size} numbers for the "
-                f"{len(self.rule.hp)} declared by rule {self.rule.name!r}: {list(self.rule.hp)}."
+                f"{len(rule.hp)} declared by rule {rule.name!r}: {list(rule.hp)}."
             )
         dynamics = self.state_dynamics()
-        if len(dynamics) != len(self.rule.states):
+        if len(dynamics) != len(rule.states):
             raise RuleContractError(
                 f"{type(self).__name__}.state_dynamics() gives {len(dynamics)} rows for the "
-                f"{len(self.rule.states)} state arrays of rule {self.rule.name!r}."
+                f"{len(rule.states)} state arrays of rule {rule.name!r}."
             )
-        _checked(self.rule, hp, type(self).__name__)
+        _checked(rule, hp, type(self).__name__)
         dyn = np.zeros((len(dynamics), 4))
-        for j, (state, row) in enumerate(zip(self.rule.states, dynamics, strict=True)):
+        for j, (state, row) in enumerate(zip(rule.states, dynamics, strict=True)):
             if len(row) != 3:
                 raise RuleContractError(
                     f"{type(self).__name__}: the dynamics of state "
                     f"{state.name!r} must be (decay, gain, enter)."
                 )
             dyn[j] = (state.degree, *row)
-        return KernelSpec(self.rule, b, sampling, hp, dyn)
+        return KernelSpec(rule, b, sampling, hp, dyn)
 
     def steps_per_epoch(self, n: int) -> int:
         """Optimizer steps in one pass over ``n`` samples (the last batch may be smaller)."""
