@@ -68,6 +68,10 @@ class Loss:
     formula: ClassVar[str] = ""
     #: The log-derivative the step loops call (a jitable function; see the module).
     derivative: ClassVar[Callable]
+    #: Optional: the log-value the loops call for rules that take the loss itself
+    #: (loss-normalized GD): binary ``value(s, lparams) = log l(s)``, multiclass
+    #: ``value(scores, r, label, lparams) = log l_i``; a jitable function.
+    value: ClassVar[Callable | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -355,6 +359,42 @@ def multiclass_exp_log_derivatives(scores, r, label, lp, sg, lparams):
     return best
 
 
+# Beyond this margin log(1 + e^-s) = e^-s (1 - e^-s / 2 + ...) to far below float64 precision.
+_TAIL = 36.0
+
+
+@jitable
+def log_softplus(u):
+    """``log(log(1 + e^u))``, finite for every finite u (``u - e^u / 2`` far below 0)."""
+    if u < -_TAIL:
+        return u - 0.5 * math.exp(u)
+    return math.log(softplus(u))
+
+
+@jitable
+def exp_log_value(s, lparams):
+    """``log l(s) = -s`` for ``l(s) = exp(-s)``."""
+    return -s
+
+
+@jitable
+def logistic_log_value(s, lparams):
+    """``log l(s) = log(log(1 + e^-s))`` for the logistic loss."""
+    return log_softplus(-s)
+
+
+@jitable(nrt=False)
+def ce_log_value(scores, r, label, lparams):
+    """``log l_i = log(log(1 + sum_{c != y} e^(s_c - s_y)))`` for cross-entropy."""
+    return log_softplus(_log_sum_others(scores, r, label))
+
+
+@jitable(nrt=False)
+def multiclass_exp_log_value(scores, r, label, lparams):
+    """``log l_i = log sum_{c != y} e^(s_c - s_y)`` for the multiclass exponential loss."""
+    return _log_sum_others(scores, r, label)
+
+
 # --------------------------------------------------------------------------------------------
 # Loss values in NumPy (log L(w) of trajectories and tables)
 # --------------------------------------------------------------------------------------------
@@ -401,6 +441,7 @@ class ExpLoss(Loss):
 
     formula: ClassVar[str] = "l(s) = exp(-s)"
     derivative: ClassVar[Callable] = exp_log_derivative
+    value: ClassVar[Callable] = exp_log_value
 
     def log_sample_loss(self, s, labels=None):
         """``log l_i = -s``."""
@@ -418,6 +459,7 @@ class LogisticLoss(Loss):
 
     formula: ClassVar[str] = "l(s) = log(1 + exp(-s))"
     derivative: ClassVar[Callable] = logistic_log_derivative
+    value: ClassVar[Callable] = logistic_log_value
 
     def log_sample_loss(self, s, labels=None):
         """``log l_i = log(log(1 + e^-s))``, finite at any margin."""
@@ -436,6 +478,7 @@ class CrossEntropy(Loss):
     multiclass: ClassVar[bool] = True
     formula: ClassVar[str] = "l = log sum_c exp(s_c - s_y)"
     derivative: ClassVar[Callable] = ce_log_derivatives
+    value: ClassVar[Callable] = ce_log_value
 
     def log_sample_loss(self, s, labels=None):
         """``log l_i = log(softplus(u))`` with ``u = log sum_{c != y} e^(s_c - s_y)``."""
@@ -451,6 +494,7 @@ class MulticlassExpLoss(Loss):
     multiclass: ClassVar[bool] = True
     formula: ClassVar[str] = "l = sum_{c != y} exp(s_c - s_y)"
     derivative: ClassVar[Callable] = multiclass_exp_log_derivatives
+    value: ClassVar[Callable] = multiclass_exp_log_value
 
     def log_sample_loss(self, s, labels=None):
         """``log l_i = log sum_{c != y} e^(s_c - s_y)``."""

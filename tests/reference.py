@@ -240,6 +240,40 @@ def sample_gradients(rows, labels, W, batch, loss, log_scale, multiclass):
     return out
 
 
+def log_sample_loss(s, loss, label=None):
+    """``log l`` of one sample: from its margin (binary) or its scores and class (multiclass).
+
+    Written from the losses' formulas: exp ``-s``; logistic ``log(log(1 + e^-s))`` (``-s -
+    e^-s / 2`` past s = 36, where ``log1p(e^-s)`` is ``e^-s`` to rounding); ce
+    ``log(log(1 + sum_{c != y} e^(s_c - s_y)))``; multiclass exp ``log sum_{c != y} e^(s_c -
+    s_y)``.
+    """
+    if label is None:
+        if loss == "exp":
+            return -s
+        if s > 36.0:
+            return -s - 0.5 * math.exp(-s)
+        return math.log(math.log1p(math.exp(-s)) if s > -36.0 else -s + math.log1p(math.exp(s)))
+    a = np.delete(np.asarray(s) - s[label], label)
+    top = a.max()
+    u = top + math.log(np.exp(a - top).sum())
+    if loss == "exp":
+        return u
+    return u - 0.5 * math.exp(u) if u < -36.0 else math.log(math.log1p(math.exp(u)))
+
+
+def sample_losses(rows, labels, W, batch, loss, log_scale, multiclass):
+    """Per-sample losses ``l_i * exp(log_scale)`` of a batch (for loss-normalized GD)."""
+    out = []
+    for i in batch:
+        if multiclass:
+            value = log_sample_loss(W @ rows[i], loss, labels[i])
+        else:
+            value = log_sample_loss(float(np.dot(rows[i], W[0])), loss)
+        out.append(math.exp(value + log_scale))
+    return np.array(out)
+
+
 # ---------------------------------------------------------------------------------------
 # one step of every optimizer (SPEC sections 2, 8 and 9), written from the formulas
 # ---------------------------------------------------------------------------------------
@@ -385,6 +419,15 @@ def step_steepest(p, grads, W, state, eta, t, log_scale):
     return W - eta * lp_direction(m, power)
 
 
+def step_lngd(p, grads, W, state, eta, t, log_scale):
+    """Loss-normalized GD (SPEC 12): ``w -= eta grad L / L`` with the batch's mean loss L."""
+    loss = np.mean(state["losses"])
+    return W - eta * np.mean(grads, axis=0) / loss if loss > 0 else W.copy()
+
+
+step_lngd.takes_losses = True
+
+
 def step_mirror(p, grads, W, state, eta, t, log_scale):
     """p-GD (SPEC 11): phi = sign(w) |w|^(p-1) (from w0 at the start), phi -= eta g."""
     g = np.mean(grads, axis=0)
@@ -479,6 +522,7 @@ REFERENCE_STEPS = {
     "Adamax": step_adamax,
     "SteepestDescent": step_steepest,
     "MirrorDescent": step_mirror,
+    "LossNormalizedGD": step_lngd,
 }
 #: Optimizers that are not invariant to the scale of the gradient (log_scale must be 0).
 PLAIN = ("GD", "SGD", "MirrorDescent")
@@ -545,6 +589,8 @@ def run_reference(
     for e in range(int(epochs)):
         for batch in epoch_batches(epoch_order(n, sampling, rng), b):
             grads = sample_gradients(rows, labels, W, batch, loss, log_scale, multiclass)
+            if getattr(step, "takes_losses", False):  # loss-normalized GD
+                state["losses"] = sample_losses(rows, labels, W, batch, loss, log_scale, multiclass)
             W = step(p, grads, W, state, learning_rate(lr, t), t, log_scale)
             t += 1
         out[e + 1] = W
@@ -910,8 +956,12 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
             ]
             B, c, u = _weighted_sum(samples)
             history.append((B, c, u))
+            losses = [
+                (log_sample_loss(float(np.dot(Z[i], w)), loss), -math.log(len(batch)), np.ones(1))
+                for i in batch
+            ]
             eta = learning_rate(lr, t)
-            w = w - eta * _history_step(name, p, history, samples, w, eta)
+            w = w - eta * _history_step(name, p, history, samples, w, eta, losses)
             t += 1
         out.append(w.copy())
     return np.array(out)
@@ -944,7 +994,7 @@ def _step_exp(x):
     return math.exp(x)
 
 
-def _history_step(name, p, history, samples, w, eta):
+def _history_step(name, p, history, samples, w, eta, losses=()):
     """The direction ``(w_old - w_new) / eta`` of step t = len(history) - 1 (binary data).
 
     ``history[s] = (B_s, c_s, u_s)``: the batch gradient of step s is
@@ -1020,6 +1070,11 @@ def _history_step(name, p, history, samples, w, eta):
         )
         factor = 1.0 / (1.0 - b1 ** (t + 1))
         return _divide_or_zero(um, uu) * _step_exp((Bm - Bu) + (cm - cu)) * factor
+    if name == "LossNormalizedGD":
+        # grad L / L = sum_i l'_i z_i / sum_i l_i: the two sums on their own scales
+        Bg, cg, ug = _weighted_sum(samples)
+        Bl, cl, ul = _weighted_sum(losses)
+        return ug / ul[0] * _step_exp((Bg - Bl) + (cg - cl))
     if name == "SteepestDescent":
         mu = p["momentum"]
         return lp_direction(moment(mu, 1, math.log1p(-mu))[2], _descent_power(p["norm"]))

@@ -105,6 +105,8 @@ SCALE_INVARIANT = [
     *[fb.SteepestDescent(norm=p) for p in (1.0, 1.5, 3.0, float("inf"))],
     fb.SteepestDescent(norm=1.5, momentum=0.9, batch_size=1),
     fb.SteepestDescent(norm=3.0, momentum=0.5, batch_size=2, sampling="reshuffle"),
+    fb.LossNormalizedGD(),
+    fb.LossNormalizedGD(batch_size=2),
 ]
 SMALL = fb.datasets.gaussian(n=6, d=8, seed=4)
 

@@ -40,7 +40,8 @@ def test_hundred_epochs_from_margins_near_1000_match_the_reference(optimizer, mu
     data = MULTICLASS if multiclass else BINARY
     w0 = far_start(data)
     assert data.margins(w0).min() > 990 if multiclass else (data.Z @ w0).min() > 990
-    tr = fb.simulate(data, optimizer, epochs=100, w0=w0, record=[0, 10, 50, 100])
+    lr = fb.PolynomialDecay(0.1, 0.5)  # given: an optimizer's default may be another
+    tr = fb.simulate(data, optimizer, lr=lr, epochs=100, w0=w0, record=[0, 10, 50, 100])
     params = optimizer.to_dict()
     name = params.pop("name")
     rows, extra = (data.X, dict(labels=data.y, k=data.k)) if multiclass else (data.Z, {})

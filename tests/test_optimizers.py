@@ -52,6 +52,8 @@ VARIANTS = [
     *[fb.SteepestDescent(norm=n) for n in ("nuclear", "schatten-1.5", "schatten-3", "spectral")],
     fb.SteepestDescent(norm="schatten-3", momentum=0.9, batch_size=2, sampling="reshuffle"),
     fb.SteepestDescent(norm="nuclear", momentum=0.5, batch_size=1),
+    fb.LossNormalizedGD(batch_size=3, sampling="reshuffle"),
+    fb.LossNormalizedGD(batch_size=1),
     fb.MirrorDescent(p=1.5),
     fb.MirrorDescent(p=3.0, batch_size=2, sampling="reshuffle"),
 ]

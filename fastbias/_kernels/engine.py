@@ -99,6 +99,7 @@ def compiled_loop(
     multiclass: bool,
     factor=None,
     divisor=None,
+    value=None,
 ):
     """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
@@ -122,6 +123,10 @@ def compiled_loop(
         Whether the loss takes class scores (multiclass) or a margin (binary).
     factor, divisor : functions decorated with :func:`fastbias._jit.jitable`, optional
         The normalization of the ``"normalized"`` family.
+    value : function decorated with :func:`fastbias._jit.jitable`, optional
+        Matrix rules that take the loss: the loss's log-value, binary ``value(s, lparams) =
+        log l(s)`` or multiclass ``value(scores, r, label, lparams)``; the loop then passes
+        the batch's mean loss, scaled like the gradients, as ``Q[0, 0]``.
 
     Returns
     -------
@@ -129,7 +134,7 @@ def compiled_loop(
         ``loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
         state, hp, dyn, scale, carry, limits)``, see :func:`_entrywise_loop`.
     """
-    key = (family, prepare, update, mode, squares, derivative, multiclass, factor, divisor)
+    key = (family, prepare, update, mode, squares, derivative, multiclass, factor, divisor, value)
     if key not in _LOOPS:
         token = "|".join(
             (
@@ -138,6 +143,7 @@ def compiled_loop(
                 source_digest(update),
                 source_digest(derivative),
                 "" if factor is None else source_digest(factor),
+                "" if value is None else source_digest(value),
                 family,
                 str(mode),
                 str(squares),
@@ -154,7 +160,10 @@ def compiled_loop(
                 prepare, update, factor, divisor, mode, derivative, batch, not multiclass, token
             )
         elif family == MATRIX:
-            _LOOPS[key] = _matrix_loop(prepare, update, mode, squares, derivative, batch, token)
+            summer = _multiclass_loss_sum if multiclass else _binary_loss_sum
+            _LOOPS[key] = _matrix_loop(
+                prepare, update, mode, squares, derivative, batch, value, summer, token
+            )
         else:
             raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
     return _LOOPS[key]
@@ -506,7 +515,11 @@ def _binary_normalized_steps(
     carry[1] = s
 
 
-def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
+def _matrix_loop(prepare, update, mode, squares, derivative, batch, value, summer, token):
+    takes_loss = value is not None
+    if value is None:
+        value, summer = _no_value, _no_loss_sum
+
     @kernel()
     def loop(
         X2,
@@ -530,8 +543,9 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
         """Run ``n_epochs`` epochs of a matrix rule; arguments as for entrywise rules.
 
         The batch gradient ``G`` (and ``Q``, the sum of the squared per-sample gradients,
-        for rules that ask for it) is formed in full before ``update`` is called. ``carry``
-        is not used.
+        for rules that ask for it; or ``Q[0, 0]``, the batch's mean loss scaled like the
+        gradients, for rules that take the loss) is formed in full before ``update`` is
+        called. ``carry`` is not used.
         """
         token  # noqa: B018 (part of the cache key)
         n, d = X2.shape
@@ -542,6 +556,7 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
         coef = np.empty((batch_size, kout))
         G = np.empty((kout, d))
         Q = np.empty((kout, d if squares else 0))
+        loss_sum = np.zeros((1, 1))
         rows = order.shape[0]
         step = 0
         for e in range(n_epochs):
@@ -570,12 +585,55 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, token):
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
                 _batch_gradient(X2, order, er, start, nb, coef, G, Q)
                 p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
-                update(G, Q, W, state, p)
+                if takes_loss:
+                    loss_sum[0, 0] = summer(
+                        value, scores, labels, order, er, start, nb, lparams, scale
+                    )
+                update(G, loss_sum if takes_loss else Q, W, state, p)
                 if mode == STATE:
                     update_bounds(scale, dyn, _gradient_bound(coef, nb))
                 step += 1
 
     return loop
+
+
+@jitable
+def _no_value(s, lparams):
+    """Stands in for a loss value a rule does not take."""
+    return 0.0
+
+
+@jitable(nrt=False)
+def _no_loss_sum(value, scores, labels, order, er, start, nb, lparams, scale):
+    """Stands in for the loss sum a rule does not take."""
+    return 0.0
+
+
+@jitable(nrt=False)
+def _binary_loss_sum(value, scores, labels, order, er, start, nb, lparams, scale):
+    """The batch's mean loss ``(1/nb) sum_r l(s_r)``, scaled like the gradients.
+
+    ``value(s, lparams) = log l(s)``; each term is ``exp(log l - A + K ln 2)`` (no row
+    exponent: a loss is not multiplied by a data row).
+    """
+    total = 0.0
+    for r in range(nb):
+        total += math.exp(
+            log_coefficient(value(scores[r, 0], lparams), scale[ANCHOR], scale[BITS], 0.0)
+        )
+    return total / nb
+
+
+@jitable(nrt=False)
+def _multiclass_loss_sum(value, scores, labels, order, er, start, nb, lparams, scale):
+    """As :func:`_binary_loss_sum` for a multiclass loss ``value(scores, r, label, lparams)``."""
+    total = 0.0
+    for r in range(nb):
+        label = labels[order[er, start + r]]
+        total += math.exp(
+            log_coefficient(value(scores, r, label, lparams), scale[ANCHOR], scale[BITS], 0.0)
+        )
+    return total / nb
 
 
 @jitable(nrt=False)

@@ -128,6 +128,10 @@ class Rule:
         (AdamProxy); otherwise ``Q`` is empty.
     factor, divisor : function, optional
         Normalized rules: ``factor(a, p)`` and ``divisor(S, p)`` (jitable), see ``family``.
+    takes_loss : bool, default False
+        Matrix rules: the loop passes the batch's mean loss ``(1/|B|) sum_i l_i``, scaled
+        like the gradients, as ``Q[0, 0]`` (loss-normalized GD); the loss must give its
+        log-value (``Loss.value``).
     init : function, optional
         ``init(optimizer, W, state)``: fills the state arrays in place from the starting
         point ``W`` (plain Python, once when a run starts; mirror descent's dual variable);
@@ -149,6 +153,7 @@ class Rule:
     squares: bool = False
     factor: Callable | None = None
     divisor: Callable | None = None
+    takes_loss: bool = False
     init: Callable | None = None
 
     def __post_init__(self):
@@ -173,12 +178,24 @@ class Rule:
             )
         if self.squares and self.family != MATRIX:
             raise ValueError(f"rule {self.name!r}: squares=True needs family 'matrix'.")
+        if self.takes_loss and (self.family != MATRIX or self.squares):
+            raise ValueError(
+                f"rule {self.name!r}: takes_loss=True needs family 'matrix' (and no squares)."
+            )
         for name in ("prepare", "update"):
             if not callable(getattr(self, name)):
                 raise TypeError(f"{name} must be a function; got {getattr(self, name)!r}.")
 
     def loop(self, loss):
         """The compiled step loop of this rule for a loss (:mod:`fastbias._kernels.engine`)."""
+        value = None
+        if self.takes_loss:
+            value = type(loss).value
+            if value is None:
+                raise ValueError(
+                    f"rule {self.name!r} takes the loss itself, and loss {loss!r} "
+                    "gives no log-value (Loss.value); use a loss that does."
+                )
         return compiled_loop(
             self.family,
             self.prepare,
@@ -189,6 +206,7 @@ class Rule:
             type(loss).multiclass,
             self.factor,
             self.divisor,
+            value,
         )
 
     def dry_run(self, hp: np.ndarray, optimizer_name: str) -> None:
@@ -226,6 +244,8 @@ class Rule:
             else:
                 G = np.array([[0.5, -0.25, 0.125], [-0.5, 0.25, -0.125]])
                 Q = G * G if self.squares else np.empty((2, 0))
+                if self.takes_loss:
+                    Q = np.array([[0.75]])
                 update(G, Q, np.zeros((2, 3)), np.zeros((ns, 2, 3)), p)
         except (IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
             raise RuleContractError(
