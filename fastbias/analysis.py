@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import check_finite_array, check_interval, check_option, check_real
 from .datasets import Dataset, MulticlassDataset
-from .geometry import cosine, fixed_point, margin_ratio, max_margin
+from .geometry import cosine, fixed_point, margin_ratio, max_margin, normalized_margin
 from .norms import MATRIX_NORMS, check_matrix_norm, check_norm, check_p, norm_values, summary_norms
 from .solvers import SolverError
 from .theory import adam_metric
@@ -435,11 +435,6 @@ def _scaled(w: np.ndarray) -> np.ndarray:
     return w / np.max(np.abs(w))
 
 
-def _lp_ratio(Z: np.ndarray, w: np.ndarray, p: float, gamma_star: float) -> float:
-    """``gamma_p(w) / gamma*`` for signed samples Z and a scaled iterate w."""
-    return float(np.min(Z @ w) / np.linalg.norm(w, ord=p) / gamma_star)
-
-
 @dataclass(frozen=True, eq=False)
 class Identification:
     """Which geometry explains an iterate (returned by :func:`identify`).
@@ -591,13 +586,15 @@ def identify(data, w, candidates=None, *, tol: float = 0.05) -> Identification:
         max-margin matrices of the matrix norms ``"max"``, ``"fro"``, ``"spectral"``,
         ``"nuclear"`` (where the solvers know it) and ``"l1"``.
     tol : float, default 0.05
-        ``decided`` means ``best_ratio >= 1 - tol``; in (0, 1). The default is ours.
+        ``decided`` means that the margin ratio of ``best`` (the best l_p, or a better
+        candidate of the table) is at least ``1 - tol``; in (0, 1). The default is ours.
 
     Returns
     -------
     Identification
         ``table`` (name, cosine, margin ratio; best ratio first), ``best_p``,
-        ``best_ratio``, ``decided``, ``verdict``, ``profile``, ``to_frame()``.
+        ``best_ratio``, ``best``, ``ratio``, ``decided``, ``verdict``, ``profile``,
+        ``solves``, ``to_frame()``.
 
     Raises
     ------
@@ -613,11 +610,12 @@ def identify(data, w, candidates=None, *, tol: float = 0.05) -> Identification:
     searched on the grid 1/p = 0, 0.01, ..., 1: first at 1/p = 0, 0.1, ..., 1, then by
     golden-section search on the grid within 0.1 of the best of those (the ratio is
     unimodal in 1/p on the runs we measured, and flat near its maximum: the search stops on
-    1/p, not on the ratio). Every max-margin solution is kept per dataset (by content) and
-    p, so a search costs about 17 solves the first time and a few on the same data after
-    (``solves``). Full-batch steepest descent in the l_p norm converges in direction to the
-    l_p max margin (Gunasekar et al. 2018): SignGD names inf, normalized GD names 2 once
-    they have converged (1e3 epochs on Gaussian 10 x 50 data).
+    1/p, not on the ratio). Every solution is kept per dataset (by content) and norm: on
+    Gaussian 10 x 50 data the first call solves 19 problems (the table's six and the
+    search's), the next ones on the same data 0 to 5 (``solves``). Full-batch steepest
+    descent in the l_p norm converges in direction to the l_p max margin (Gunasekar et al.
+    2018): SignGD names inf, normalized GD names 2 once they have converged (1e3 epochs on
+    Gaussian 10 x 50 data).
 
     Examples
     --------
@@ -637,7 +635,6 @@ def identify(data, w, candidates=None, *, tol: float = 0.05) -> Identification:
     def solution(key, solve):
         """The stored solution of ``key`` for these data, or None (with a note) if it fails."""
         nonlocal solves
-
         try:
             result, solved = _SOLUTIONS.get((data.fingerprint, *key), solve)
         except SolverError as exc:
@@ -662,7 +659,7 @@ def identify(data, w, candidates=None, *, tol: float = 0.05) -> Identification:
         ratio=ratio,
         decided=ratio >= 1.0 - tol,
         tol=tol,
-        profile=tuple((_p_of(j), values[j]) for j in sorted(values) if math.isfinite(values[j])),
+        profile=tuple((_p_of(i), values[i]) for i in sorted(values) if math.isfinite(values[i])),
         solves=solves,
         notes=tuple(notes),
     )
@@ -674,11 +671,10 @@ def _best_p(data, w, solution) -> tuple[int, dict]:
     Binary data: the l_p problems of ``data`` (stored under ``("mm", p)``, shared with the
     table). Multiclass: the entrywise l_p problems, binary on ``vec(W)`` with Kesler's rows.
     """
-    if data.multiclass:
-        rows, _ = _SOLUTIONS.get((data.fingerprint, "kesler"), data.kesler_rows)
-        problem, Z, kind, v = rows, rows, "entrywise", w.reshape(-1)
+    if data.multiclass:  # not stored: cheap to build, and large for large data
+        problem, kind, v = data.kesler_rows(), "entrywise", w.reshape(-1)
     else:
-        problem, Z, kind, v = data, data.Z, "mm", w
+        problem, kind, v = data, "mm", w
     v = _scaled(v)
     values: dict[int, float] = {}
 
@@ -686,7 +682,7 @@ def _best_p(data, w, solution) -> tuple[int, dict]:
         if j not in values:
             p = _p_of(j)
             mm = solution((kind, p), lambda: max_margin(problem, p=p))
-            values[j] = -math.inf if mm is None else _lp_ratio(Z, v, p, mm.margin)
+            values[j] = -math.inf if mm is None else normalized_margin(problem, v, p) / mm.margin
         return values[j]
 
     start = max(range(0, _STEPS + 1, _COARSE), key=ratio)
@@ -710,7 +706,6 @@ def _candidate_row(data, w, name: str, solution) -> dict | None:
         fp = solution(("fixed_point",), lambda: fixed_point(data))
         if fp is None:
             return None
-
         root = np.sqrt(adam_metric(data, fp.c))
 
         def gamma(v):
