@@ -9,8 +9,9 @@ Muon), multiclass data, long runs as a workflow.
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
 
-from . import datasets, extend, losses, metrics, theory
+from . import analysis, datasets, extend, losses, metrics, theory
 from . import optimizers as _optimizers
+from .analysis import Identification, RateFit, fit_rate, identify
 from .checkpoints import checkpoint_info
 from .datasets import Dataset, MulticlassDataset
 from .geometry import (
@@ -24,6 +25,7 @@ from .geometry import (
 )
 from .metrics import log_loss
 from .optimizers import Optimizer, UnboundedStepWarning
+from .plotting import plot_trajectories
 from .schedules import Constant, PolynomialDecay, Schedule
 from .simulate import RunInterrupted, simulate, warmup
 from .sweep import SweepResult, grid, sweep
@@ -41,27 +43,33 @@ __all__ = [
     "Constant",
     "ConvergenceWarning",
     "Dataset",
+    "Identification",
     "MulticlassDataset",
     "Optimizer",
     "PolynomialDecay",
+    "RateFit",
     "RunInterrupted",
     "Schedule",
     "SolverError",
     "SweepResult",
     "Trajectory",
     "UnboundedStepWarning",
+    "analysis",
     "checkpoint_info",
     "cosine",
     "datasets",
     "extend",
+    "fit_rate",
     "fixed_point",
     "grid",
+    "identify",
     "log_loss",
     "losses",
     "margin_ratio",
     "max_margin",
     "metrics",
     "normalized_margin",
+    "plot_trajectories",
     "simulate",
     "sweep",
     "theory",

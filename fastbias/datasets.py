@@ -421,6 +421,26 @@ class MulticlassDataset(_Data):
             and np.array_equal(self._classes, other._classes)
         )
 
+    def kesler_rows(self) -> np.ndarray:
+        """Kesler's rows: ``vec(e_{y_i} x_i^T - e_c x_i^T)`` for every i and c != y_i.
+
+        Shape (n (k - 1), k d), with ``vec`` row-major (``W.reshape(-1)``), so that
+        ``kesler_rows() @ W.reshape(-1)`` are the margins ``(W[y_i] - W[c]) . x_i``: a
+        multiclass problem on W with an entrywise norm is a binary problem on ``vec(W)``
+        with these rows as signed samples.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastbias as fb
+        >>> mds = fb.MulticlassDataset([[1.0, 0.2], [0.1, 1.0], [-1.0, -1.0]], [0, 1, 2])
+        >>> W = np.arange(6.0).reshape(3, 2)
+        >>> rows = mds.kesler_rows()
+        >>> rows.shape, bool(np.isclose((rows @ W.reshape(-1)).min(), mds.margins(W).min()))
+        ((6, 6), True)
+        """
+        return _multiclass_rows(self._X, self._y, self.k)
+
     def margins(self, W) -> np.ndarray:
         """``min_{c != y_i} (W[y_i] - W[c]) . x_i`` per sample; W (k, d) or a stack (r, k, d)."""
         W = np.asarray(W, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Matplotlib drawings of reproduced figures (matplotlib is imported only when drawing).
+"""Matplotlib drawings of reproduced figures and of runs (matplotlib is imported only when drawing).
 
 The figures are built on :class:`matplotlib.figure.Figure` directly, without ``pyplot``: no
 global state, no GUI backend, and safe in worker processes and on machines without a
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from .experiments import METRICS, FigureResult
+if TYPE_CHECKING:  # the registry of experiments is imported when a figure is drawn
+    from .experiments import FigureResult
 
-__all__ = ["plot_figure"]
+__all__ = ["plot_figure", "plot_trajectories"]
 
 _YLABELS = {
     "cosine": "cosine similarity",
@@ -54,6 +57,8 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
     >>> fig = plot_figure(run_figure("fig2", epochs=1000))  # doctest: +SKIP
     >>> fig.savefig("fig2.png", dpi=100)  # doctest: +SKIP
     """
+    from .experiments import METRICS
+
     Figure = _matplotlib_figure()
     spec = result.spec
     panels = spec.panels
@@ -108,6 +113,93 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
     )
     fig.suptitle(f"{spec.name}: {spec.title}\n{setting}", fontsize=9)
     return fig
+
+
+def plot_trajectories(
+    trajectories, ref, metric="cosine", *, norm=None, labels=None, ax=None, **line_options
+):
+    """Draw one metric of several runs against their epochs, on log axes, on one Axes.
+
+    Parameters
+    ----------
+    trajectories : Trajectory, list of Trajectory or dict of str to Trajectory
+        The runs (a dict gives their labels).
+    ref : result or array_like
+        The reference of the metric, as :func:`fastbias.analysis.metric_values` takes it: a
+        direction (a max-margin or fixed-point result, or an array) for ``"cosine"`` and
+        ``"direction_gap"``; a max-margin result (or ``gamma*`` with ``norm``) for
+        ``"margin_ratio"`` and ``"margin_gap"``.
+    metric : {"cosine", "margin_ratio", "margin_gap", "direction_gap"}, default "cosine"
+    norm : float or str, optional
+        The norm of a margin metric, when ``ref`` is the number ``gamma*``.
+    labels : list of str, optional
+        Legend entries, one per run; default the dict's keys, or the optimizers' names.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new :class:`~matplotlib.figure.Figure` (not pyplot's) with
+        one Axes (``ax.figure.savefig(path)`` saves it).
+    **line_options
+        Passed to ``ax.plot`` for every run (``linewidth``, ``alpha``, ...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Notes
+    -----
+    The x axis is logarithmic (epoch 0 is left out); gaps are drawn on a logarithmic y axis
+    too, where records with a gap <= 0 (an iterate at or beyond the solver's accuracy) are
+    left out; cosines and ratios on a linear one, with a dotted line at 1 (on new Axes).
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> ds = fb.datasets.gaussian(n=4, d=6, seed=0)
+    >>> runs = {"SignGD": fb.simulate(ds, fb.SignGD(), epochs=100),
+    ...         "NGD": fb.simulate(ds, fb.NormalizedGD(), epochs=100)}
+    >>> ax = plot_trajectories(runs, fb.max_margin(ds, p="inf"), "margin_gap")
+    >>> ax.get_yscale(), len(ax.get_lines())
+    ('log', 2)
+    """
+    from .analysis import METRICS, metric_values
+    from .trajectory import Trajectory
+
+    if isinstance(trajectories, Trajectory):
+        trajectories = [trajectories]
+    if isinstance(trajectories, Mapping):
+        labels = list(trajectories) if labels is None else labels
+        trajectories = list(trajectories.values())
+    trajectories = list(trajectories)
+    if not trajectories or not all(isinstance(tr, Trajectory) for tr in trajectories):
+        raise TypeError(
+            f"trajectories must be a Trajectory or a non-empty list of them; got {trajectories!r}."
+        )
+    if labels is None:
+        labels = [(tr.params.get("optimizer") or {}).get("name", "run") for tr in trajectories]
+    labels = list(labels)
+    if len(labels) != len(trajectories):
+        raise ValueError(
+            f"labels must give one label per run ({len(trajectories)}); got {len(labels)}."
+        )
+    values = [metric_values(tr, metric, ref, norm) for tr in trajectories]
+    spec = METRICS[metric]
+    new = ax is None
+    if new:
+        ax = _matplotlib_figure()(figsize=(5.0, 3.6), layout="constrained").add_subplot()
+    for tr, y, label in zip(trajectories, values, labels, strict=True):
+        keep = tr.epochs > 0
+        if spec.gap:
+            keep &= y > 0
+        ax.plot(tr.epochs[keep], y[keep], label=label, **line_options)  # the Axes' colors
+    ax.set_xscale("log")
+    if spec.gap:
+        ax.set_yscale("log")
+    elif new:
+        ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(spec.label)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    return ax
 
 
 def _colors(k: int) -> list:

@@ -516,7 +516,7 @@ class SweepResult:
         min margin / ||w||: ``margin_l2``, ``margin_linf`` for binary data,
         ``margin_max``, ``margin_fro``, ``margin_spectral`` for multiclass data (None where
         undefined); for a failed config ``error_type`` and ``error``.
-        ``pandas.DataFrame(result.table)`` turns it into a data frame.
+        :meth:`to_frame` turns it into a pandas DataFrame.
     columns : tuple of str
         Column order of the table.
     trajectories : list of Trajectory or None
@@ -554,6 +554,16 @@ class SweepResult:
     def failed(self) -> list[int]:
         """Indices of the configs that raised an error (or whose result was not saved)."""
         return [row["index"] for row in self.table if row["status"] != "ok"]
+
+    def to_frame(self):
+        """The table as a pandas DataFrame: one row per config, the columns of :attr:`columns`.
+
+        Parameters, final metrics and errors as in :attr:`table` (None where a row has no
+        value); pandas is imported here only.
+        """
+        from .analysis import import_pandas
+
+        return import_pandas().DataFrame(self.table, columns=list(self.columns))
 
     def to_csv(self, path) -> Path:
         """Write the table to a CSV file atomically (temporary file, then rename).

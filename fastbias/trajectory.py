@@ -121,6 +121,57 @@ class Trajectory:
         norm = check_norm(norm, self.multiclass)
         return self.normalized_margin(norm) / check_gamma_star(gamma_star, norm)
 
+    def margin_gap(self, norm, ref) -> np.ndarray:
+        """Margin gap ``1 - gamma(w) / gamma*`` at each record (SPEC 12).
+
+        ``ref`` is the :func:`fastbias.max_margin` result for ``norm``, or ``gamma*``; as in
+        :meth:`margin_ratio`, of which it is one minus.
+        """
+        return 1.0 - self.margin_ratio(norm, ref)
+
+    def direction_gap(self, ref) -> np.ndarray:
+        """Direction gap ``1 - cos(w, w*)`` at each record, accurate when tiny (SPEC 12).
+
+        ``ref`` is a direction or a result with one; see
+        :func:`fastbias.analysis.direction_gap`.
+        """
+        from .analysis import direction_gap
+
+        return direction_gap(self.w, ref)
+
+    def fit_rate(self, quantity, norm=None, ref=None, model="power", tail=2):
+        """Fit the rate of a gap against the recorded epochs (:func:`fastbias.fit_rate`).
+
+        ``quantity`` is ``"margin_gap"`` (``ref`` a max-margin result, or ``gamma*`` with
+        ``norm``) or ``"direction_gap"`` (``ref`` a direction; no norm); ``model`` and
+        ``tail`` as in :func:`fastbias.fit_rate`. Returns a :class:`~fastbias.RateFit`.
+        """
+        from .analysis import fit_trajectory_rate
+
+        return fit_trajectory_rate(self, quantity, norm, ref, model, tail)
+
+    def to_frame(self, references=None, metrics=("cosine", "margin_ratio"), label=None):
+        """The records as a pandas DataFrame, one row each (epoch, log_loss, min margin, norms).
+
+        ``references`` (a dict of names to references) adds a column ``<metric>_<name>`` per
+        metric asked for by name; see :func:`fastbias.analysis.trajectory_frame`.
+        """
+        from .analysis import trajectory_frame
+
+        return trajectory_frame(self, references, metrics, label)
+
+    def plot(self, ref, metric="cosine", *, norm=None, ax=None, label=None, **line_options):
+        """Draw a metric against the epochs on log axes; returns the matplotlib Axes.
+
+        See :func:`fastbias.plot_trajectories` (this run alone, labelled ``label``).
+        """
+        from .plotting import plot_trajectories
+
+        labels = None if label is None else [label]
+        return plot_trajectories(
+            [self], ref, metric, norm=norm, labels=labels, ax=ax, **line_options
+        )
+
     def save(self, path):
         """Write the trajectory atomically to an ``.npz`` file (no pickles); returns the path."""
         return atomic_savez(
