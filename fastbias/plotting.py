@@ -21,6 +21,8 @@ _YLABELS = {
     "cosine": "cosine similarity",
     "margin_ratio": "gamma(w) / gamma*",
     "decay_norm": "||w|| x weight decay",
+    "margin_gap": "1 - gamma(w) / gamma*",
+    "direction_gap": "1 - cos(w, w*)",
 }
 
 
@@ -57,7 +59,7 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
     >>> fig = plot_figure(run_figure("fig2", epochs=1000))  # doctest: +SKIP
     >>> fig.savefig("fig2.png", dpi=100)  # doctest: +SKIP
     """
-    from .experiments import METRICS
+    from .experiments import GAP_METRICS, METRICS
 
     Figure = _matplotlib_figure()
     spec = result.spec
@@ -80,13 +82,19 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
         series = by_panel.get(i, [])
         # Colors follow the position in the panel, so that the same sweep value has the
         # same color in every panel.
+        gap = panel.metric in GAP_METRICS
         for s, color in zip(series, _colors(len(series)), strict=True):
             keep = s.epochs > 0  # the log axis cannot show epoch 0
+            if gap:
+                keep &= s.values > 0  # nor a gap of 0 (or below, before separation)
             ax.plot(
                 s.epochs[keep], s.values[keep], label=legend_of[s.curve], color=color, linewidth=1.4
             )
         ax.set_xscale("log")
-        ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+        if gap:
+            ax.set_yscale("log")
+        else:
+            ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
         ax.set_title(panel.title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel(_YLABELS.get(panel.metric, METRICS[panel.metric]))

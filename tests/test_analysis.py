@@ -289,32 +289,11 @@ def test_identify_names_the_p_of_an_lp_max_margin_direction(p):
     assert found.decided and found.best in (f"l{p:g}", f"l{found.best_p:.4g}")
 
 
-def _steepest_descent(Z, p, epochs):
-    """Full-batch normalized steepest descent in the l_p norm, exp loss, eta_t = 0.1 (t+2)^-0.5.
-
-    A NumPy loop (the derivatives shifted by the smallest margin, which the direction
-    ignores): ``d = sign(g) |g|^(q-1) / ||g||_q^(q-1)``, p = 1 the largest coordinates.
-    """
-    w = np.zeros(Z.shape[1])
-    for t in range(epochs):
-        margins = Z @ w
-        g = -(np.exp(-(margins - margins.min())) @ Z)
-        a = np.abs(g) / np.abs(g).max()
-        if p == math.inf:
-            d = np.sign(g)
-        elif p == 1.0:
-            d = np.where(a == 1.0, np.sign(g), 0.0) / np.sum(a == 1.0)
-        else:
-            q = p / (p - 1.0)
-            d = np.sign(g) * a ** (q - 1.0) / np.linalg.norm(a, q) ** (q - 1.0)
-        w -= 0.1 * (t + 2) ** -0.5 * d
-    return w
-
-
 @pytest.mark.parametrize("p", [1.0, 1.5, 3.0])
 def test_identify_names_the_p_of_a_steepest_descent_run(gaussian, p):
     """SPEC 12 asks for p within 0.05 in 1/p on a converged NSD run; it is within 0.01."""
-    found = fb.identify(gaussian, _steepest_descent(gaussian.Z, p, 1000))
+    tr = fb.simulate(gaussian, fb.SteepestDescent(norm=p), epochs=1000, record=1)
+    found = fb.identify(gaussian, tr)
     assert abs(1.0 / found.best_p - 1.0 / p) <= 0.01 + 1e-12
 
 

@@ -16,6 +16,7 @@ from .figures import FIGURES, PAPER_FIGURES, figure_names, get_figure
 from .report import FigureResult, Reference, Series
 from .runner import DEFAULT_RECORD, run_figure, run_figures
 from .specs import (
+    GAP_METRICS,
     METRICS,
     PAPER_LR,
     REFERENCES,
@@ -23,6 +24,7 @@ from .specs import (
     Curve,
     DataSpec,
     FigureSpec,
+    Fit,
     Panel,
     short_label,
 )
@@ -33,8 +35,10 @@ __all__ = [
     "DEFAULT_RECORD",
     "DataSpec",
     "FIGURES",
+    "GAP_METRICS",
     "FigureResult",
     "FigureSpec",
+    "Fit",
     "METRICS",
     "PAPER_FIGURES",
     "PAPER_LR",

@@ -8,10 +8,12 @@ every figure says which (``FigureSpec.notes``). A new experiment is one more bui
 from __future__ import annotations
 
 from ..optimizers import (
+    GD,
     AdamProxy,
     DetAdam,
     IncAdam,
     IncSignum,
+    LossNormalizedGD,
     MirrorDescent,
     Muon,
     NormalizedGD,
@@ -20,7 +22,7 @@ from ..optimizers import (
     SteepestDescent,
 )
 from ..schedules import Constant
-from .specs import Check, Curve, DataSpec, FigureSpec, Panel, short_label
+from .specs import Check, Curve, DataSpec, FigureSpec, Fit, Panel, short_label
 
 __all__ = ["FIGURES", "PAPER_FIGURES", "figure_names", "get_figure"]
 
@@ -870,6 +872,77 @@ def _mirror() -> FigureSpec:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Beyond the paper: rates of convergence (SPEC 12)
+# --------------------------------------------------------------------------------------------
+
+
+def _rates() -> FigureSpec:
+    gd = Curve("GD (rate 0.1)", GAUSSIAN, GD(), lr=Constant(0.1))
+    lngd = Curve("loss-normalized GD (0.1)", GAUSSIAN, LossNormalizedGD(), lr=Constant(0.1))
+    ngd = Curve("normalized GD", GAUSSIAN, NormalizedGD())
+    sign = Curve("SignGD", GAUSSIAN, SignGD())
+    det = Curve("Det-Adam (full batch)", GAUSSIAN, DetAdam())
+    inc = Curve("Inc-Adam b=1", GAUSSIAN, IncAdam())
+    l2, linf = (gd, lngd, ngd), (sign, det)
+    fits = (
+        Fit(
+            gd.label,
+            "l2",
+            "margin_gap",
+            "log",
+            "a = 1 (Soudry et al. 2018); 1.08-1.20 is measured over feasible horizons",
+        ),
+        Fit(lngd.label, "l2", "margin_gap", "power", "a = 1: O(log n / t) (Ji and Telgarsky 2021)"),
+        Fit(
+            ngd.label,
+            "l2",
+            "margin_gap",
+            "power",
+            "about 0.5: log t / sqrt(t) (Nacson et al. 2019)",
+        ),
+        Fit(sign.label, "linf", "margin_gap", "power", "none established: report"),
+        Fit(det.label, "linf", "margin_gap", "log", "polynomial in 1/log t (Zhang, Zou, Cao 2024)"),
+        Fit(inc.label, "fixed_point", "direction_gap", "power", "none established: report"),
+    )
+    checks = (
+        Check(
+            f"{lngd.label}: margin gap below GD's",
+            (lngd.label, "l2", "margin_gap"),
+            "<",
+            (gd.label, "l2", "margin_gap"),
+        ),
+        Check(
+            f"{ngd.label}: margin gap below GD's",
+            (ngd.label, "l2", "margin_gap"),
+            "<",
+            (gd.label, "l2", "margin_gap"),
+        ),
+    )
+    return FigureSpec(
+        name="rates",
+        title="Gaussian data: how fast the margin gap closes, by method",
+        setting=f"{GAUSSIAN.describe()}; GD and loss-normalized GD at the constant rate 0.1, "
+        f"normalized GD, SignGD, Det-Adam and Inc-Adam (b = 1) at {_LR_SETTING}",
+        claim=(
+            "The margin gap 1 - gamma(w_t) / gamma* closes like 1/log t for GD with a "
+            "constant rate (Soudry et al. 2018) and like 1/t for loss-normalized GD (Ji and "
+            "Telgarsky 2021); normalized GD with decaying rates in between (Nacson et al. "
+            "2019); SignGD and Adam: fitted and reported."
+        ),
+        panels=(
+            Panel("l2", "margin_gap", l2),
+            Panel("linf", "margin_gap", linf),
+            Panel("fixed_point", "direction_gap", (inc,)),
+        ),
+        epochs=10**7,  # Det-Adam's gap enters its tail only after 1e5 epochs
+        quick_epochs=10**4,
+        checks=checks,
+        notes=_OURS + "; constant rate 0.1 for GD and loss-normalized GD (ours).",
+        fits=fits,
+    )
+
+
 #: The paper's figures, in its order.
 PAPER_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10")
 
@@ -895,6 +968,7 @@ FIGURES: dict[str, FigureSpec] = {
         _nsd_lp(),
         _nsd_batch(),
         _mirror(),
+        _rates(),
     )
 }
 

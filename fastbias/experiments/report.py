@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .figures import PAPER_FIGURES
-from .specs import OPS, REFERENCES, DataSpec, FigureSpec, short_label
+from .specs import GAP_METRICS, OPS, REFERENCES, DataSpec, FigureSpec, short_label
 
 __all__ = ["FigureResult", "Reference", "Series"]
 
@@ -109,6 +109,26 @@ class FigureResult:
             out.append((check, left, right, bool(OPS[check.op](left, right))))
         return out
 
+    def series_of(self, curve: str, reference: str, metric: str) -> Series:
+        """The series of one (curve, reference, metric); KeyError if the figure has none."""
+        for s in self.series:
+            if (s.curve, s.reference, s.metric) == (curve, reference, metric):
+                return s
+        raise KeyError(f"{self.name} has no series {(curve, reference, metric)!r}.")
+
+    def fit_results(self) -> list[tuple]:
+        """Each rate fit with its result: ``(fit, RateFit or the error message)``."""
+        from ..analysis import fit_rate
+
+        out = []
+        for fit in self.spec.fits:
+            s = self.series_of(fit.curve, fit.reference, fit.metric)
+            try:
+                out.append((fit, fit_rate(s.epochs, s.values, fit.model, tail=fit.tail)))
+            except ValueError as exc:
+                out.append((fit, str(exc)))
+        return out
+
     def summary(self) -> str:
         """A plain-text summary: setting, claim, final values, checks and reference facts."""
         spec = self.spec
@@ -143,6 +163,13 @@ class FigureResult:
                 f"`fastbias reproduce {spec.name}` runs the full horizon "
                 f"({spec.epochs:,} epochs), where the claim is judged.",
             ]
+        if spec.fits:
+            lines += [
+                "",
+                "rates fitted to the tail (log gap on log t, or on log log t for "
+                "the log model; 95% interval):",
+                *_fit_lines(self),
+            ]
         lines += ["", "reference directions:", *_reference_lines(self)]
         total = sum(self.run_seconds.values())
         lines += [
@@ -169,8 +196,28 @@ def _table(result: FigureResult) -> list[str]:
         cells = []
         for ref, metric in columns:
             v = values.get((label, ref, metric))
-            cells.append(f"{v:{cell}.4f}" if v is not None else " " * cell)
+            if v is None:
+                cells.append(" " * cell)
+            else:
+                cells.append(f"{v:{cell}.3e}" if metric in GAP_METRICS else f"{v:{cell}.4f}")
         lines.append("  " + f"{label:<{width}s}" + "".join(cells))
+    return lines
+
+
+def _fit_lines(result: FigureResult) -> list[str]:
+    lines = []
+    for fit, outcome in result.fit_results():
+        model = "C t^-a" if fit.model == "power" else "C (log t)^-a"
+        what = f"  {fit.curve}, {short_label(fit.reference, fit.metric)} ~ {model}: "
+        if isinstance(outcome, str):
+            lines.append(what + f"no fit ({outcome})")
+            continue
+        low, high = outcome.ci
+        lines.append(
+            what + f"a = {outcome.exponent:.3f} [{low:.3f}, {high:.3f}], r^2 = {outcome.r2:.4f}, "
+            f"epochs {outcome.window[0]:,.0f}..{outcome.window[1]:,.0f} ({outcome.n_used} "
+            f"records, {outcome.n_dropped} dropped); theory: {fit.theory}"
+        )
     return lines
 
 

@@ -65,6 +65,10 @@ def _metric_values(tr: Trajectory, ref: Reference, metric: str, curve) -> np.nda
         return np.asarray(tr.cosine(ref.w), dtype=np.float64)
     if metric == "margin_ratio":
         return np.asarray(tr.margin_ratio(norm, ref.margin), dtype=np.float64)
+    if metric == "margin_gap":
+        return np.asarray(tr.margin_gap(norm, ref.margin), dtype=np.float64)
+    if metric == "direction_gap":
+        return np.asarray(tr.direction_gap(ref.w), dtype=np.float64)
     # decay_norm: the reference's norm of the iterate times the curve's weight decay
     from ..norms import norm_values
 

@@ -21,7 +21,9 @@ __all__ = [
     "Check",
     "Curve",
     "DataSpec",
+    "Fit",
     "FigureSpec",
+    "GAP_METRICS",
     "METRICS",
     "OPS",
     "PAPER_LR",
@@ -75,9 +77,19 @@ REFERENCES = {
 METRICS = {
     "cosine": "cosine similarity",
     "margin_ratio": "normalized-margin ratio",
+    "margin_gap": "margin gap 1 - gamma(w) / gamma*",
+    "direction_gap": "direction gap 1 - cos(w, w*)",
     "decay_norm": "||w|| x weight decay",
 }
-_METRIC_SHORT = {"cosine": "cos", "margin_ratio": "ratio", "decay_norm": "norm x wd"}
+#: Metrics that fall to 0 at convergence (drawn on a log axis, and fitted by rates).
+GAP_METRICS = ("margin_gap", "direction_gap")
+_METRIC_SHORT = {
+    "cosine": "cos",
+    "margin_ratio": "ratio",
+    "margin_gap": "gap",
+    "direction_gap": "dir gap",
+    "decay_norm": "norm x wd",
+}
 
 
 def short_label(reference: str, metric: str) -> str:
@@ -211,7 +223,7 @@ class Panel:
     reference : str
         A key of :data:`REFERENCES`: "l2", "linf", "fixed_point" (binary data); "max",
         "fro", "spectral" (multiclass data).
-    metric : {"cosine", "margin_ratio", "decay_norm"}
+    metric : {"cosine", "margin_ratio", "margin_gap", "direction_gap", "decay_norm"}
         Cosine similarity; ``gamma(w) / gamma*`` (the right comparison where the max-margin
         solution may be non-unique); or the reference's norm of the iterate times the
         curve's weight decay (AdamW: 1 on the boundary ``||w|| = 1 / weight_decay``).
@@ -233,7 +245,7 @@ class Panel:
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {sorted(METRICS)}; got {self.metric!r}.")
         kind = REFERENCES[self.reference]
-        if self.metric != "cosine" and kind.norm is None:
+        if self.metric not in ("cosine", "direction_gap") and kind.norm is None:
             raise ValueError(
                 f"metric {self.metric!r} needs a max-margin reference; got {self.reference!r}."
             )
@@ -248,6 +260,8 @@ class Panel:
             what = {
                 "cosine": "cosine with",
                 "margin_ratio": "margin ratio,",
+                "margin_gap": "margin gap,",
+                "direction_gap": "direction gap,",
                 "decay_norm": "norm x weight decay,",
             }[self.metric]
             object.__setattr__(self, "title", f"{what} {kind.label}")
@@ -287,6 +301,38 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Fit:
+    """A rate fitted to the tail of one series (:func:`fastbias.fit_rate`).
+
+    Parameters
+    ----------
+    curve : str
+        Label of the curve.
+    reference : str
+    metric : {"margin_gap", "direction_gap"}
+    model : {"power", "log"}
+        ``gap ~ C t^-a`` or ``gap ~ C (log t)^-a``.
+    theory : str
+        What the literature predicts, in words (shown beside the fit).
+    tail : float or (float, float), default 2
+        The window: decades back from the horizon, or ``(t_min, t_max)``.
+    """
+
+    curve: str
+    reference: str
+    metric: str
+    model: str
+    theory: str
+    tail: object = 2
+
+    def __post_init__(self):
+        if self.metric not in GAP_METRICS:
+            raise ValueError(f"metric must be one of {GAP_METRICS}; got {self.metric!r}.")
+        if self.model not in ("power", "log"):
+            raise ValueError(f"model must be 'power' or 'log'; got {self.model!r}.")
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     """One experiment: panels of curves, horizons, the claim and its checks.
 
@@ -308,6 +354,8 @@ class FigureSpec:
         Horizon of ``--quick`` (a figure in well under a minute).
     checks : tuple of Check
         The claim as comparisons of final values (reported as visible or not).
+    fits : tuple of Fit
+        Rates fitted to the tails of gap series (reported with their intervals).
     notes : str
         Which settings are ours rather than the paper's.
     """
@@ -321,6 +369,7 @@ class FigureSpec:
     quick_epochs: int
     checks: tuple = ()
     notes: str = ""
+    fits: tuple = ()
 
     @property
     def curves(self) -> tuple:
