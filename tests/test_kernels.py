@@ -89,7 +89,7 @@ def assert_close_rows(W, R, tol=TOL):
 
 BATCH_SIZES = [1, 2, 3, None]  # None = n = 7: 2 and 3 do not divide 7
 SAMPLINGS = ["cyclic", "reshuffle", "replacement"]
-LOSSES = ["exp", "logistic"]
+LOSSES = list(fb.losses.BINARY_LOSSES)  # every binary loss of the table
 
 
 @pytest.mark.parametrize("data_name", sorted(DATA))

@@ -19,7 +19,7 @@ from reference import (
 )
 
 POLY = ("poly", 0.1, 0.5)
-LOSSES = ["exp", "logistic"]
+LOSSES = list(fb.losses.BINARY_LOSSES)  # every binary loss of the table
 
 
 def separable(n, d, seed, min_margin=0.5):
