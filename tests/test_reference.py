@@ -18,8 +18,10 @@ from reference import (
     simulate_reference,
 )
 
+from fastbias.losses import BINARY_LOSSES
+
 POLY = ("poly", 0.1, 0.5)
-LOSSES = list(fb.losses.BINARY_LOSSES)  # every binary loss of the table
+LOSSES = list(BINARY_LOSSES)  # every binary loss of the table
 
 
 def separable(n, d, seed, min_margin=0.5):
