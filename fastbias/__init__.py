@@ -24,6 +24,7 @@ from .geometry import (
     normalized_margin,
 )
 from .metrics import log_loss
+from .models import DiagonalNet, Model
 from .optimizers import Optimizer, UnboundedStepWarning
 from .plotting import plot_trajectories
 from .schedules import Constant, PolynomialDecay, Schedule
@@ -43,7 +44,9 @@ __all__ = [
     "Constant",
     "ConvergenceWarning",
     "Dataset",
+    "DiagonalNet",
     "Identification",
+    "Model",
     "MulticlassDataset",
     "Optimizer",
     "PolynomialDecay",
@@ -68,6 +71,7 @@ __all__ = [
     "margin_ratio",
     "max_margin",
     "metrics",
+    "models",
     "normalized_margin",
     "plot_trajectories",
     "simulate",

@@ -30,6 +30,8 @@ CHECKPOINT_FORMAT = "fastbias-checkpoint-2"
 _OLD_FORMATS = ("fastbias-checkpoint-1",)
 # Parameters that must agree for a checkpoint to belong to a run; "epochs" may grow.
 MATCHED = ("kind", "optimizer", "lr", "loss", "seed", "record", "w0", "data")
+# Parameters of runs with a model (SPEC 13); a checkpoint without them ran the linear one.
+MATCHED_MODEL = ("model", "theta0")
 
 
 class RunState:
@@ -245,6 +247,7 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
     """
     from .datasets import Dataset, MulticlassDataset, from_source
     from .losses import loss_from_stored
+    from .models import model_from_dict
     from .optimizers import optimizer_from_dict
     from .schedules import schedule_from_dict
 
@@ -260,6 +263,7 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
         optimizer = optimizer_from_dict(params["optimizer"])
         lr = schedule_from_dict(params["lr"])
         loss = loss_from_stored(params["loss"], params["kind"] == "multiclass")
+        model = model_from_dict(params.get("model"))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint {str(path)!r} cannot be resumed: {exc}") from None
     if data.fingerprint != params["data"]:
@@ -268,6 +272,7 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
             "(fingerprint mismatch); resume it from Python with the original data."
         )
     w0 = params["w0"]
+    theta0 = params.get("theta0")
     return {
         "data": data,
         "optimizer": optimizer,
@@ -276,6 +281,8 @@ def rebuild_run(path, *, check_separable: bool = False) -> dict:
         "seed": params["seed"],
         "record": params["record"],
         "w0": None if w0 is None else np.asarray(w0, dtype=np.float64),
+        "model": model,
+        "theta0": None if theta0 is None else np.asarray(theta0, dtype=np.float64),
         "epochs": params["epochs"],
     }
 
@@ -291,8 +298,8 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
     def bad(what):
         return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
 
-    for key in MATCHED:
-        mine = params[key]
+    for key in (*MATCHED, *MATCHED_MODEL):
+        mine = params.get(key)
         if saved.get(key) != mine:
             raise ValueError(
                 f"checkpoint {str(path)!r} belongs to a different run: {key} differs "

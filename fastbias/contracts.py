@@ -17,7 +17,7 @@ import numpy as np
 
 from ._kernels.scale import BOUNDS, default_limits
 
-__all__ = ["ContractReport", "check_optimizer"]
+__all__ = ["ContractReport", "ModelReport", "check_optimizer", "check_model"]
 
 
 @dataclass
@@ -71,6 +71,7 @@ def check_optimizer(
     bits: int = 1,
     seed: int = 0,
     tolerance: float = 1e-10,
+    model=None,
 ) -> ContractReport:
     """Check an optimizer's declared state dynamics under tight scale bounds.
 
@@ -91,6 +92,8 @@ def check_optimizer(
         Largest relative difference accepted between the two runs (rescaling by powers of
         two is exact; what differs is the rounding of the gradients' coefficients: measured
         at most 5.4e-16 for the built-in optimizers).
+    model : Model, optional
+        Run the optimizer on a model's parameter (:mod:`fastbias.models`) instead of w.
 
     Returns
     -------
@@ -118,7 +121,7 @@ def check_optimizer(
     from .simulate import Runner
 
     data = _small_data(False) if data is None else data
-    plan = plan_run(data, optimizer, lr, epochs, loss, seed, 1, None, stored=False)
+    plan = plan_run(data, optimizer, lr, epochs, loss, seed, 1, None, stored=False, model=model)
     tracked = plan.spec.rule.scale == "state"
     names = [state.name for state in plan.spec.rule.states]
     finals = []
@@ -162,3 +165,105 @@ def _check_bounds(state, names, violations) -> None:
             violations.append(
                 f"epoch {state.epoch}: {name} = {largest:.3g} is {ratio:.3g} times its bound"
             )
+
+
+@dataclass
+class ModelReport:
+    """What :func:`check_model` found.
+
+    Attributes
+    ----------
+    model : str
+        ``repr`` of the model.
+    weight_difference : float
+        Largest difference between the jitable ``weight`` and :meth:`Model.weights`,
+        relative to the largest effective weight.
+    chain_difference : float
+        Largest difference between ``chain`` and central differences of ``weights``,
+        relative to the largest factor.
+    problems : list of str
+        Everything that failed, in words; empty if the contract holds.
+    """
+
+    model: str
+    weight_difference: float
+    chain_difference: float
+    problems: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+
+def check_model(model, *, k: int = 2, d: int = 5, seed: int = 0) -> ModelReport:
+    """Check that a model's kernel functions agree with its NumPy weights and their derivative.
+
+    The step loops use the jitable ``weight`` and ``chain`` of the model class; the
+    trajectory, the margins and the checks use :meth:`~fastbias.models.Model.weights`. This
+    evaluates all three at random parameters (entries of size 0.5 to 2, either sign) of
+    shape (multiplicity * k, d): ``weight`` must give ``weights`` to 1e-12 and ``chain``
+    the central differences of ``weights`` to 1e-6 (relative), and
+    :meth:`~fastbias.models.Model.initial` must have that shape.
+
+    Parameters
+    ----------
+    model : Model
+    k, d : int, default 2, 5
+        Output rows and coordinates of the parameters tried.
+    seed : int, default 0
+
+    Returns
+    -------
+    ModelReport
+
+    Examples
+    --------
+    >>> import fastbias as fb
+    >>> check_model(fb.DiagonalNet(depth=3)).passed
+    True
+    """
+    from .models import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a fastbias Model; got {model!r}.")
+    cls = type(model)
+    m = cls.multiplicity
+    mp = model.parameters()
+    rng = np.random.default_rng(seed)
+    P = rng.uniform(0.5, 2.0, size=(m * k, d)) * rng.choice([-1.0, 1.0], size=(m * k, d))
+    problems = []
+    start = np.asarray(model.initial(k, d))
+    if start.shape != (m * k, d):
+        problems.append(f"initial(k, d) has shape {start.shape}, not {(m * k, d)}")
+    expected = np.asarray(model.weights(P), dtype=np.float64)
+    if expected.shape != (k, d):
+        problems.append(f"weights(P) has shape {expected.shape}, not {(k, d)}")
+        return ModelReport(repr(model), np.inf, np.inf, problems)
+    kernel = np.array([[cls.weight(P, c, j, k, mp) for j in range(d)] for c in range(k)])
+    top = max(np.abs(expected).max(), np.finfo(float).tiny)
+    weight_difference = float(np.abs(kernel - expected).max() / top)
+    if not weight_difference <= 1e-12:
+        problems.append(
+            f"the jitable weight differs from weights() by {weight_difference:.3g} (relative)"
+        )
+    factors = np.empty((m * k, d))
+    numeric = np.empty((m * k, d))
+    for j in range(m):
+        for c in range(k):
+            r = c + j * k
+            for i in range(d):
+                factors[r, i] = cls.chain(P, c, i, k, j, mp)
+                h = 1e-6 * abs(P[r, i])
+                up, down = P.copy(), P.copy()
+                up[r, i] += h
+                down[r, i] -= h
+                numeric[r, i] = (model.weights(up)[c, i] - model.weights(down)[c, i]) / (2 * h)
+    top = max(np.abs(numeric).max(), np.finfo(float).tiny)
+    chain_difference = float(np.abs(factors - numeric).max() / top)
+    if not chain_difference <= 1e-6:
+        problems.append(
+            f"the jitable chain differs from the derivative of weights() by "
+            f"{chain_difference:.3g} (relative): it is not dw/dP"
+        )
+    return ModelReport(repr(model), weight_difference, chain_difference, problems)

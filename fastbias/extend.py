@@ -6,7 +6,10 @@ methods) tied to a
 :class:`Rule`, whose two functions are written with :func:`jitable` and compiled into a step
 loop specialized for the rule and the loss (cached on disk). :func:`register` gives it a name
 for the command line and for checkpoints. A loss is a frozen dataclass subclass of
-:class:`Loss` with a jitable log-derivative, entered with :func:`register_loss`.
+:class:`Loss` with a jitable log-derivative, entered with :func:`register_loss`. A model
+(:mod:`fastbias.models`) is a frozen dataclass subclass of :class:`Model` with jitable
+effective weights and chain-rule factors, entered with :func:`register_model` and checked by
+:func:`check_model`.
 :func:`check_optimizer` checks a rule's declared state dynamics under tight scale bounds.
 ``docs/extending.md`` walks through complete examples.
 
@@ -51,8 +54,9 @@ from ._jit import jitable
 from ._kernels.scale import scaled_eps, sign0
 from ._options import option
 from ._validation import check_int, check_interval, check_option
-from .contracts import check_optimizer
+from .contracts import check_model, check_optimizer
 from .losses import Loss, register_loss, unregister_loss
+from .models import Model, register_model, unregister_model
 from .optimizers import (
     OPTIMIZERS,
     Optimizer,
@@ -69,6 +73,7 @@ from .schedules import Schedule
 
 __all__ = [
     "Loss",
+    "Model",
     "Optimizer",
     "OPTIMIZERS",
     "Rule",
@@ -78,16 +83,19 @@ __all__ = [
     "check_int",
     "check_interval",
     "check_option",
+    "check_model",
     "check_optimizer",
     "get_optimizer",
     "jitable",
     "option",
     "register",
     "register_loss",
+    "register_model",
     "batch_size_option",
     "sampling_option",
     "scaled_eps",
     "sign0",
     "unregister",
     "unregister_loss",
+    "unregister_model",
 ]

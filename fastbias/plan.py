@@ -16,6 +16,7 @@ import numpy as np
 from ._validation import check_finite_array, check_int
 from .datasets import Dataset, MulticlassDataset
 from .losses import Loss, get_loss
+from .models import Model
 from .optimizers import KernelSpec, Optimizer
 from .records import MAX_EPOCH, record_epochs, record_spec
 from .schedules import Schedule, as_schedule
@@ -34,6 +35,7 @@ class Plan(NamedTuple):
     grid: np.ndarray
     steps_per_epoch: int
     optimizer: Optimizer
+    model: object = None
 
 
 def check_path(name: str, value) -> None:
@@ -86,7 +88,24 @@ def _schedule_dict(lr: Schedule):
         return None
 
 
-def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: bool) -> Plan:
+def _check_theta0(theta0, model, data, k: int) -> np.ndarray:
+    """The starting parameter of a model, as the (multiplicity * k, d) matrix of the loops.
+
+    ``theta0`` of shape (multiplicity, *w.shape), or the model's default.
+    """
+    m = type(model).multiplicity
+    if theta0 is None:
+        return model.initial(k, data.d)
+    shape = (m, k, data.d) if data.multiclass else (m, data.d)
+    theta = check_finite_array("theta0", theta0, ndim=len(shape)).copy()
+    if theta.shape != shape:
+        raise ValueError(f"theta0 must have shape {shape}; got {theta.shape}.")
+    return theta.reshape(m * k, data.d)
+
+
+def plan_run(
+    data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: bool, model=None, theta0=None
+) -> Plan:
     """Validate a run's arguments (before any work) and resolve every default."""
     if not isinstance(data, (Dataset, MulticlassDataset)):
         raise TypeError(
@@ -118,8 +137,30 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
             f"epochs must be at most 2**53 / steps per epoch = {MAX_EPOCH // steps_per_epoch} "
             f"for this data and batch size (the step counter must stay exact); got {epochs}."
         )
-    W0 = _check_w0(w0, data, k)
-    grid = record_epochs(record, epochs, row_bytes=8 * k * d)
+    if model is not None and not isinstance(model, Model):
+        raise TypeError(
+            f"model must be a fastbias model such as fb.DiagonalNet(), or None "
+            f"for the linear one; got {model!r}."
+        )
+    if model is None:
+        if theta0 is not None:
+            raise ValueError(
+                "theta0 is the starting parameter of a model; the linear model starts from w0."
+            )
+        W0 = _check_w0(w0, data, k)
+    else:
+        if w0 is not None:
+            raise ValueError(
+                "w0 cannot be given with a model: give its parameter theta0 "
+                "(the effective weights follow from it)."
+            )
+        W0 = _check_theta0(theta0, model, data, k)
+        with np.errstate(over="ignore", invalid="ignore"):
+            effective = model.weights(W0)
+        _check_w0(effective if data.multiclass else effective[0], data, k)
+        model.check_run(optimizer, lr)
+    rows = W0.shape[0]
+    grid = record_epochs(record, epochs, row_bytes=8 * rows * d)
     params = {
         "kind": "multiclass" if data.multiclass else "binary",
         "optimizer": optimizer.to_dict(),
@@ -129,6 +170,8 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
         "epochs": epochs,
         "record": record_spec(record),
         "w0": None if w0 is None else W0.reshape(np.shape(w0)).tolist(),
+        "model": None if model is None else model.to_dict(),
+        "theta0": None if theta0 is None else np.asarray(theta0, dtype=np.float64).tolist(),
         "data": data.fingerprint,
         "data_label": data.label,
         "data_source": data.source,
@@ -136,11 +179,21 @@ def plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, *, stored: boo
         "d": d,
         "k": k,
     }
-    return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch, optimizer)
+    return Plan(params, spec, lr, loss, W0, grid, steps_per_epoch, optimizer, model)
 
 
 def run_parameters(
-    data, optimizer, *, lr=None, epochs, loss=None, seed=0, record=20, w0=None
+    data,
+    optimizer,
+    *,
+    lr=None,
+    epochs,
+    loss=None,
+    seed=0,
+    record=20,
+    w0=None,
+    model=None,
+    theta0=None,
 ) -> dict:
     """The fully resolved parameters of a run, as :func:`fastbias.simulate` stores them.
 
@@ -161,4 +214,16 @@ def run_parameters(
     >>> p["lr"], p["loss"], p["record"]
     ({'name': 'Constant', 'eta': 0.1}, 'exp', 20)
     """
-    return plan_run(data, optimizer, lr, epochs, loss, seed, record, w0, stored=False).params
+    return plan_run(
+        data,
+        optimizer,
+        lr,
+        epochs,
+        loss,
+        seed,
+        record,
+        w0,
+        stored=False,
+        model=model,
+        theta0=theta0,
+    ).params

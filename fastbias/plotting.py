@@ -12,6 +12,8 @@ import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # the registry of experiments is imported when a figure is drawn
     from .experiments import FigureResult
 
@@ -123,10 +125,25 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
     return fig
 
 
+#: What the x axis of :func:`plot_trajectories` can show: name -> (label, values of a run).
+X_AXES = {
+    "epoch": ("epoch", lambda tr: tr.epochs.astype(np.float64)),
+    "neg_log_loss": ("training loss  -log L", lambda tr: -tr.log_loss),
+}
+
+
 def plot_trajectories(
-    trajectories, ref, metric="cosine", *, norm=None, labels=None, ax=None, **line_options
+    trajectories,
+    ref,
+    metric="cosine",
+    *,
+    norm=None,
+    labels=None,
+    ax=None,
+    x="epoch",
+    **line_options,
 ):
-    """Draw one metric of several runs against their epochs, on log axes, on one Axes.
+    """Draw one metric of several runs against their epochs (or -log L) on log axes.
 
     Parameters
     ----------
@@ -145,6 +162,9 @@ def plot_trajectories(
     ax : matplotlib.axes.Axes, optional
         Where to draw; default a new :class:`~matplotlib.figure.Figure` (not pyplot's) with
         one Axes (``ax.figure.savefig(path)`` saves it).
+    x : {"epoch", "neg_log_loss"}, default "epoch"
+        The x axis: the epochs, or the training loss as ``-log L``, which indexes a run that
+        follows gradient flow's path whatever its speed along it (SPEC 13).
     **line_options
         Passed to ``ax.plot`` for every run (``linewidth``, ``alpha``, ...).
 
@@ -154,9 +174,10 @@ def plot_trajectories(
 
     Notes
     -----
-    The x axis is logarithmic (epoch 0 is left out); gaps are drawn on a logarithmic y axis
-    too, where records with a gap <= 0 (an iterate at or beyond the solver's accuracy) are
-    left out; cosines and ratios on a linear one, with a dotted line at 1 (on new Axes).
+    The x axis is logarithmic (epoch 0, or records with ``-log L <= 0``, left out); gaps are
+    drawn on a logarithmic y axis too, where records with a gap <= 0 (an iterate at or beyond
+    the solver's accuracy) are left out; cosines and ratios on a linear one, with a dotted
+    line at 1 (on new Axes).
 
     Examples
     --------
@@ -171,6 +192,9 @@ def plot_trajectories(
     from .analysis import METRICS, metric_values
     from .trajectory import Trajectory
 
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {sorted(X_AXES)}; got {x!r}.")
+    x_label, x_values = X_AXES[x]
     if isinstance(trajectories, Trajectory):
         trajectories = [trajectories]
     if isinstance(trajectories, Mapping):
@@ -194,16 +218,17 @@ def plot_trajectories(
     if new:
         ax = _matplotlib_figure()(figsize=(5.0, 3.6), layout="constrained").add_subplot()
     for tr, y, label in zip(trajectories, values, labels, strict=True):
-        keep = tr.epochs > 0
+        xs = x_values(tr)
+        keep = xs > 0
         if spec.gap:
             keep &= y > 0
-        ax.plot(tr.epochs[keep], y[keep], label=label, **line_options)  # the Axes' colors
+        ax.plot(xs[keep], y[keep], label=label, **line_options)  # the Axes' colors
     ax.set_xscale("log")
     if spec.gap:
         ax.set_yscale("log")
     elif new:
         ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(x_label)
     ax.set_ylabel(spec.label)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="best", framealpha=0.85)

@@ -121,6 +121,8 @@ def simulate(
     seed: int = 0,
     record=20,
     w0=None,
+    model=None,
+    theta0=None,
     progress: bool | None = None,
     checkpoint=None,
     checkpoint_every: float = 60.0,
@@ -154,6 +156,14 @@ def simulate(
         does not depend on the horizon, so an extended run has the records of a direct one.
     w0 : array_like, optional
         Starting point, shape (d,) (binary) or (k, d) (multiclass); default zeros.
+    model : Model, optional
+        A model beyond the linear one, such as ``fb.DiagonalNet(depth=2, init_scale=1.0)``
+        (SPEC 13): the optimizer trains its parameter theta, whose effective weights score
+        the samples; ``tr.w`` are the effective weights and ``tr.theta`` the parameters.
+    theta0 : array_like, optional
+        The model's starting parameter, shape ``(multiplicity, *w.shape)`` (a diagonal
+        network: ``(2, d)`` or ``(2, k, d)`` for (u, v)); default the model's (u = v =
+        init_scale). Not together with ``w0``.
     progress : bool, optional
         Show a progress bar (tqdm); default on where a person watches (a terminal or a
         notebook), off otherwise.
@@ -225,6 +235,8 @@ def simulate(
         record,
         w0,
         stored=checkpoint is not None or resume is not None,
+        model=model,
+        theta0=theta0,
     )
     progress = check_progress(progress)
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
@@ -283,8 +295,9 @@ class Runner:
     def __init__(self, data, plan, chunk_epochs: int | None = None, limits=None):
         self.data, self.plan = data, plan
         self.arrays = data.kernel_arrays()
-        self.loop = plan.spec.rule.loop(plan.loss)
+        self.loop = plan.spec.rule.loop(plan.loss, plan.model)
         self.lparams = plan.loss.parameters()
+        self.extra = () if plan.model is None else (plan.model.parameters(),)
         self.limits = default_limits() if limits is None else np.asarray(limits, np.float64)
         n, d = data.n, data.d
         k = data.k if data.multiclass else 1
@@ -292,6 +305,13 @@ class Runner:
             1, _CHUNK_WORK // (k * (n * d * 2 + plan.steps_per_epoch * d))
         )
         self._rates = np.empty(self.max_chunk * plan.steps_per_epoch)
+
+    def scores_finite(self, W) -> bool:
+        """Whether every score ``<w, x_i>`` of the parameter ``W`` is a float64 number."""
+        X2, rowpow, _, _ = self.arrays
+        weights = W if self.plan.model is None else self.plan.model.weights(W)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.all(np.isfinite((weights @ X2.T) * rowpow)))
 
     def advance(self, state: RunState, chunk: int) -> bool:
         """Run ``chunk`` epochs (at most ``max_chunk``) and count them.
@@ -321,6 +341,7 @@ class Runner:
                 state.scale,
                 state.carry,
                 self.limits,
+                *self.extra,
             )
             overflowed = False
         except OverflowError:
@@ -341,6 +362,7 @@ def _run(
     bar = progress_bar(progress, epochs, state.epoch, unit="epoch")
     saver = _Saver(checkpoint, checkpoint_every, plan.params, data)
     consistent = True  # False while the kernel's results and the counters disagree
+    last_finite = state.epoch  # the last epoch at which every score was a float64 number
     try:
         with _Signals(checkpoint is not None) as signals:
             for target in targets:
@@ -357,6 +379,14 @@ def _run(
                             f"the exact run diverges (lr = {plan.lr!r} is too large for these "
                             "data, or GD-type steps on data that are not separable)."
                         )
+                    if not runner.scores_finite(state.W):
+                        raise FloatingPointError(
+                            f"the scores <w, x_i> left the float64 range (|s| > 1.8e308) "
+                            f"between epochs {last_finite} and {state.epoch}: the run cannot "
+                            "go further in float64; stop it before (or, if it diverges, "
+                            f"lr = {plan.lr!r} is too large for these data)."
+                        )
+                    last_finite = state.epoch
                     bar.update(chunk)
                     if signals.received is not None:
                         _stop(signals.received, state, saver)
@@ -424,7 +454,7 @@ def _trajectory(data, state: RunState, plan) -> Trajectory:
         rec_epochs.append(state.epoch)
         W = np.concatenate([W, state.W[None]], axis=0)
     W = W.copy()
-    return Trajectory.from_run(data, rec_epochs, W, plan.params, plan.loss)
+    return Trajectory.from_run(data, rec_epochs, W, plan.params, plan.loss, plan.model)
 
 
 def warmup(optimizers=None) -> None:

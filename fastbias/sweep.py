@@ -30,6 +30,7 @@ import numpy as np
 from ._io import atomic_write_text, output_path
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
 from .datasets import Dataset, MulticlassDataset
+from .models import Model
 from .norms import summary_norms
 from .optimizers import Optimizer
 from .schedules import Schedule
@@ -408,11 +409,11 @@ def _describe(job: _Job) -> dict:
         )
     else:
         row.update(data=type(data).__name__)
-    for name in ("optimizer", "lr"):
-        value = params[name] if params is not None else None
+    for name in ("optimizer", "lr", "model"):
+        value = params.get(name) if params is not None else None
         if value is None:
             value = config.get(name)
-            if isinstance(value, Optimizer):
+            if isinstance(value, (Optimizer, Model)):
                 value = value.to_dict()
         if isinstance(value, Schedule):
             with contextlib.suppress(TypeError):
@@ -424,7 +425,10 @@ def _describe(job: _Job) -> dict:
         elif callable(value) and not isinstance(value, (Optimizer, Schedule)):
             row[name] = f"function {getattr(value, '__qualname__', value)}"
         else:
-            row[name] = "default" if value is None and name == "lr" else _plain(value)
+            if value is None:
+                row[name] = {"lr": "default", "model": "linear"}.get(name)
+            else:
+                row[name] = _plain(value)
     source = params if params is not None else config
     for name in ("epochs", "loss", "seed"):
         row[name] = _plain(source.get(name))
@@ -448,6 +452,7 @@ def _columns(described: list[dict], jobs) -> tuple:
         "k",
         "optimizer",
         "lr",
+        "model",
         "epochs",
         "loss",
         "seed",

@@ -33,9 +33,12 @@ class Trajectory:
         The smallest margin over the samples at those epochs.
     params : dict
         The run's parameters (optimizer, schedule, loss, seed, data fingerprint, ...).
+    theta : ndarray or None, shape (r, multiplicity, *w.shape[1:])
+        A model's parameters at those epochs (``fb.DiagonalNet``: (u, v)); None for the
+        linear model, whose parameter is w.
     """
 
-    def __init__(self, epochs, w, log_loss, min_margin, params: dict):
+    def __init__(self, epochs, w, log_loss, min_margin, params: dict, theta=None):
         self.epochs = np.asarray(epochs, dtype=np.int64)
         self.w = np.asarray(w, dtype=np.float64)
         self.log_loss = np.asarray(log_loss, dtype=np.float64)
@@ -54,16 +57,34 @@ class Trajectory:
                 f"{self.epochs.shape}, w {self.w.shape}, log_loss {self.log_loss.shape}, "
                 f"min_margin {self.min_margin.shape}."
             )
+        self.theta = None if theta is None else np.asarray(theta, dtype=np.float64)
+        if self.theta is not None and (
+            self.theta.ndim != self.w.ndim + 1
+            or self.theta.shape[0] != r
+            or self.theta.shape[2:] != self.w.shape[1:]
+        ):
+            raise ValueError(
+                f"inconsistent trajectory arrays: theta {self.theta.shape} for w {self.w.shape}."
+            )
 
     @classmethod
-    def from_run(cls, data, epochs, W, params: dict, loss=None) -> Trajectory:
-        """Build from recorded parameters ``W`` (r, k, d), computing the loss and margins.
+    def from_run(cls, data, epochs, W, params: dict, loss=None, model=None) -> Trajectory:
+        """Build from recorded parameters ``W`` (r, rows, d), computing the loss and margins.
 
-        ``loss`` is the run's loss (default: the one its parameters name).
+        ``loss`` is the run's loss (default: the one its parameters name); ``model`` a model
+        beyond the linear one, whose recorded parameters give the effective weights.
         """
+        theta = None
+        if model is not None:
+            m = type(model).multiplicity
+            r, rows, d = W.shape
+            theta = W.reshape(r, m, rows // m, d)
+            W = model.weights(W)
+            if not data.multiclass:
+                theta = theta[:, :, 0, :]
         w = W if data.multiclass else W[:, 0, :]
         loss = params["loss"] if loss is None else loss
-        return cls(epochs, w, _log_loss(data, w, loss), min_margins(data, w), params)
+        return cls(epochs, w, _log_loss(data, w, loss), min_margins(data, w), params, theta)
 
     @property
     def multiclass(self) -> bool:
@@ -160,16 +181,19 @@ class Trajectory:
 
         return trajectory_frame(self, references, metrics, label)
 
-    def plot(self, ref, metric="cosine", *, norm=None, ax=None, label=None, **line_options):
-        """Draw a metric against the epochs on log axes; returns the matplotlib Axes.
+    def plot(
+        self, ref, metric="cosine", *, norm=None, ax=None, label=None, x="epoch", **line_options
+    ):
+        """Draw a metric against the epochs (or ``x="neg_log_loss"``) on log axes.
 
-        See :func:`fastbias.plot_trajectories` (this run alone, labelled ``label``).
+        Returns the matplotlib Axes; see :func:`fastbias.plot_trajectories` (this run alone,
+        labelled ``label``).
         """
         from .plotting import plot_trajectories
 
         labels = None if label is None else [label]
         return plot_trajectories(
-            [self], ref, metric, norm=norm, labels=labels, ax=ax, **line_options
+            [self], ref, metric, norm=norm, labels=labels, ax=ax, x=x, **line_options
         )
 
     def save(self, path):
@@ -183,6 +207,7 @@ class Trajectory:
                 "log_loss": self.log_loss,
                 "min_margin": self.min_margin,
                 "params": np.array(json.dumps(self.params, sort_keys=True)),
+                **({} if self.theta is None else {"theta": self.theta}),
             },
         )
 
@@ -199,7 +224,7 @@ class Trajectory:
                 "log_loss": ArraySpec("f", 1),
                 "min_margin": ArraySpec("f", 1),
             },
-            optional={"params": ArraySpec("U", 0, 1)},
+            optional={"params": ArraySpec("U", 0, 1), "theta": ArraySpec("f", (3, 4))},
         )
         tag = text_field(data["format"], "format", path)
         if tag not in _FORMATS:
@@ -208,7 +233,14 @@ class Trajectory:
             )
         params = parse_json(data["params"], "params", path) if "params" in data else {}
         try:
-            tr = cls(data["epochs"], data["w"], data["log_loss"], data["min_margin"], params)
+            tr = cls(
+                data["epochs"],
+                data["w"],
+                data["log_loss"],
+                data["min_margin"],
+                params,
+                data.get("theta"),
+            )
         except ValueError as exc:
             raise ValueError(f"trajectory file {str(path)!r} is inconsistent: {exc}") from None
         if tr.epochs.size and (tr.epochs[0] < 0 or np.any(np.diff(tr.epochs) <= 0)):

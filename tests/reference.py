@@ -275,6 +275,23 @@ def sample_losses(rows, labels, W, batch, loss, log_scale, multiclass):
 
 
 # ---------------------------------------------------------------------------------------
+# diagonal linear networks (SPEC 13), written from the formulas
+# ---------------------------------------------------------------------------------------
+
+
+def diagonal_weights(theta, depth):
+    """Effective weights ``u^D - v^D`` of ``theta = (u, v)`` (stacked on the first axis)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return theta[0] ** depth - theta[1] ** depth
+
+
+def diagonal_factors(theta, depth):
+    """The chain-rule factors ``(dw/du, dw/dv) = (D u^(D-1), -D v^(D-1))``, stacked."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return np.stack([depth * theta[0] ** (depth - 1), -depth * theta[1] ** (depth - 1)])
+
+
+# ---------------------------------------------------------------------------------------
 # one step of every optimizer (SPEC sections 2, 8 and 9), written from the formulas
 # ---------------------------------------------------------------------------------------
 
@@ -541,6 +558,9 @@ def run_reference(
     log_scale=0.0,
     labels=None,
     k=None,
+    depth=None,
+    init_scale=1.0,
+    theta0=None,
 ):
     """Run optimizer ``name`` with options ``params`` step by step in plain float64.
 
@@ -562,11 +582,18 @@ def run_reference(
         Classes in 0..k-1 (multiclass data).
     k : int, optional
         Number of classes (multiclass data).
+    depth : int, optional
+        Train a depth-``depth`` diagonal network ``w = u^D - v^D`` (SPEC 13) instead of w:
+        the optimizer acts on theta = (u, v), seen as the matrix of rows [U; V] by the
+        matrix rules, with per-sample gradients ``(D u^(D-1) g, -D v^(D-1) g)``.
+    init_scale : float, default 1.0
+        The network's start ``u = v = init_scale``, unless ``theta0`` (2, *w.shape) is given.
 
     Returns
     -------
     ndarray
-        Iterates after each epoch, shape (epochs + 1, d) (binary) or (epochs + 1, k, d).
+        Iterates after each epoch, shape (epochs + 1, d) (binary) or (epochs + 1, k, d); with
+        a network, theta's: (epochs + 1, 2, d) or (epochs + 1, 2, k, d).
     """
     rows = np.asarray(rows, dtype=np.float64)
     n, d = rows.shape
@@ -580,20 +607,35 @@ def run_reference(
         p["beta1"] = 0.0
     b = n if p.get("batch_size") is None else int(p["batch_size"])
     sampling = p.get("sampling", "cyclic")
-    W = np.zeros((kk, d)) if w0 is None else np.array(w0, dtype=np.float64).reshape(kk, d)
-    out = np.empty((int(epochs) + 1, kk, d))
+    if depth is None:
+        W = np.zeros((kk, d)) if w0 is None else np.array(w0, dtype=np.float64).reshape(kk, d)
+        rows_p = kk
+    else:  # the network's parameter as the matrix [U; V] of 2 kk rows
+        start = np.full((2, kk, d), float(init_scale)) if theta0 is None else theta0
+        W = np.array(start, dtype=np.float64).reshape(2 * kk, d)
+        rows_p = 2 * kk
+    out = np.empty((int(epochs) + 1, rows_p, d))
     out[0] = W
     rng = np.random.default_rng(seed)
     state = {}
     t = 0
     for e in range(int(epochs)):
         for batch in epoch_batches(epoch_order(n, sampling, rng), b):
-            grads = sample_gradients(rows, labels, W, batch, loss, log_scale, multiclass)
+            weights = W if depth is None else diagonal_weights(W.reshape(2, kk, d), depth)
+            grads = sample_gradients(rows, labels, weights, batch, loss, log_scale, multiclass)
+            if depth is not None:
+                factors = diagonal_factors(W.reshape(2, kk, d), depth)
+                grads = [(factors * g).reshape(2 * kk, d) for g in grads]
             if getattr(step, "takes_losses", False):  # loss-normalized GD
-                state["losses"] = sample_losses(rows, labels, W, batch, loss, log_scale, multiclass)
+                state["losses"] = sample_losses(
+                    rows, labels, weights, batch, loss, log_scale, multiclass
+                )
             W = step(p, grads, W, state, learning_rate(lr, t), t, log_scale)
             t += 1
         out[e + 1] = W
+    if depth is not None:
+        out = out.reshape(int(epochs) + 1, 2, kk, d)
+        return out if multiclass else out[:, :, 0, :]
     return out if multiclass else out[:, 0, :]
 
 
@@ -906,7 +948,9 @@ def _log_neg_derivative(s, loss):
     return -(s + math.log1p(math.exp(-s))) if s > 0 else -math.log1p(math.exp(s))
 
 
-def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=None):
+def history_reference(
+    Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=None, depth=None, init_scale=1.0
+):
     """Binary runs of the scale-invariant rules, exact for data of any scale (1e+-300).
 
     No recurrence and no rescaled state: each step's gradient is kept as its log-scale M_s
@@ -924,10 +968,14 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
         NormalizedGD, AdamProxy, SpectralDescent or Muon (exact polar factor).
     params, epochs, lr, loss, seed, w0
         As in :func:`run_reference`.
+    depth, init_scale
+        A diagonal network (as in :func:`run_reference`; the entrywise rules only): each
+        sample's mantissa is carried to theta by the chain-rule factors, which are ordinary
+        numbers, and the scale stays the derivative's.
 
     Returns
     -------
-    ndarray (epochs + 1, d)
+    ndarray (epochs + 1, d), or theta's (epochs + 1, 2, d) with a network
     """
     Z = np.asarray(Z, dtype=np.float64)
     n, d = Z.shape
@@ -937,7 +985,12 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
     if name == "RMSProp":
         p["beta1"] = 0.0
     b = n if p.get("batch_size") is None else int(p["batch_size"])
-    w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
+    if depth is None:
+        w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
+    elif name in ("SpectralDescent", "Muon") or isinstance(p.get("norm"), str):
+        raise ValueError(f"history_reference runs only entrywise rules on a network, not {name}.")
+    else:
+        w = np.full(2 * d, float(init_scale))  # theta = (u, v) as one vector
     out = [w.copy()]
     rng = np.random.default_rng(seed)
     tops = np.abs(Z).max(axis=1)
@@ -945,26 +998,35 @@ def history_reference(Z, name, params, *, epochs, lr, loss="exp", seed=0, w0=Non
     t = 0
     for _ in range(int(epochs)):
         for batch in epoch_batches(epoch_order(n, p.get("sampling", "cyclic"), rng), b):
+            weights = w if depth is None else diagonal_weights(w.reshape(2, d), depth)
             # g_i = exp(lp_i + log(top_i) - log(b)) * (-z_i / top_i): mantissas of size 1
             samples = [
                 (
-                    _log_neg_derivative(float(np.dot(Z[i], w)), loss),
+                    _log_neg_derivative(float(np.dot(Z[i], weights)), loss),
                     math.log(tops[i]) - math.log(len(batch)),
                     -Z[i] / tops[i],
                 )
                 for i in batch
             ]
+            if depth is not None:
+                factors = diagonal_factors(w.reshape(2, d), depth)
+                samples = [(lp, c, (factors * u).ravel()) for lp, c, u in samples]
             B, c, u = _weighted_sum(samples)
             history.append((B, c, u))
             losses = [
-                (log_sample_loss(float(np.dot(Z[i], w)), loss), -math.log(len(batch)), np.ones(1))
+                (
+                    log_sample_loss(float(np.dot(Z[i], weights)), loss),
+                    -math.log(len(batch)),
+                    np.ones(1),
+                )
                 for i in batch
             ]
             eta = learning_rate(lr, t)
             w = w - eta * _history_step(name, p, history, samples, w, eta, losses)
             t += 1
         out.append(w.copy())
-    return np.array(out)
+    out = np.array(out)
+    return out if depth is None else out.reshape(-1, 2, d)
 
 
 def _scaled_max(terms):

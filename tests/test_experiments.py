@@ -38,6 +38,7 @@ def test_registry_holds_the_paper_figures_in_order_then_the_others():
         "nsd-lp",
         "nsd-batch",
         "mirror",
+        "rates",
     ]
     assert list(ex.PAPER_FIGURES) == ex.figure_names()[:10]
     for spec in ex.FIGURES.values():

@@ -100,6 +100,9 @@ def compiled_loop(
     factor=None,
     divisor=None,
     value=None,
+    weight=None,
+    chain=None,
+    multiplicity: int = 1,
 ):
     """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
@@ -123,6 +126,12 @@ def compiled_loop(
         Whether the loss takes class scores (multiclass) or a margin (binary).
     factor, divisor : functions decorated with :func:`fastbias._jit.jitable`, optional
         The normalization of the ``"normalized"`` family.
+    weight, chain, multiplicity : optional
+        A model beyond the linear one (:mod:`fastbias.models`): ``weight(P, c, k, kout,
+        mp)`` gives the effective weight, ``chain(P, c, k, kout, j, mp)`` the chain-rule
+        factor of parameter row ``c + j kout``; the loop then takes the model's parameter
+        array ``mp`` as a last argument, and ``W`` is the parameter (multiplicity * kout
+        rows). One general loop for every family (the batch gradient formed in full).
     value : function decorated with :func:`fastbias._jit.jitable`, optional
         Matrix rules that take the loss: the loss's log-value, binary ``value(s, lparams) =
         log l(s)`` or multiclass ``value(scores, r, label, lparams)``; the loop then passes
@@ -144,6 +153,9 @@ def compiled_loop(
                 source_digest(derivative),
                 "" if factor is None else source_digest(factor),
                 "" if value is None else source_digest(value),
+                "" if weight is None else source_digest(weight),
+                "" if chain is None else source_digest(chain),
+                str(multiplicity),
                 family,
                 str(mode),
                 str(squares),
@@ -151,7 +163,28 @@ def compiled_loop(
             )
         )
         batch = _multiclass_batch if multiclass else _binary_batch
-        if family == ENTRYWISE:
+        summer = _multiclass_loss_sum if multiclass else _binary_loss_sum
+        if weight is not None:
+            if family not in FAMILIES:
+                raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
+            _LOOPS[key] = _model_loop(
+                family,
+                prepare,
+                update,
+                factor,
+                divisor,
+                mode,
+                squares,
+                derivative,
+                batch,
+                value,
+                summer,
+                weight,
+                chain,
+                multiplicity,
+                token,
+            )
+        elif family == ENTRYWISE:
             _LOOPS[key] = _entrywise_loop(
                 prepare, update, mode, derivative, batch, not multiclass, token
             )
@@ -160,7 +193,6 @@ def compiled_loop(
                 prepare, update, factor, divisor, mode, derivative, batch, not multiclass, token
             )
         elif family == MATRIX:
-            summer = _multiclass_loss_sum if multiclass else _binary_loss_sum
             _LOOPS[key] = _matrix_loop(
                 prepare, update, mode, squares, derivative, batch, value, summer, token
             )
@@ -595,6 +627,161 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, value, summe
                 step += 1
 
     return loop
+
+
+def _model_loop(
+    family,
+    prepare,
+    update,
+    factor,
+    divisor,
+    mode,
+    squares,
+    derivative,
+    batch,
+    value,
+    summer,
+    weight,
+    chain,
+    m,
+    token,
+):
+    takes_loss = value is not None
+    if value is None:
+        value, summer = _no_value, _no_loss_sum
+    entrywise = family == ENTRYWISE
+    normalized = family == NORMALIZED
+    if factor is None:
+        factor, divisor = _no_value, _no_value
+
+    @kernel()
+    def loop(
+        X2,
+        rowpow,
+        rowexp,
+        labels,
+        lparams,
+        order,
+        n_epochs,
+        batch_size,
+        lrs,
+        t0,
+        P,
+        state,
+        hp,
+        dyn,
+        scale,
+        carry,
+        limits,
+        mp,
+    ):
+        """Run ``n_epochs`` epochs of a rule on a model's parameter ``P`` (updated in place).
+
+        Arguments as for the linear loops, with ``P`` (multiplicity * kout rows) in place of
+        W and the model's parameters ``mp``. The effective weights are formed from P after
+        every step (with the next sample's scores for one-sample steps).
+        """
+        token  # noqa: B018 (part of the cache key)
+        n, d = X2.shape
+        rows_p = P.shape[0]
+        kout = rows_p // m
+        W = np.empty((kout, d))
+        fmax = _model_weights(weight, chain, m, P, W, mp)
+        scores = np.empty((batch_size, kout))
+        lp = np.empty((batch_size, kout))
+        sg = np.empty((batch_size, kout))
+        coef = np.empty((batch_size, kout))
+        G = np.empty((kout, d))
+        Q = np.empty((kout, d if squares else 0))
+        Gp = np.empty((rows_p, d))
+        Qp = np.empty((rows_p, d if squares else 0))
+        loss_sum = np.zeros((1, 1))
+        rows = order.shape[0]
+        step = 0
+        for e in range(n_epochs):
+            er = e % rows
+            for start in range(0, n, batch_size):
+                nb = min(batch_size, n - start)
+                use_carry = batch_size == 1 and carry[0] == 1.0
+                anchor_lp, anchor_f = batch(
+                    derivative,
+                    W,
+                    X2,
+                    rowpow,
+                    rowexp,
+                    labels,
+                    lparams,
+                    order,
+                    er,
+                    start,
+                    nb,
+                    use_carry,
+                    carry,
+                    scores,
+                    lp,
+                    sg,
+                )
+                # the chain-rule factors multiply the gradients: the scale bounds them too
+                offset = math.log(fmax) if fmax > 0.0 else 0.0
+                follow_scale(mode, scale, state, dyn, anchor_lp + offset, anchor_f, limits)
+                _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
+                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                gmax = 0.0
+                for j in range(m):
+                    for c in range(kout):
+                        r = c + j * kout
+                        for k in range(d):
+                            f = chain(P, c, k, kout, j, mp)
+                            Gp[r, k] = f * G[c, k]
+                            gmax = max(gmax, abs(Gp[r, k]))
+                            if squares:
+                                Qp[r, k] = (f * f) * Q[c, k]
+                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
+                if entrywise:
+                    for r in range(rows_p):
+                        for k in range(d):
+                            P[r, k] = update(Gp[r, k], P[r, k], state, r, k, p)
+                elif normalized:
+                    top = 0.0
+                    for r in range(rows_p):
+                        for k in range(d):
+                            mk = update(Gp[r, k], P[r, k], state, r, k, p)
+                            Gp[r, k] = mk
+                            top = max(top, abs(mk))
+                    size = _normalize(factor, divisor, Gp, top, p, lrs[step])
+                    for r in range(rows_p):
+                        for k in range(d):
+                            P[r, k] -= size * Gp[r, k]
+                else:
+                    if takes_loss:
+                        loss_sum[0, 0] = summer(
+                            value, scores, labels, order, er, start, nb, lparams, scale
+                        )
+                    update(Gp, loss_sum if takes_loss else Qp, P, state, p)
+                fmax = _model_weights(weight, chain, m, P, W, mp)
+                if batch_size == 1:
+                    j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
+                    for c in range(kout):
+                        carry[1 + c] = dot_row(W, c, X2, j) * rowpow[j]
+                    carry[0] = 1.0
+                if mode == STATE:
+                    update_bounds(scale, dyn, gmax)
+                step += 1
+
+    return loop
+
+
+@jitable(nrt=False)
+def _model_weights(weight, chain, m, P, W, mp):
+    """Form the effective weights ``W`` from ``P``; return the largest chain-rule factor."""
+    kout, d = W.shape
+    fmax = 0.0
+    for c in range(kout):
+        for k in range(d):
+            W[c, k] = weight(P, c, k, kout, mp)
+            for j in range(m):
+                fmax = max(fmax, abs(chain(P, c, k, kout, j, mp)))
+    return fmax
 
 
 @jitable

@@ -245,3 +245,61 @@ def all_losses() -> list[str]:
     from ..losses import loss_names
 
     return loss_names()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and one flag per option of the registered models (``--depth``, ...)."""
+    import dataclasses
+
+    from .._options import spec_of
+    from ..models import MODELS
+
+    group = parser.add_argument_group("model (default: the linear one, w itself)")
+    group.add_argument(
+        "--model",
+        choices=["linear", *MODELS],
+        default="linear",
+        help="train the parameter of a model whose effective weights score the samples: "
+        "diagonal is the diagonal network w = u^D - v^D (default: linear)",
+    )
+    for name, cls in MODELS.items():
+        for field in dataclasses.fields(cls):
+            spec = spec_of(field)
+            if spec is None:
+                continue
+            _, parse, choices, metavar = _field_parser({"spec": spec, "type": field.type})
+            group.add_argument(
+                flag(field.name),
+                dest=f"model_{field.name}",
+                default=argparse.SUPPRESS,
+                type=parse,
+                choices=choices,
+                metavar=metavar,
+                help=f"--model {name}: {spec.help}; {spec.allowed()} (default: "
+                f"{field.default})".replace("%", "%%"),
+            )
+
+
+def model_of(args):
+    """The model of ``--model`` with its option flags (None: the linear model)."""
+    import dataclasses
+
+    from ..models import MODELS, get_model
+
+    given = {key[6:]: value for key, value in vars(args).items() if key.startswith("model_")}
+    if args.model == "linear":
+        if given:
+            flags = ", ".join(flag(field) for field in given)
+            raise ValueError(
+                f"{flags} apply to a model; add --model (one of {', '.join(MODELS)})."
+            )
+        return None
+    cls = get_model(args.model)
+    takes = [field.name for field in dataclasses.fields(cls)]
+    refused = [field for field in given if field not in takes]
+    if refused:
+        raise ValueError(
+            f"{', '.join(flag(field) for field in refused)} do not apply to --model "
+            f"{args.model} (it takes {', '.join(flag(field) for field in takes)})."
+        )
+    return cls(**given)

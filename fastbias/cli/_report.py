@@ -82,6 +82,10 @@ def print_report(
     """The summary of a finished run (all on stdout, after every file is written)."""
     print(f"data: {data_text}")
     print(f"optimizer: {optimizer!r}; lr: {lr!r}; loss: {loss}; seed: {seed}")
+    if tr.params.get("model") is not None:
+        from ..models import model_from_dict
+
+        print(f"model: {model_from_dict(tr.params['model'])!r} (w = its effective weights)")
     if resumed_at is None:
         print(f"{epochs:,} epochs in {seconds:.2f} s; trajectory written to {path}")
     else:

@@ -13,10 +13,12 @@ from ._args import nonnegative_int, positive_float, positive_int, progress_defau
 from ._data import add_data_arguments, data_text, dataset_of
 from ._files import output_file, run_simulation, save_trajectory, trajectory_next_to
 from ._registry import (
+    add_model_arguments,
     add_optimizer_arguments,
     add_optimizer_options,
     all_losses,
     loss_of,
+    model_of,
     optimizer_of,
     schedule_of,
 )
@@ -42,6 +44,7 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
     add_import_argument(parser)
     add_data_arguments(parser)
     add_optimizer_arguments(parser)
+    add_model_arguments(parser)
     group = parser.add_argument_group("run")
     group.add_argument(
         "--epochs",
@@ -204,6 +207,7 @@ def run(args) -> int:
     optimizer = optimizer_of(args)
     lr = schedule_of(args, optimizer)
     loss = loss_of(args, data)
+    model = model_of(args)
     resume = args.resume if args.resume is not None else (True if checkpoint else None)
     source = checkpoint if resume is True else resume
     resumed_at = _saved_epoch(source) if source is not None else None
@@ -217,6 +221,7 @@ def run(args) -> int:
         loss=loss,
         seed=args.seed,
         record=args.record,
+        model=model,
         progress=progress_default(args.progress),
         checkpoint_every=args.checkpoint_every,
         resume=resume,
@@ -271,6 +276,8 @@ def resume(args) -> int:
         seed=run["seed"],
         record=run["record"],
         w0=run["w0"],
+        model=run["model"],
+        theta0=run["theta0"],
         progress=progress_default(args.progress),
         checkpoint_every=args.checkpoint_every,
         resume=checkpoint,

@@ -186,8 +186,11 @@ class Rule:
             if not callable(getattr(self, name)):
                 raise TypeError(f"{name} must be a function; got {getattr(self, name)!r}.")
 
-    def loop(self, loss):
-        """The compiled step loop of this rule for a loss (:mod:`fastbias._kernels.engine`)."""
+    def loop(self, loss, model=None):
+        """The compiled step loop of this rule for a loss and a model.
+
+        The model is the linear one by default; see :mod:`fastbias._kernels.engine`.
+        """
         value = None
         if self.takes_loss:
             value = type(loss).value
@@ -207,6 +210,9 @@ class Rule:
             self.factor,
             self.divisor,
             value,
+            None if model is None else type(model).weight,
+            None if model is None else type(model).chain,
+            1 if model is None else type(model).multiplicity,
         )
 
     def dry_run(self, hp: np.ndarray, optimizer_name: str) -> None:
