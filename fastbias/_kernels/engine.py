@@ -143,7 +143,21 @@ def compiled_loop(
         ``loop(X2, rowpow, rowexp, labels, lparams, order, n_epochs, batch_size, lrs, t0, W,
         state, hp, dyn, scale, carry, limits)``, see :func:`_entrywise_loop`.
     """
-    key = (family, prepare, update, mode, squares, derivative, multiclass, factor, divisor, value)
+    key = (
+        family,
+        prepare,
+        update,
+        mode,
+        squares,
+        derivative,
+        multiclass,
+        factor,
+        divisor,
+        value,
+        weight,
+        chain,
+        multiplicity,
+    )
     if key not in _LOOPS:
         token = "|".join(
             (
