@@ -129,9 +129,12 @@ def register_model(name: str):
         m = getattr(cls, "multiplicity", None)
         if not isinstance(m, int) or isinstance(m, bool) or m < 1:
             raise TypeError(f"{cls.__name__}.multiplicity must be an integer >= 1; got {m!r}.")
-        same = lambda other: (other.__module__, other.__qualname__) == (  # noqa: E731
-            cls.__module__,
-            cls.__qualname__,
+        same = lambda other: (
+            (other.__module__, other.__qualname__)
+            == (  # noqa: E731
+                cls.__module__,
+                cls.__qualname__,
+            )
         )
         previous = _REGISTRY.get(name)
         if previous is not None and not same(previous):

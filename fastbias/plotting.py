@@ -39,7 +39,9 @@ def _matplotlib_figure():
 
 
 def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int = 3):
-    """Draw one reproduced figure: one panel per (reference, metric), epochs on a log axis.
+    """Draw one reproduced figure: one panel per (reference, metric), on log x axes.
+
+    The x axis is the figure's (``spec.x``): epochs, or the training loss ``-log L``.
 
     Parameters
     ----------
@@ -86,19 +88,18 @@ def plot_figure(result: FigureResult, *, panel_size=(4.4, 3.4), max_columns: int
         # same color in every panel.
         gap = panel.metric in GAP_METRICS
         for s, color in zip(series, _colors(len(series)), strict=True):
-            keep = s.epochs > 0  # the log axis cannot show epoch 0
+            x = s.x(spec.x)
+            keep = x > 0  # the log axis cannot show epoch 0 (or a loss -log L <= 0)
             if gap:
                 keep &= s.values > 0  # nor a gap of 0 (or below, before separation)
-            ax.plot(
-                s.epochs[keep], s.values[keep], label=legend_of[s.curve], color=color, linewidth=1.4
-            )
+            ax.plot(x[keep], s.values[keep], label=legend_of[s.curve], color=color, linewidth=1.4)
         ax.set_xscale("log")
         if gap:
             ax.set_yscale("log")
         else:
             ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
         ax.set_title(panel.title, fontsize=10)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(X_AXES[spec.x][0])
         ax.set_ylabel(_YLABELS.get(panel.metric, METRICS[panel.metric]))
         ax.grid(True, which="major", alpha=0.3)
         if not shared_legend:

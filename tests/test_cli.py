@@ -932,11 +932,11 @@ def test_reproduce_writes_png_tidy_csv_and_summary(tmp_path, capsys):
     ]
     assert (tmp_path / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = read_csv(tmp_path / "fig9.csv")
-    assert rows[0] == ["figure", "curve", "reference", "metric", "epoch", "value"]
+    assert rows[0] == ["figure", "curve", "reference", "metric", "epoch", "neg_log_loss", "value"]
     assert {r[0] for r in rows[1:]} == {"fig9"}
     assert {r[2] for r in rows[1:]} == {"l2", "linf"}
     assert max(int(r[4]) for r in rows[1:]) == 200
-    assert all(np.isfinite(float(r[5])) for r in rows[1:])
+    assert all(np.isfinite(float(r[5])) and np.isfinite(float(r[6])) for r in rows[1:])
     summary = (tmp_path / "fig2.txt").read_text(encoding="utf-8")
     assert summary.startswith("fig2: GR data") and "horizon: 200 epochs" in summary
 

@@ -39,12 +39,15 @@ def test_registry_holds_the_paper_figures_in_order_then_the_others():
         "nsd-batch",
         "mirror",
         "rates",
+        "diag-net",
     ]
     assert list(ex.PAPER_FIGURES) == ex.figure_names()[:10]
     for spec in ex.FIGURES.values():
         assert spec.panels and spec.checks and spec.claim and spec.notes
         assert 1 <= spec.quick_epochs <= spec.epochs
-        assert spec.epochs >= 10**6  # long horizons in full mode
+        # long horizons in full mode; runs on the -log L axis grow geometrically in epochs
+        # and stop before the scores leave the float64 range
+        assert spec.epochs >= 10**6 or spec.x == "neg_log_loss"
 
 
 @pytest.mark.parametrize("name", ex.figure_names())
@@ -154,9 +157,10 @@ def test_rows_are_tidy(short_serial):
     assert len(rows) == sum(len(s.epochs) for s in result.series)
     assert {r[0] for r in rows} == {"fig9"}
     assert {(r[2], r[3]) for r in rows} == {("l2", "cosine"), ("linf", "cosine")}
-    for *_, epoch, value in rows:
+    for *_, epoch, neg_log_loss, value in rows:
         assert isinstance(epoch, int) and 1 <= epoch <= SHORT
         assert isinstance(value, float) and np.isfinite(value)
+        assert isinstance(neg_log_loss, float) and np.isfinite(neg_log_loss)
     keys = [(r[1], r[2], r[3], r[4]) for r in rows]
     assert len(keys) == len(set(keys))  # one value per (curve, reference, metric, epoch)
 
@@ -375,3 +379,31 @@ def test_progress_bar_goes_to_stderr_only_when_asked(capsys):
     next(ex.run_figures(["fig9"], epochs=30, record=4, progress=True))
     err = capsys.readouterr().err
     assert "simulating" in err and "/5 " in err
+
+
+@needs_jit
+def test_diag_net_crossover_moves_like_the_square_of_the_init_scale():
+    """The crossover (cos with l_1* first above cos with l_2*) on the -log L axis, and the
+    series against -log L equal to a direct run's (the figure records epochs evenly)."""
+    r = ex.run_figure("diag-net", quick=True)
+    crossing = {c.curve: x for c, x in r.crossing_results()}
+    x = [crossing[f"D=2, init {a:g}"] for a in (0.1, 1, 10)]
+    assert all(v is not None for v in x)
+    assert 30 < x[1] / x[0] < 300 and 30 < x[2] / x[1] < 300  # init x 10: about x 100
+    assert crossing["D=2, init 0.01"] < 2.0  # small inits turn at once
+    large = r.trajectories["D=2, init 10"]
+    assert large.theta.shape[1:] == (2, 50)
+    s = r.series_of("D=2, init 10", "l2", "cosine")
+    np.testing.assert_array_equal(s.neg_log_loss, -large.log_loss)
+    early = (s.neg_log_loss > 150.0) & (s.neg_log_loss < 1500.0)
+    assert early.any() and s.values[early].min() > 0.99  # the kernel regime: near l_2*
+    direct = fb.simulate(
+        fb.datasets.gaussian(n=10, d=50, seed=0),
+        fb.LossNormalizedGD(),
+        lr=fb.Constant(0.002),
+        epochs=r.epochs,
+        model=fb.DiagonalNet(init_scale=10.0),
+        record=[r.epochs],
+    )
+    assert direct.w[-1].tobytes() == large.w[-1].tobytes()
+    assert "crossings" in r.summary() and "-log L" in r.summary()

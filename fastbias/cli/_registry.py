@@ -290,9 +290,7 @@ def model_of(args):
     if args.model == "linear":
         if given:
             flags = ", ".join(flag(field) for field in given)
-            raise ValueError(
-                f"{flags} apply to a model; add --model (one of {', '.join(MODELS)})."
-            )
+            raise ValueError(f"{flags} apply to a model; add --model (one of {', '.join(MODELS)}).")
         return None
     cls = get_model(args.model)
     takes = [field.name for field in dataclasses.fields(cls)]

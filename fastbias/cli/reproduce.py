@@ -96,7 +96,8 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
     -------
     list of Path
         The PNG (:func:`fastbias.plotting.plot_figure`), the tidy CSV (columns ``figure,
-        curve, reference, metric, epoch, value``; values in shortest round-trip form) and the
+        curve, reference, metric, epoch, neg_log_loss, value``; values in shortest round-trip
+        form) and the
         text summary (:meth:`~fastbias.experiments.FigureResult.summary`).
     """
     from .._io import atomic_write, atomic_write_text
@@ -109,9 +110,11 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
 
     def write_csv(fh):
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(("figure", "curve", "reference", "metric", "epoch", "value"))
+        writer.writerow(
+            ("figure", "curve", "reference", "metric", "epoch", "neg_log_loss", "value")
+        )
         for row in result.rows():
-            writer.writerow((*row[:5], repr(row[5])))
+            writer.writerow((*row[:5], repr(row[5]), repr(row[6])))
 
     table = atomic_write(out / f"{name}.csv", write_csv, mode="w")
     text = atomic_write_text(out / f"{name}.txt", result.summary())

@@ -1,7 +1,7 @@
 """Experiments as data: one registry from which every figure is produced.
 
 The paper's ten figures (``fig1`` ... ``fig10``) and the experiments beyond it (``eps``,
-``adamw``, ``mc-adam``, ``mc-muon``, ``mc-per-sample``) are :class:`FigureSpec` entries of
+``adamw``, ``mc-adam``, ``nsd-lp``, ``rates``, ``diag-net``, ...) are :class:`FigureSpec` entries of
 :data:`FIGURES`: panels comparing curves (one :func:`fastbias.simulate` run each) with a
 reference direction (a max-margin solution or the AdamProxy fixed point) through a metric,
 plus the claim and checks of it on the final values. :func:`run_figures` runs them and
@@ -20,7 +20,9 @@ from .specs import (
     METRICS,
     PAPER_LR,
     REFERENCES,
+    X_AXES,
     Check,
+    Crossing,
     Curve,
     DataSpec,
     FigureSpec,
@@ -31,6 +33,7 @@ from .specs import (
 
 __all__ = [
     "Check",
+    "Crossing",
     "Curve",
     "DEFAULT_RECORD",
     "DataSpec",
@@ -46,6 +49,7 @@ __all__ = [
     "REFERENCES",
     "Reference",
     "Series",
+    "X_AXES",
     "figure_names",
     "get_figure",
     "run_figure",

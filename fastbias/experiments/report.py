@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .figures import PAPER_FIGURES
-from .specs import GAP_METRICS, OPS, REFERENCES, DataSpec, FigureSpec, short_label
+from .specs import GAP_METRICS, OPS, REFERENCES, X_AXES, DataSpec, FigureSpec, short_label
 
 __all__ = ["FigureResult", "Reference", "Series"]
 
@@ -37,7 +37,7 @@ class Reference:
 
 @dataclass(frozen=True, eq=False)
 class Series:
-    """One curve of one panel: a metric against epochs."""
+    """One curve of one panel: a metric against epochs (and the training loss ``-log L``)."""
 
     panel: int
     curve: str
@@ -45,6 +45,11 @@ class Series:
     metric: str
     epochs: np.ndarray
     values: np.ndarray
+    neg_log_loss: np.ndarray
+
+    def x(self, axis: str) -> np.ndarray:
+        """The x values on an axis of :data:`~fastbias.experiments.X_AXES`."""
+        return self.epochs.astype(np.float64) if axis == "epoch" else self.neg_log_loss
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,11 +96,27 @@ class FigureResult:
         raise KeyError(f"{self.name} has no series {(curve, reference, metric)!r}.")
 
     def rows(self) -> list[tuple]:
-        """Tidy rows ``(figure, curve, reference, metric, epoch, value)`` of every series."""
+        """Tidy rows ``(figure, curve, reference, metric, epoch, neg_log_loss, value)``."""
         out = []
         for s in self.series:
-            for e, v in zip(s.epochs.tolist(), s.values.tolist(), strict=True):
-                out.append((self.name, s.curve, s.reference, s.metric, int(e), float(v)))
+            points = zip(s.epochs.tolist(), s.neg_log_loss.tolist(), s.values.tolist(), strict=True)
+            for e, x, v in points:
+                out.append((self.name, s.curve, s.reference, s.metric, int(e), float(x), float(v)))
+        return out
+
+    def crossing_results(self) -> list[tuple]:
+        """Each crossing with the first x (on the figure's axis) where ``first > second``.
+
+        ``(crossing, x or None)``: None when the first series never rises above the second;
+        the first record's x when it is above from the start.
+        """
+        out = []
+        for crossing in self.spec.crossings:
+            a = self.series_of(crossing.curve, *crossing.first)
+            b = self.series_of(crossing.curve, *crossing.second)
+            x = a.x(self.spec.x)
+            above = np.flatnonzero((a.values > b.values) & (x > 0))
+            out.append((crossing, float(x[above[0]]) if above.size else None))
         return out
 
     def check_results(self) -> list[tuple]:
@@ -163,6 +184,16 @@ class FigureResult:
                 f"`fastbias reproduce {spec.name}` runs the full horizon "
                 f"({spec.epochs:,} epochs), where the claim is judged.",
             ]
+        if spec.x == "neg_log_loss":
+            lines += ["", "training loss at the horizon (-log L):"]
+            for label, tr in self.trajectories.items():
+                lines.append(f"  {label}: {-tr.log_loss[-1]:.4g}")
+        if spec.crossings:
+            lines += ["", f"crossings (the first record, on the {X_AXES[spec.x]} axis):"]
+            for crossing, x in self.crossing_results():
+                what = f"{short_label(*crossing.first)} > {short_label(*crossing.second)}"
+                where = "never" if x is None else f"from {x:.4g}"
+                lines.append(f"  {crossing.curve}: {what} {where}")
         if spec.fits:
             lines += [
                 "",

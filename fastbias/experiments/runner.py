@@ -22,9 +22,9 @@ __all__ = ["run_figures", "run_figure", "DEFAULT_RECORD"]
 DEFAULT_RECORD = 20
 
 
-def _simulate_run(key: tuple, epochs: int, record: int):
+def _simulate_run(key: tuple, epochs: int, record):
     """Task: one curve's run. Returns (trajectory, seconds)."""
-    data, optimizer, lr, seed, loss = key
+    data, optimizer, lr, seed, loss, model = key
     start = time.perf_counter()
     tr = simulate(
         data.make(),
@@ -33,7 +33,8 @@ def _simulate_run(key: tuple, epochs: int, record: int):
         epochs=epochs,
         loss=loss,
         seed=seed,
-        record=record,
+        record=list(record) if isinstance(record, tuple) else record,
+        model=model,
         progress=False,
     )
     return tr, time.perf_counter() - start
@@ -141,11 +142,17 @@ def run_figures(
     def horizon(spec: FigureSpec) -> int:
         return epochs if epochs is not None else (spec.quick_epochs if quick else spec.epochs)
 
+    def records(spec: FigureSpec):
+        if spec.records is None:
+            return record
+        grid = np.linspace(0, horizon(spec), spec.records).round().astype(np.int64)
+        return tuple(np.unique(grid).tolist())
+
     # Distinct runs in order of first use.
     runs: dict[tuple, None] = {}
     for spec in specs:
         for curve in spec.curves:
-            runs.setdefault((curve.run_key, horizon(spec)), None)
+            runs.setdefault((curve.run_key, horizon(spec), records(spec)), None)
 
     start = time.perf_counter()
     # compile (or load) the kernels once, before any worker needs them
@@ -154,7 +161,7 @@ def run_figures(
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(progress_bar(progress, len(runs), unit="run", desc="simulating"))
         pool = stack.enter_context(executor_for(executor, pool_size, len(runs)))
-        tasks = ((run, (run[0], run[1], record)) for run in runs)
+        tasks = ((run, run) for run in runs)
         outcomes = stack.enter_context(contextlib.closing(run_tasks(pool, _simulate_run, tasks)))
         done: dict[tuple, tuple] = {}
         used: set = set()
@@ -180,7 +187,7 @@ def run_figures(
                         references[rkey] = _solve_reference(*rkey)
             trajectories, seconds = {}, {}
             for curve in spec.curves:
-                (tr, secs), fresh = get((curve.run_key, n_epochs))
+                (tr, secs), fresh = get((curve.run_key, n_epochs, records(spec)))
                 trajectories[curve.label] = tr
                 seconds[curve.label] = secs if fresh else 0.0
             series = []
@@ -196,6 +203,7 @@ def run_figures(
                             panel.metric,
                             tr.epochs.copy(),
                             _metric_values(tr, ref, panel.metric, curve),
+                            -tr.log_loss,
                         )
                     )
             keys = {(c.data, p.reference) for p in spec.panels for c in p.curves}

@@ -13,12 +13,14 @@ import numpy as np
 
 from .. import datasets
 from ..losses import get_loss
+from ..models import Model
 from ..norms import NORMS
 from ..optimizers import Optimizer
 from ..schedules import PolynomialDecay, Schedule
 
 __all__ = [
     "Check",
+    "Crossing",
     "Curve",
     "DataSpec",
     "Fit",
@@ -29,6 +31,7 @@ __all__ = [
     "PAPER_LR",
     "Panel",
     "REFERENCES",
+    "X_AXES",
     "ReferenceKind",
     "short_label",
 ]
@@ -188,6 +191,8 @@ class Curve:
     legend : str, optional
         Shorter label for the legend of a panel whose title already says the rest (for
         example ``"beta=0.9"`` in the panel "batch size 2"); default ``label``.
+    model : Model, optional
+        A model beyond the linear one (``fb.DiagonalNet(...)``); default the linear model.
     """
 
     label: str
@@ -197,6 +202,7 @@ class Curve:
     seed: int = 0
     loss: str | None = None
     legend: str = ""
+    model: Model | None = None
 
     def __post_init__(self):
         if self.loss is None:
@@ -211,7 +217,7 @@ class Curve:
     @property
     def run_key(self) -> tuple:
         """Everything the run depends on except the horizon (curves sharing it run once)."""
-        return (self.data, self.optimizer, self.lr, self.seed, self.loss)
+        return (self.data, self.optimizer, self.lr, self.seed, self.loss, self.model)
 
 
 @dataclass(frozen=True)
@@ -333,6 +339,28 @@ class Fit:
 
 
 @dataclass(frozen=True)
+class Crossing:
+    """Where one series of a curve first rises above another (reported, not checked).
+
+    Parameters
+    ----------
+    curve : str
+        Label of the curve.
+    first, second : (reference, metric)
+        The two series, e.g. ``("l1", "cosine")`` and ``("l2", "cosine")``: the summary
+        gives the first record (on the figure's x axis) at which ``first > second``.
+    """
+
+    curve: str
+    first: tuple
+    second: tuple
+
+
+#: What the x axis of an experiment can be: name -> axis label.
+X_AXES = {"epoch": "epoch", "neg_log_loss": "training loss  -log L"}
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     """One experiment: panels of curves, horizons, the claim and its checks.
 
@@ -358,6 +386,14 @@ class FigureSpec:
         Rates fitted to the tails of gap series (reported with their intervals).
     notes : str
         Which settings are ours rather than the paper's.
+    x : {"epoch", "neg_log_loss"}, default "epoch"
+        The x axis of the panels: epochs, or the training loss ``-log L`` (runs of
+        loss-normalized GD follow gradient flow, whose path is indexed by the loss).
+    records : int, optional
+        Record this many epochs evenly spaced from 0 to the horizon (where ``-log L``
+        grows geometrically in epochs); default 20 per decade of epochs.
+    crossings : tuple of Crossing
+        Where one series first rises above another, reported in the summary.
     """
 
     name: str
@@ -370,6 +406,15 @@ class FigureSpec:
     checks: tuple = ()
     notes: str = ""
     fits: tuple = ()
+    x: str = "epoch"
+    records: int | None = None
+    crossings: tuple = ()
+
+    def __post_init__(self):
+        if self.x not in X_AXES:
+            raise ValueError(f"x must be one of {sorted(X_AXES)}; got {self.x!r}.")
+        if self.records is not None and (not isinstance(self.records, int) or self.records < 2):
+            raise ValueError(f"records must be an integer >= 2 or None; got {self.records!r}.")
 
     @property
     def curves(self) -> tuple:
