@@ -190,12 +190,22 @@ def model_from_dict(params) -> Model | None:
 
 @jitable
 def _power(x, depth):
-    """``x ** depth`` for an integer-valued depth (repeated products for 2 and 3)."""
+    """``x ** depth`` for an integer-valued depth >= 1, by products (no call of pow)."""
+    if depth == 1.0:
+        return x
     if depth == 2.0:
         return x * x
     if depth == 3.0:
         return x * x * x
-    return x**depth
+    n = int(depth)
+    result = 1.0
+    base = x
+    while n > 0:  # binary powering: about 2 log2(depth) products
+        if n & 1:
+            result *= base
+        base *= base
+        n >>= 1
+    return result
 
 
 @jitable(nrt=False)
