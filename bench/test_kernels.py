@@ -15,6 +15,7 @@ from fastbias.benchmarks import (
     REFERENCE_EPOCHS,
     SHAPES,
     bench_optimizers,
+    floor_timing,
     plain_inc_adam,
     reference_timings,
 )
@@ -76,3 +77,12 @@ def test_reference_speed(benchmark, shape):
     benchmark.extra_info.update(
         steps=lrs.size, ns_per_step=benchmark.stats.stats.min / lrs.size * 1e9
     )
+
+
+def test_floor(benchmark):
+    """The floor: one correctly rounded sqrt and one division per coordinate, vectorized
+    over an in-cache array (Numba, and C at each vector width); kernels are reported as ns
+    per coordinate over it (``fastbias bench``, column ``x floor``)."""
+    timings = benchmark.pedantic(floor_timing, kwargs=dict(budget=0.05), rounds=3)
+    benchmark.extra_info.update(timings)
+    assert timings["floor"] == min(v for k, v in timings.items() if k != "floor")

@@ -6,9 +6,15 @@ Two references make the numbers comparable on noisy, shared machines:
   the margin and one for the update), the way one would first write it;
 * ``c``: cyclic Inc-Adam in C making ONE pass over the coordinates per step (the update of
   m, v, w fused with the dot product the next step needs), compiled at benchmark time with
-  ``-O3 -march=native -mprefer-vector-width=256`` and OpenMP SIMD pragmas, when a C
-  compiler is found (256-bit vectors: on AVX-512 machines the 512-bit ones are slower for
-  these short loops).
+  ``-O3 -march=native`` and OpenMP SIMD pragmas, when a C compiler is found, once for each
+  vector width the machine has (256 bits, and 512 on AVX-512 machines): the faster build at
+  each shape is the reference (512-bit vectors are not always faster for short loops).
+
+And a floor: :func:`floor_timing`, the per-coordinate cost of the arithmetic an Adam-type
+step cannot avoid, one correctly rounded square root and one division, vectorized over an
+array that stays in cache (``out[k] += a[k] / sqrt(b[k])``, compiled both by Numba and by
+C at the machine's full vector width; the faster counts). Kernels are reported as ns per
+coordinate divided by it.
 
 The references are plain float64: their moments turn subnormal after about 1e5 epochs of
 10 x 50 data, which slows them down and would flatter fastbias. They are timed only on
@@ -43,6 +49,10 @@ __all__ = [
     "reference_timings",
     "benchmark_table",
     "simulate_timing",
+    "floor_timing",
+    "floor_loop",
+    "vector_widths",
+    "FLOOR_SIZE",
 ]
 
 #: (n, d) shapes of the benchmark table.
@@ -115,42 +125,114 @@ void inc_adam(const double *restrict Z, long n, long d, double *restrict w,
         s = acc;
     }
 }
+
+/* The floor: one correctly rounded sqrt and one division per coordinate, vectorized. */
+void floor_loop(const double *restrict a, const double *restrict b, double *restrict out,
+                long size, long repeats) {
+    for (long r = 0; r < repeats; ++r) {
+        #pragma omp simd
+        for (long k = 0; k < size; ++k) out[k] += a[k] / sqrt(b[k]);
+    }
+}
 """
 
-_C_KERNEL = None
+_C_LIBRARIES: dict = {}
 
 
-def c_inc_adam():
-    """The one-pass C kernel as a ctypes function, or None without a working C compiler."""
-    global _C_KERNEL
-    if _C_KERNEL is None:
+def vector_widths() -> tuple:
+    """The SIMD widths in bits the C references are built for: (256,) or (256, 512)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            flags = set(fh.read().split())
+    except OSError:
+        flags = set()
+    return (256, 512) if "avx512f" in flags else (256,)
+
+
+def _c_library(width: int):
+    """The C references built for one vector width (ctypes CDLL), or None without a compiler."""
+    if width not in _C_LIBRARIES:
+        _C_LIBRARIES[width] = None
         cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-        if cc is None:
-            _C_KERNEL = False
-            return None
-        folder = tempfile.mkdtemp(prefix="fastbias-c-")
-        src, lib = os.path.join(folder, "inc_adam.c"), os.path.join(folder, "inc_adam.so")
-        with open(src, "w") as fh:
-            fh.write(_C_SOURCE)
-        flags = [
-            "-O3",
-            "-march=native",
-            "-mprefer-vector-width=256",
-            "-fno-math-errno",
-            "-fopenmp-simd",
-            "-shared",
-            "-fPIC",
-        ]
-        done = subprocess.run([cc, *flags, src, "-o", lib, "-lm"], capture_output=True)
-        if done.returncode != 0:
-            _C_KERNEL = False
-            return None
-        func = ctypes.CDLL(lib).inc_adam
-        dp, lg, db = ctypes.POINTER(ctypes.c_double), ctypes.c_long, ctypes.c_double
-        func.argtypes = [dp, lg, lg, dp, dp, dp, lg, dp, db, db]
+        if cc is not None:
+            folder = tempfile.mkdtemp(prefix="fastbias-c-")
+            src, lib = os.path.join(folder, "kernels.c"), os.path.join(folder, "kernels.so")
+            with open(src, "w") as fh:
+                fh.write(_C_SOURCE)
+            flags = [
+                "-O3",
+                "-march=native",
+                f"-mprefer-vector-width={width}",
+                "-fno-math-errno",
+                "-fopenmp-simd",
+                "-shared",
+                "-fPIC",
+            ]
+            done = subprocess.run([cc, *flags, src, "-o", lib, "-lm"], capture_output=True)
+            if done.returncode == 0:
+                _C_LIBRARIES[width] = ctypes.CDLL(lib)
+    return _C_LIBRARIES[width]
+
+
+def c_inc_adam(width: int = 256):
+    """The one-pass C kernel for a vector width as a ctypes function, or None (no compiler)."""
+    library = _c_library(width)
+    if library is None:
+        return None
+    func = library.inc_adam
+    dp, lg, db = ctypes.POINTER(ctypes.c_double), ctypes.c_long, ctypes.c_double
+    func.argtypes = [dp, lg, lg, dp, dp, dp, lg, dp, db, db]
+    func.restype = None
+    return func
+
+
+@kernel()
+def floor_loop(a, b, out, repeats):
+    """``out[k] += a[k] / sqrt(b[k])`` over the array, ``repeats`` times (the floor)."""
+    for _ in range(repeats):
+        for k in range(a.size):
+            out[k] += a[k] / math.sqrt(b[k])
+
+
+#: Length of the floor's arrays: three of them stay in the first-level cache.
+FLOOR_SIZE = 1024
+
+
+def floor_timing(budget: float = 0.1, rounds: int = 3) -> dict:
+    """Ns per coordinate of one correctly rounded sqrt and one division, vectorized.
+
+    Times :func:`floor_loop` (Numba) and the same loop in C at every width of
+    :func:`vector_widths`, over arrays of :data:`FLOOR_SIZE` entries in [1, 2) (normal
+    floats, in cache). Returns ``{"numba": ns, "c256": ns, ..., "floor": the smallest}``.
+    """
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(1.0, 2.0, FLOOR_SIZE), rng.uniform(1.0, 2.0, FLOOR_SIZE)
+    repeats = max(1, int(budget / (FLOOR_SIZE * 1e-9)))
+    steps = repeats * FLOOR_SIZE
+
+    def setup():
+        return (np.zeros(FLOOR_SIZE),)
+
+    def compiled(o):
+        floor_loop(a, b, o, repeats)
+
+    out = {"numba": time_call("numba", compiled, setup, steps, rounds)}
+    for width in vector_widths():
+        library = _c_library(width)
+        if library is None:
+            continue
+        func = library.floor_loop
+        dp, lg = ctypes.POINTER(ctypes.c_double), ctypes.c_long
+        func.argtypes = [dp, dp, dp, lg, lg]
         func.restype = None
-        _C_KERNEL = func
-    return _C_KERNEL or None
+
+        def native(o, func=func):
+            func(_ptr(a), _ptr(b), _ptr(o), FLOOR_SIZE, repeats)
+
+        out[f"c{width}"] = time_call(f"c{width}", native, setup, steps, rounds)
+    ns = {name: t.ns_per_step for name, t in out.items()}
+    ns["floor"] = min(ns.values())
+    return ns
 
 
 def _ptr(a: np.ndarray):
@@ -237,15 +319,19 @@ def reference_timings(n: int, d: int, epochs: int | None = None, rounds: int = 3
 
     out = {"plain": time_call("plain", plain, setup, steps, rounds)}
     check("plain", *plain(*setup()))
-    c = c_inc_adam()
-    if c is not None:
+    for width in vector_widths():
+        c = c_inc_adam(width)
+        if c is None:
+            continue
 
-        def native(w, m, v):
+        def native(w, m, v, c=c):
             c(_ptr(Z), n, d, _ptr(w), _ptr(m), _ptr(v), steps, _ptr(lrs), 0.9, 0.999)
             return w, v
 
-        out["c"] = time_call("c", native, setup, steps, rounds)
+        timing = time_call(f"c ({width}-bit)", native, setup, steps, rounds)
         check("c", *native(*setup()))
+        if "c" not in out or timing.seconds < out["c"].seconds:
+            out["c"] = timing
     return out
 
 
@@ -281,10 +367,13 @@ def _epochs_for(optimizer: Optimizer, n: int, d: int, budget: float) -> int:
 def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2, rounds=3):
     """Rows of (shape, optimizer, loss, ns/step, ns/coordinate, ratios to the references).
 
+    ``ratio_to_floor`` is ns per coordinate over :func:`floor_timing`'s floor.
+
     ``budget`` is the approximate duration of one timed call in seconds; one-sample steps
     of the binary rules are timed below the subnormal horizon of the references too.
     """
     optimizers = bench_optimizers() if optimizers is None else optimizers
+    floor = floor_timing(rounds=rounds)["floor"]
     rows = []
     for n, d in shapes:
         refs = reference_timings(n, d, rounds=rounds)
@@ -306,6 +395,8 @@ def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2,
                             "ns_per_step": math.nan,
                             "ns_per_coordinate": math.nan,
                             "diverged": True,
+                            "floor_ns_per_coordinate": floor,
+                            "ratio_to_floor": math.nan,
                             **{f"{k}_ns_per_step": r.ns_per_step for k, r in refs.items()},
                             **{f"ratio_to_{k}": math.nan for k in refs},
                         }
@@ -318,6 +409,8 @@ def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2,
                     "epochs": epochs,
                     "ns_per_step": t.ns_per_step,
                     "ns_per_coordinate": t.ns_per_step / (d * b),
+                    "floor_ns_per_coordinate": floor,
+                    "ratio_to_floor": t.ns_per_step / (d * b) / floor,
                 }
                 for name, ref in refs.items():
                     row[f"{name}_ns_per_step"] = ref.ns_per_step

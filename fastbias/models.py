@@ -129,13 +129,10 @@ def register_model(name: str):
         m = getattr(cls, "multiplicity", None)
         if not isinstance(m, int) or isinstance(m, bool) or m < 1:
             raise TypeError(f"{cls.__name__}.multiplicity must be an integer >= 1; got {m!r}.")
-        same = lambda other: (
-            (other.__module__, other.__qualname__)
-            == (  # noqa: E731
-                cls.__module__,
-                cls.__qualname__,
-            )
-        )
+
+        def same(other):
+            return (other.__module__, other.__qualname__) == (cls.__module__, cls.__qualname__)
+
         previous = _REGISTRY.get(name)
         if previous is not None and not same(previous):
             raise ValueError(f"a model is already registered as {name!r}: {previous.__name__}.")

@@ -79,7 +79,7 @@ def bench(args) -> int:
         rounds=args.rounds,
     )
     refs = [key[: -len("_ns_per_step")] for key in rows[0] if key.endswith("_ns_per_step")]
-    header = ["shape", "optimizer", "loss", "ns/step", "ns/coord"]
+    header = ["shape", "optimizer", "loss", "ns/step", "ns/coord", "x floor"]
     header += [f"{ref} ns/step" for ref in refs] + [f"x {ref}" for ref in refs]
     table = [header]
     for row in rows:
@@ -91,6 +91,7 @@ def bench(args) -> int:
                 row["loss"],
                 "diverged" if diverged else f"{row['ns_per_step']:.0f}",
                 "-" if diverged else f"{row['ns_per_coordinate']:.2f}",
+                "-" if diverged else f"{row['ratio_to_floor']:.2f}",
                 *(f"{row[f'{ref}_ns_per_step']:.0f}" for ref in refs),
                 *("-" if diverged else f"{row[f'ratio_to_{ref}']:.2f}" for ref in refs),
             ]
@@ -110,7 +111,7 @@ def bench(args) -> int:
     )
     print(
         "  c     = cyclic Inc-Adam in C, one fused pass over the coordinates per step "
-        "(-O3 -march=native)"
+        "(-O3 -march=native; the faster of the 256- and 512-bit builds where AVX-512 exists)"
         if "c" in refs
         else "  (no C compiler found: no C reference)"
     )
@@ -119,6 +120,11 @@ def bench(args) -> int:
         "subnormal (which would slow them down)."
     )
     print("x ref = ns/step divided by the reference's; ns/coord = ns/step / (d * batch size).")
+    print(
+        f"floor = {rows[0]['floor_ns_per_coordinate']:.3f} ns per coordinate on this machine: one "
+        "correctly rounded sqrt and one division, vectorized over an in-cache array (the "
+        "arithmetic an Adam-type step cannot avoid); x floor = ns/coord divided by it."
+    )
     if any(row.get("diverged", False) for row in rows):
         print(
             "diverged = the exact run leaves the float64 range at the optimizer's default "
