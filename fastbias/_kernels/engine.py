@@ -131,7 +131,8 @@ def compiled_loop(
         mp)`` gives the effective weight, ``chain(P, c, k, kout, j, mp)`` the chain-rule
         factor of parameter row ``c + j kout``; the loop then takes the model's parameter
         array ``mp`` as a last argument, and ``W`` is the parameter (multiplicity * kout
-        rows). One general loop for every family (the batch gradient formed in full).
+        rows). One general loop for every family (the batch gradient formed in full), with
+        one pass over the coordinates for one-sample steps of entrywise rules.
     value : function decorated with :func:`fastbias._jit.jitable`, optional
         Matrix rules that take the loss: the loss's log-value, binary ``value(s, lparams) =
         log l(s)`` or multiclass ``value(scores, r, label, lparams)``; the loop then passes
@@ -710,6 +711,7 @@ def _model_loop(
         Gp = np.empty((rows_p, d))
         Qp = np.empty((rows_p, d if squares else 0))
         loss_sum = np.zeros((1, 1))
+        factors = np.empty(m)
         rows = order.shape[0]
         step = 0
         for e in range(n_epochs):
@@ -739,8 +741,38 @@ def _model_loop(
                 offset = math.log(fmax) if fmax > 0.0 else 0.0
                 follow_scale(mode, scale, state, dyn, anchor_lp + offset, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
-                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
                 gmax = 0.0
+                if entrywise and batch_size == 1:
+                    # one pass per coordinate: the factors from the parameter before the
+                    # step, the updates, the new weights, and the next sample's scores
+                    i = order[er, start]
+                    nxt = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
+                    fmax = 0.0
+                    for c in range(kout):
+                        cc = coef[0, c]
+                        acc = 0.0
+                        for k in range(d):
+                            g = cc * X2[i, k]
+                            for j in range(m):
+                                factors[j] = chain(P, c, k, kout, j, mp)
+                            for j in range(m):
+                                r = c + j * kout
+                                gp = factors[j] * g
+                                gmax = max(gmax, abs(gp))
+                                P[r, k] = update(gp, P[r, k], state, r, k, p)
+                            wk = weight(P, c, k, kout, mp)
+                            W[c, k] = wk
+                            for j in range(m):
+                                fmax = max(fmax, abs(chain(P, c, k, kout, j, mp)))
+                            acc += wk * X2[nxt, k]
+                        carry[1 + c] = acc * rowpow[nxt]
+                    carry[0] = 1.0
+                    if mode == STATE:
+                        update_bounds(scale, dyn, gmax)
+                    step += 1
+                    continue
+                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
                 for j in range(m):
                     for c in range(kout):
                         r = c + j * kout
@@ -750,7 +782,6 @@ def _model_loop(
                             gmax = max(gmax, abs(Gp[r, k]))
                             if squares:
                                 Qp[r, k] = (f * f) * Q[c, k]
-                p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
                 if entrywise:
                     for r in range(rows_p):
                         for k in range(d):
