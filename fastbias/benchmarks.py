@@ -373,7 +373,7 @@ def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2,
     of the binary rules are timed below the subnormal horizon of the references too.
     """
     optimizers = bench_optimizers() if optimizers is None else optimizers
-    floor = floor_timing(rounds=rounds)["floor"]
+    floor = floor_timing(budget=min(0.1, budget), rounds=rounds)["floor"]
     rows = []
     for n, d in shapes:
         refs = reference_timings(n, d, rounds=rounds)

@@ -121,7 +121,8 @@ def test_bench_prints_one_row_per_entry_with_ratios(capsys):
     )
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
-    assert header[:5] == ["shape", "optimizer", "loss", "ns/step", "ns/coord"]
+    assert header[:6] == ["shape", "optimizer", "loss", "ns/step", "ns/coord", "x"]
+    assert header[6] == "floor"
     n_numbers = 2 + 2 * (header.count("ns/step") - 1)  # own 2, then ns/step and ratio per ref
     expected = [
         (shape, opt, loss)
@@ -133,7 +134,9 @@ def test_bench_prints_one_row_per_entry_with_ratios(capsys):
         assert line.startswith(shape) and f" {opt} " in line and f" {loss} " in line
         numbers = [float(x) for x in line.split()[-n_numbers:]]
         assert all(x > 0 for x in numbers)
-    assert "plain = a textbook Numba loop" in "\n".join(lines[9:])
+    footer = "\n".join(lines[9:])
+    assert "plain = a textbook Numba loop" in footer
+    assert "ns per coordinate on this machine: one correctly rounded sqrt" in footer
 
 
 @pytest.mark.parametrize(
