@@ -403,10 +403,15 @@ def cosine(w, u):
         raise ValueError(
             f"u must have length d = {W.shape[1]} (the length of w); got length {u.shape[0]}."
         )
-    den = np.linalg.norm(W, axis=1) * np.linalg.norm(u)
+    # each row and u divided by its largest entry first: no overflow of the squares at
+    # |w| > 1e154 (iterates of long runs) and no underflow at |w| < 1e-154
+    top = np.abs(W).max(axis=1)
+    u_top = np.abs(u).max() if u.size else 0.0
     out = np.full(W.shape[0], np.nan)
-    nz = den > 0
-    out[nz] = (W[nz] @ u) / den[nz]
+    nz = top > 0
+    if u_top > 0 and nz.any():
+        Ws, us = W[nz] / top[nz, None], u / u_top
+        out[nz] = (Ws @ us) / (np.linalg.norm(Ws, axis=1) * np.linalg.norm(us))
     return float(out[0]) if single else out
 
 

@@ -237,7 +237,9 @@ class DiagonalNet(Model):
     ``init_scale`` starts in the kernel regime (the l_2 max margin) and leaves it only at
     very small training losses (Moroshko et al. 2020). Depth >= 3 with a constant rate
     diverges (the relative step grows with u): use a rate that shrinks like
-    ``(-log L)^(-(D-2)/D)``; a :class:`DepthWarning` says so.
+    ``(-log L)^(-(D-2)/D)``, such as ``fb.LossNormalizedGD(power=(D - 2) / D)`` (whose
+    ``-log L`` then grows geometrically in epochs, as at depth 2); a :class:`DepthWarning`
+    says so otherwise.
 
     Examples
     --------
@@ -263,14 +265,17 @@ class DiagonalNet(Model):
         return np.full((2 * k, d), self.init_scale)
 
     def check_run(self, optimizer, lr) -> None:
-        """Warn when depth >= 3 runs with a constant rate (it diverges)."""
+        """Warn when depth >= 3 runs at a constant rate whose steps do not shrink (it diverges)."""
+        from .optimizers import LossNormalizedGD
         from .schedules import Constant
 
-        if self.depth >= 3 and isinstance(lr, Constant):
+        needed = (self.depth - 2) / self.depth
+        shrinks = isinstance(optimizer, LossNormalizedGD) and optimizer.power >= needed
+        if self.depth >= 3 and isinstance(lr, Constant) and not shrinks:
             warnings.warn(
                 f"DiagonalNet(depth={self.depth}) with a constant learning rate diverges: the "
                 "relative step grows with u; use a rate that shrinks like "
-                f"(-log L)^(-{(self.depth - 2) / self.depth:.3g}).",
+                f"(-log L)^(-{needed:.3g}), e.g. fb.LossNormalizedGD(power={needed:.4g}).",
                 DepthWarning,
                 stacklevel=4,
             )

@@ -437,9 +437,13 @@ def step_steepest(p, grads, W, state, eta, t, log_scale):
 
 
 def step_lngd(p, grads, W, state, eta, t, log_scale):
-    """Loss-normalized GD (SPEC 12): ``w -= eta grad L / L`` with the batch's mean loss L."""
+    """Loss-normalized GD (SPEC 12): ``w -= eta grad L / (L max(1, -log L)^power)`` with the
+    batch's mean loss L (the losses are scaled by exp(log_scale), like the gradients)."""
     loss = np.mean(state["losses"])
-    return W - eta * np.mean(grads, axis=0) / loss if loss > 0 else W.copy()
+    if not loss > 0:
+        return W.copy()
+    divisor = loss * max(1.0, log_scale - math.log(loss)) ** p.get("power", 0.0)
+    return W - eta * np.mean(grads, axis=0) / divisor
 
 
 step_lngd.takes_losses = True

@@ -389,6 +389,15 @@ def test_cosine():
     assert out[0] == pytest.approx(math.sqrt(0.5)) and np.isnan(out[1])
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e160, 1e300])
+def test_cosine_at_any_scale(scale):
+    """Closed forms at scales where the squares of the entries leave float64."""
+    w = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 0.0]]) * scale
+    out = cosine(w, [4.0 * scale, 3.0 * scale])
+    np.testing.assert_allclose(out[:2], [24.0 / 25.0, 4.0 / 5.0], rtol=1e-15)
+    assert np.isnan(out[2])
+
+
 # --------------------------------------------------------------------------------------------
 # P_Adam(c) and the fixed point (Algorithm 3)
 # --------------------------------------------------------------------------------------------

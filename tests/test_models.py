@@ -76,6 +76,7 @@ DEFAULT_CASES = [
     fb.SteepestDescent(norm=1.5, momentum=0.9, batch_size=1),
     fb.AdamProxy(),
     fb.LossNormalizedGD(),
+    fb.LossNormalizedGD(power=1.0 / 3.0),
     fb.MirrorDescent(p=3.0),
 ]
 NETWORKS = [(2, 0.1), (2, 1.0), (2, 10.0), (3, 0.1), (3, 1.0)]
@@ -156,6 +157,7 @@ SCALE_INVARIANT = [
     fb.SteepestDescent(norm=3.0, momentum=0.5, batch_size=1),
     fb.AdamProxy(),
     fb.LossNormalizedGD(),
+    fb.LossNormalizedGD(power=0.5),  # -log L near 1000 divides its steps
 ]
 
 
@@ -524,3 +526,21 @@ def test_a_user_model_runs_through_the_registry():
         assert extend.check_optimizer(fb.IncAdam(), model=Product()).passed
     finally:
         extend.unregister_model("product")
+
+
+def test_deep_networks_grow_geometrically_with_the_loss_power():
+    """Depth 3 with loss-normalized GD and power (D - 2) / D = 1/3: the relative steps stay
+    bounded, so -log L grows geometrically in epochs (a constant plain rate diverges)."""
+    data = fb.datasets.gaussian(n=10, d=50, seed=0)
+    opt = fb.LossNormalizedGD(power=1.0 / 3.0)
+    tr = fb.simulate(
+        data,
+        opt,
+        lr=fb.Constant(0.002),
+        epochs=30_000,
+        model=fb.DiagonalNet(depth=3, init_scale=1.0),
+        record=[10_000, 20_000, 30_000],
+    )
+    grows = np.log10(-tr.log_loss)
+    assert grows[0] > 20 and np.all(np.diff(grows) > 20)  # about 1e30 per 1e4 epochs
+    assert np.all(tr.min_margin > 0)

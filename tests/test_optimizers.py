@@ -60,6 +60,8 @@ VARIANTS = [
     fb.SteepestDescent(norm="nuclear", momentum=0.5, batch_size=1),
     fb.LossNormalizedGD(batch_size=3, sampling="reshuffle"),
     fb.LossNormalizedGD(batch_size=1),
+    fb.LossNormalizedGD(power=0.5),
+    fb.LossNormalizedGD(power=1.0 / 3.0, batch_size=2, sampling="reshuffle"),
     fb.MirrorDescent(p=1.5),
     fb.MirrorDescent(p=3.0, batch_size=2, sampling="reshuffle"),
 ]

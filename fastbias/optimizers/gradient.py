@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -121,11 +122,24 @@ class NormalizedGD(Optimizer):
 
 
 @jitable
+def lngd_prepare(hp, eta, t, log_scale):
+    """``(eta, log_scale, power)``: the loss's scale gives ``-log L`` (``hp = [power]``)."""
+    return (eta, log_scale, hp[0])
+
+
+@jitable
 def lngd_update(G, Q, W, state, p):
-    """Loss-normalized GD: ``W -= eta G / L`` with ``L = Q[0, 0]`` the batch's mean loss."""
+    """Loss-normalized GD: ``W -= eta G / (L max(1, -log L)^power)``.
+
+    ``L = Q[0, 0]`` is the batch's mean loss scaled like the gradients, by
+    ``exp(log_scale)``: ``-log L = log_scale - log Q[0, 0]``.
+    """
+    eta, log_scale, power = p
     loss = Q[0, 0]
     if loss > 0.0:
-        factor = p[0] / loss
+        factor = eta / loss
+        if power != 0.0:
+            factor /= max(1.0, log_scale - math.log(loss)) ** power
         for c in range(W.shape[0]):
             for k in range(W.shape[1]):
                 W[c, k] -= factor * G[c, k]
@@ -135,6 +149,11 @@ def lngd_update(G, Q, W, state, p):
 @dataclass(frozen=True)
 class LossNormalizedGD(Optimizer):
     """Loss-normalized gradient descent: ``w -= eta_t grad L(w) / L(w)`` (SPEC 12).
+
+    With ``power > 0`` the step is also divided by ``max(1, -log L)^power``: ``w -= eta_t
+    grad L / (L max(1, -log L)^power)``, a rate that shrinks with the training loss (a
+    depth-D diagonal network needs ``power = (D - 2) / D`` to keep its relative steps from
+    growing; SPEC 13).
 
     Full batch by default; with ``batch_size`` the batch loss and its gradient. ``grad L / L``
     is a ratio of two sums of the same derivatives' scale, invariant to their common factor:
@@ -156,7 +175,14 @@ class LossNormalizedGD(Optimizer):
 
     batch_size: int | None = batch_size_option(None)
     sampling: str = sampling_option()
+    power: float = option(0.0, "divide the step by max(1, -log L)^power", low=0.0)
     rule: ClassVar[Rule] = Rule(
-        "lngd", plain_prepare, lngd_update, family=MATRIX, scale="step", takes_loss=True
+        "lngd",
+        lngd_prepare,
+        lngd_update,
+        hp=("power",),
+        family=MATRIX,
+        scale="step",
+        takes_loss=True,
     )
     default_lr: ClassVar[Schedule] = Constant(0.1)
