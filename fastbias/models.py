@@ -264,6 +264,37 @@ class DiagonalNet(Model):
         """``u = v = init_scale`` (so the effective weights start at 0)."""
         return np.full((2 * k, d), self.init_scale)
 
+    @property
+    def limit_exponent(self) -> float:
+        """``q = 2 / D``: the network's limit is a KKT point of ``min ||w||_q s.t. Z w >= 1``."""
+        return 2.0 / self.depth
+
+    def limit_margin(self, data, w) -> np.ndarray:
+        """``gamma_q(w) = min_i <w, z_i> / ||w||_q`` with ``q = 2 / D`` (a quasi-norm for D > 2).
+
+        The normalized margin of the problem the network's direction goes to (nonconvex for
+        D > 2: no solver is offered; compare two directions, e.g. with the l_1 max margin).
+        Binary data; ``w`` of shape (d,) or (r, d); computed scaled (any size of w).
+
+        Examples
+        --------
+        >>> import fastbias as fb
+        >>> data = fb.Dataset([[1.0, 1.0]], [1.0])
+        >>> float(DiagonalNet(depth=4).limit_margin(data, [1.0, 1.0]))  # 2 / (2**2)
+        0.5
+        """
+        if data.multiclass:
+            raise ValueError("limit_margin is defined for binary data (a Dataset).")
+        W = np.atleast_2d(np.asarray(w, dtype=np.float64))
+        q = self.limit_exponent
+        top = np.abs(W).max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unit = W / top
+            margins = (unit @ data.Z.T).min(axis=1)
+            out = margins / (np.abs(unit) ** q).sum(axis=1) ** (1.0 / q)
+        out[top[:, 0] == 0] = np.nan
+        return out if np.ndim(w) == 2 else out[0]
+
     def check_run(self, optimizer, lr) -> None:
         """Warn when depth >= 3 runs at a constant rate whose steps do not shrink (it diverges)."""
         from .optimizers import LossNormalizedGD

@@ -407,3 +407,8 @@ def test_diag_net_crossover_moves_like_the_square_of_the_init_scale():
     )
     assert direct.w[-1].tobytes() == large.w[-1].tobytes()
     assert "crossings" in r.summary() and "-log L" in r.summary()
+    # depth 3: past the l_1 solution in its own l_{2/3} geometry (margin ratio > 1)
+    deep = {label: (q, ratio) for label, q, ratio in r.limit_margin_results()}
+    assert sorted(deep) == ["D=3, init 0.1", "D=3, init 1"]
+    for q, ratio in deep.values():
+        assert q == pytest.approx(2 / 3) and ratio > 1.1

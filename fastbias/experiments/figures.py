@@ -964,6 +964,17 @@ def _diag_net() -> FigureSpec:
         )
         for a in _INIT_SCALES
     )
+    deep = tuple(
+        Curve(
+            f"D=3, init {a:g}",
+            GAUSSIAN,
+            LossNormalizedGD(power=1.0 / 3.0),
+            lr=Constant(_FLOW_RATE),
+            model=DiagonalNet(depth=3, init_scale=a),
+            legend=f"D=3, init_scale={a:g}",
+        )
+        for a in (0.1, 1.0)
+    )
     small, *_, large = curves
     checks = (
         Check(
@@ -993,18 +1004,22 @@ def _diag_net() -> FigureSpec:
         title="Diagonal networks: from the kernel (l_2) to the rich (l_1) regime, by the loss",
         setting=f"{GAUSSIAN.describe()}; depth-2 diagonal network w = u^2 - v^2 from u = v = "
         f"init_scale in {{0.01, 0.1, 1, 10}}; loss-normalized GD at the constant rate "
-        f"{_FLOW_RATE:g} (gradient flow's path), full batch, exp loss",
+        f"{_FLOW_RATE:g} (gradient flow's path), full batch, exp loss; depth 3 from 0.1 and 1 "
+        "with the steps also divided by (-log L)^(1/3)",
         claim=(
             "A depth-2 diagonal network converges in direction to the l_1 max margin "
             "(Gunasekar et al. 2018; Lyu and Li 2020); from a large initialization it stays "
             "near the kernel (l_2) solution until the training loss is astronomically "
             "small, and turns to l_1 later the larger the initialization (Moroshko et al. "
-            "2020): the crossover in -log L moves like init_scale^2."
+            "2020): the crossover in -log L moves like init_scale^2. Depth D > 2 goes to a "
+            "KKT point of the nonconvex l_{2/D} problem: its l_{2/D} margin is compared "
+            "with the l_1 solution's."
         ),
         panels=(
             Panel("l1", "cosine", curves),
             Panel("l2", "cosine", curves),
             Panel("l1", "margin_ratio", curves),
+            Panel("l1", "cosine", deep, title="depth 3: cosine with l_1 max-margin"),
         ),
         # -log L grows geometrically in epochs (x 1e19 per 1e4 epochs here): 1e34-1e40 at
         # 2e4 epochs, 1e130-1e145 at 7.5e4; |w|^2 stays in float64 up to ~8e4 epochs

@@ -104,6 +104,31 @@ class FigureResult:
                 out.append((self.name, s.curve, s.reference, s.metric, int(e), float(x), float(v)))
         return out
 
+    def limit_margin_results(self) -> list[tuple]:
+        """``(curve, q, ratio)`` for models whose limit problem is l_q with q != 1.
+
+        Diagonal networks of depth D > 2 (q = 2 / D): the final ``gamma_q`` over the l_1 max
+        margin's ``gamma_q`` (the nonconvex problem has no solver; > 1 means the run is
+        beyond the l_1 solution in its own geometry).
+        """
+        out = []
+        for curve in self.spec.curves:
+            model = curve.model
+            q = getattr(model, "limit_exponent", None)
+            ref = self.references.get((curve.data, "l1"))
+            if q is None or q == 1.0 or ref is None:
+                continue
+            data = curve.data.make()
+            w = self.trajectories[curve.label].w[-1]
+            out.append(
+                (
+                    curve.label,
+                    q,
+                    float(model.limit_margin(data, w) / model.limit_margin(data, ref.w)),
+                )
+            )
+        return out
+
     def crossing_results(self) -> list[tuple]:
         """Each crossing with the first x (on the figure's axis) where ``first > second``.
 
@@ -188,6 +213,13 @@ class FigureResult:
             lines += ["", "training loss at the horizon (-log L):"]
             for label, tr in self.trajectories.items():
                 lines.append(f"  {label}: {-tr.log_loss[-1]:.4g}")
+        deep = self.limit_margin_results()
+        if deep:
+            lines += ["", "the model's own limit problem, min ||w||_q s.t. Z w >= 1 with q = 2/D:"]
+            for label, q, ratio in deep:
+                lines.append(
+                    f"  {label}: gamma_{q:.3g}(w) / gamma_{q:.3g}(l_1 max margin) = {ratio:.4f}"
+                )
         if spec.crossings:
             lines += ["", f"crossings (the first record, on the {X_AXES[spec.x]} axis):"]
             for crossing, x in self.crossing_results():
