@@ -16,6 +16,7 @@ from .checkpoints import checkpoint_info
 from .datasets import Dataset, MulticlassDataset
 from .geometry import (
     ConvergenceWarning,
+    InaccurateSolutionWarning,
     SolverError,
     cosine,
     fixed_point,
@@ -46,6 +47,7 @@ __all__ = [
     "Dataset",
     "DiagonalNet",
     "Identification",
+    "InaccurateSolutionWarning",
     "Model",
     "MulticlassDataset",
     "Optimizer",

@@ -27,6 +27,7 @@ from .solvers import (
     CLARABEL_OPTIONS,
     CLARABEL_OPTIONS_CONE,
     SUPPORT_RTOL,
+    InaccurateSolutionWarning,
     SolverError,
     import_cvxpy,
     polish_qp,
@@ -40,6 +41,7 @@ from .solvers import (
 __all__ = [
     "ConvergenceWarning",
     "FixedPointResult",
+    "InaccurateSolutionWarning",
     "MaxMarginResult",
     "PAdamProblem",
     "PAdamSolution",

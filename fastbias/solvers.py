@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "ACCEPT_GAP",
+    "InaccurateSolutionWarning",
     "CLARABEL_OPTIONS",
     "CLARABEL_OPTIONS_CONE",
     "KKT_TOL",
@@ -70,6 +71,16 @@ class SolverError(RuntimeError):
     def __init__(self, message: str, status: str):
         super().__init__(message)
         self.status = status
+
+
+class InaccurateSolutionWarning(UserWarning):
+    """A solution is returned whose certified relative duality gap is small but not tiny.
+
+    The solver stopped short of its tolerances ("optimal_inaccurate"); the answer is kept
+    because its certificate (the margin of the returned unit-norm solution, a lower bound,
+    and the weak-duality upper bound) shows how far from optimal it can be, at most the gap
+    named in the message.
+    """
 
 
 def readonly(a: np.ndarray) -> np.ndarray:

@@ -375,3 +375,28 @@ def test_each_kernel_has_one_compiled_signature():
         loop = cls.rule.loop(fb.losses.get_loss(loss))
         assert len(loop.signatures) == 1  # every batch size
     assert len(schedule.fill_learning_rates.signatures) == 1
+
+
+@pytest.mark.filterwarnings("ignore::fastbias.datasets.ZeroEntryWarning")
+@pytest.mark.parametrize("path", ["certificate", "linear program"])
+def test_multiclass_separability_by_certificate_or_linear_program(path, monkeypatch):
+    import fastbias.datasets as fd
+
+    if path == "linear program":  # no certificate: the linear program decides alone
+        monkeypatch.setattr(fd, "_separates", lambda Xs, y, W: False)
+    rng = np.random.default_rng(3)
+    centers = 4.0 * np.eye(6)[:4]
+    y = np.repeat(np.arange(4), 30)
+    X = centers[y] + rng.standard_normal((120, 6))
+    assert fd.is_multiclass_separable(X, y, 4)
+    # four points on the axes, one class each: W = X separates them
+    X2 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    assert fd.is_multiclass_separable(X2, np.array([0, 1, 2, 3]), 4)
+    # a sample repeated with another class: no W separates them
+    X3 = np.vstack([X, X[0]])
+    y3 = np.append(y, 1)
+    assert not fd.is_multiclass_separable(X3, y3, 4)
+    with pytest.raises(ValueError, match="not linearly separable"):
+        fb.MulticlassDataset(X3, y3)
+    # a zero sample has every margin 0
+    assert not fd.is_multiclass_separable(np.vstack([X, np.zeros(6)]), np.append(y, 0), 4)
