@@ -31,7 +31,7 @@ from .plotting import plot_trajectories
 from .schedules import Constant, PolynomialDecay, Schedule
 from .simulate import RunInterrupted, simulate, warmup
 from .sweep import SweepResult, grid, sweep
-from .trajectory import Trajectory
+from .trajectory import NotSeparatedWarning, Trajectory
 
 # the built-in optimizer classes (fb.IncAdam, ...), from the registry
 globals().update({name: getattr(_optimizers, name) for name in _optimizers.BUILT_IN})
@@ -50,6 +50,7 @@ __all__ = [
     "InaccurateSolutionWarning",
     "Model",
     "MulticlassDataset",
+    "NotSeparatedWarning",
     "Optimizer",
     "PolynomialDecay",
     "RateFit",

@@ -252,6 +252,13 @@ def _check_flag(name: str, value) -> bool:
     return bool(value)
 
 
+def _with_intercept(X: np.ndarray, intercept) -> np.ndarray:
+    """``X`` with a constant-1 column appended when ``intercept`` is True."""
+    if not _check_flag("intercept", intercept):
+        return X
+    return np.column_stack([X, np.ones(X.shape[0])])
+
+
 class _Data:
     """What binary and multiclass datasets share: identity, kernel arrays, source."""
 
@@ -322,6 +329,10 @@ class Dataset(_Data):
         Labels. Values already in {-1, +1} are used as they are (a single class is allowed);
         otherwise there must be exactly two distinct values (numbers or strings), the larger
         (for strings: the later in sorted order) mapped to +1.
+    intercept : bool, default False
+        Append a constant-1 column to X (``d`` counts it; ``X`` holds it, so saved data
+        keep it): a bias term, without which data that are separable only by an affine
+        boundary (standardized real data, for example) are refused.
     check_separable : bool, default True
         Check that some ``w`` has ``y_i <w, x_i> > 0`` for all i (the paper's Assumption
         2.1) and raise ValueError if not.
@@ -353,8 +364,16 @@ class Dataset(_Data):
 
     _kind = "binary"
 
-    def __init__(self, X, y, *, check_separable: bool = True, source: dict | None = None):
-        X = check_finite_array("X", X, ndim=2)
+    def __init__(
+        self,
+        X,
+        y,
+        *,
+        intercept: bool = False,
+        check_separable: bool = True,
+        source: dict | None = None,
+    ):
+        X = _with_intercept(check_finite_array("X", X, ndim=2), intercept)
         y = _label_array(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -365,9 +384,14 @@ class Dataset(_Data):
         Z = y[:, None] * X
         _check_rows(X)
         if check_separable and not is_separable(Z):
+            hint = (
+                "; with an intercept column they are: pass intercept=True"
+                if not intercept and is_separable(_with_intercept(X, True) * y[:, None])
+                else ""
+            )
             raise ValueError(
-                "data are not linearly separable (no w has y_i <w, x_i> > 0 for every i); "
-                "pass check_separable=False to run GD-type optimizers anyway."
+                "data are not linearly separable (no w has y_i <w, x_i> > 0 for every i)"
+                f"{hint}; pass check_separable=False to run GD-type optimizers anyway."
             )
         for arr in (X, y, Z):
             arr.flags.writeable = False
@@ -429,6 +453,8 @@ class MulticlassDataset(_Data):
         Labels of any type (numbers or strings) with k >= 2 distinct values; they are sorted
         and mapped to 0..k-1 (``classes[j]`` is the label of class j). k = 2 is allowed and
         is not the binary case: the parameter is a (2, d) matrix.
+    intercept : bool, default False
+        Append a constant-1 column to X (``d`` counts it), as for :class:`Dataset`.
     check_separable : bool, default True
         Check that some W has ``(W[y_i] - W[c]) . x_i > 0`` for every i and c != y_i (an LP
         unless a cheap certificate settles it) and raise ValueError if not.
@@ -454,8 +480,16 @@ class MulticlassDataset(_Data):
     _kind = "multiclass"
     multiclass = True
 
-    def __init__(self, X, y, *, check_separable: bool = True, source: dict | None = None):
-        X = check_finite_array("X", X, ndim=2)
+    def __init__(
+        self,
+        X,
+        y,
+        *,
+        intercept: bool = False,
+        check_separable: bool = True,
+        source: dict | None = None,
+    ):
+        X = _with_intercept(check_finite_array("X", X, ndim=2), intercept)
         labels = _label_array(y)
         if labels.shape[0] != X.shape[0]:
             raise ValueError(
@@ -469,9 +503,15 @@ class MulticlassDataset(_Data):
         codes = codes.astype(np.int64).reshape(-1)
         _check_rows(X)
         if check_separable and not is_multiclass_separable(X, codes, classes.size):
+            hint = (
+                "; with an intercept column they are: pass intercept=True"
+                if not intercept
+                and is_multiclass_separable(_with_intercept(X, True), codes, classes.size)
+                else ""
+            )
             raise ValueError(
                 "data are not linearly separable (no W has (W[y_i] - W[c]) . x_i > 0 for every "
-                "i and c != y_i); pass check_separable=False to run anyway."
+                f"i and c != y_i){hint}; pass check_separable=False to run anyway."
             )
         for arr in (X, codes, classes):
             arr.flags.writeable = False

@@ -70,7 +70,7 @@ _WARN_GAP_SDP = 1e-5
 # with a positive multiplier; above this many entries (80 MB) the solver's answer is kept.
 _POLISH_MAX_ENTRIES = 10**7
 # Problems with more pairs (i, c) than this are solved on a working set of pairs (see
-# _solve_with_working_set): on digits (16173 pairs) the sets end near ... pairs.
+# _solve_with_working_set): on digits (16173 pairs) the last sets hold 2300 to 2600 pairs.
 _WORKING_SET_MIN_PAIRS = 2000
 _WORKING_SET_ROUNDS = 30
 _WORKING_SET_TOL = 1e-12
