@@ -101,6 +101,11 @@ def print_report(
     for i in _table_rows(tr.epochs, rows):
         cells = "".join(fmt(float(values[i]), width) for _, values in columns)
         print(f"{int(tr.epochs[i]):>12,d}{cells}")
+    if not tr.separated:
+        print(
+            f"separated: no (smallest margin {tr.min_margin[-1]:.3g} <= 0 at the last epoch: "
+            "the iterate misclassifies some samples; run longer)"
+        )
 
 
 def _norm_columns(tr, data, references: bool) -> list:
