@@ -1107,3 +1107,11 @@ def test_an_optimizer_of_your_own_from_a_module_file(tmp_path, capsys):
         _REGISTRY.pop("plugin-signgd", None)
     assert main(["run", "--import", "no_such_module_here", "--epochs", "5"]) == 2
     assert "--import 'no_such_module_here': no module named" in capsys.readouterr().err
+
+
+def test_unknown_optimizer_name_suggests_close_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--optimizer", "adam", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert "unknown optimizer 'adam'; did you mean 'inc-adam' or 'det-adam'" in err
+    assert "(choose from inc-adam, det-adam" in err
