@@ -1124,7 +1124,9 @@ def test_data_file_takes_a_plain_npz_and_a_csv(tmp_path, capsys):
     plain = tmp_path / "plain.npz"
     np.savez(plain, X=X, y=y)
     table = tmp_path / "data.csv"
-    np.savetxt(table, np.column_stack([X, y]), delimiter=",", header="f0,f1,f2,f3,label", comments="")
+    np.savetxt(
+        table, np.column_stack([X, y]), delimiter=",", header="f0,f1,f2,f3,label", comments=""
+    )
     for path in (plain, table):
         out = tmp_path / f"{path.stem}-run.npz"
         assert main(["run", "--data-file", str(path), "--epochs", "5", "--out", str(out)]) == 0
