@@ -37,6 +37,7 @@ from .solvers import (
     polish_qp,
     power_of_two_scale,
     readonly,
+    result_repr,
     run_solver,
     solver_setup,
 )
@@ -80,7 +81,7 @@ _WORKING_SET_TOL = 1e-12
 _WORKING_SET_SLACK = {"max": 0.3, "l1": 0.3, "fro": 1e-6, "spectral": 1e-6}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MatrixMaxMarginResult:
     """Solution of a multiclass max-margin problem (returned by :func:`max_margin_multiclass`).
 
@@ -115,6 +116,8 @@ class MatrixMaxMarginResult:
         CVXPY status of the solve (``"optimal"``, or ``"optimal_inaccurate"`` when the result
         passed the duality-gap check described in :func:`max_margin_multiclass`).
     """
+
+    __repr__ = result_repr  # arrays summarized, not dumped
 
     w: np.ndarray
     margin: float
@@ -414,9 +417,8 @@ def max_margin_multiclass(
         dual_s[pairs_i, pairs_c] = lam_s
         total = dual_s.sum()
         # Both bounds in scaled units times `scale`: <W, A_ic(X)> = scale <W, A_ic(Xs)>.
-        upper = (
-            _dual_norm(_combination(Xs, y, dual_s), norm) / total * scale if total > 0 else math.inf
-        )
+        combined = _dual_norm(_combination(Xs, y, dual_s), norm)
+        upper = float(combined / total * scale) if total > 0 else math.inf
         gap = 1.0 - margin / upper if upper > 0 else math.inf
         if status == "optimal" or gap <= accept or K.shape[0] <= _WORKING_SET_MIN_PAIRS:
             break  # else the working set's answer is not certified: solve the whole problem

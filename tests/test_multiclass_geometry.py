@@ -521,3 +521,11 @@ def test_spectral_answer_with_a_small_gap_is_returned_with_a_warning(ds3, monkey
     monkeypatch.setattr(mg, "run_solver", _spoiled(3e-7))
     with pytest.raises(SolverError, match="relative duality gap"):  # LPs: no warning band
         max_margin_multiclass(ds3, "max")
+
+
+def test_results_print_their_arrays_as_shapes(ds3, solved):
+    text = repr(solved["ds3", "max"])
+    assert text.startswith("MatrixMaxMarginResult(w=<3x50 float64>, margin=")
+    assert "dual=<30x3 float64>" in text and "norm='max'" in text and "[" not in text
+    binary = repr(max_margin(Dataset(np.eye(2) + 0.5, [1.0, -1.0]), p=2))
+    assert binary.startswith("MaxMarginResult(w=<2 float64>, margin=") and "[" not in binary
