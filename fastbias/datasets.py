@@ -119,7 +119,7 @@ def _separates(Xs: np.ndarray, y: np.ndarray, W: np.ndarray) -> bool:
     far below the ``1e-9 ||W||_1`` asked.
     """
     with np.errstate(all="ignore"):
-        scores = Xs @ W.T
+        scores = np.einsum("nd,cd->nc", Xs, W)
         rows = np.arange(y.size)
         true = scores[rows, y].copy()
         scores[rows, y] = -np.inf
@@ -131,16 +131,19 @@ def _separates(Xs: np.ndarray, y: np.ndarray, W: np.ndarray) -> bool:
 def _cross_entropy(w: np.ndarray, Xs: np.ndarray, y: np.ndarray, k: int):
     """The cross-entropy of the scores ``Xs W^T`` (``W = w.reshape(k, d)``) and its gradient."""
     W = w.reshape(k, Xs.shape[1])
-    scores = Xs @ W.T
+    scores = np.einsum("nd,cd->nc", Xs, W)
     scores -= scores.max(axis=1, keepdims=True)
     log_total = np.log(np.exp(scores).sum(axis=1, keepdims=True))
     rows = np.arange(y.size)
     loss = float(np.sum(log_total[:, 0] - scores[rows, y]))
     P = np.exp(scores - log_total)
     P[rows, y] -= 1.0
-    return loss, (P.T @ Xs).ravel()
+    return loss, np.einsum("nc,nd->cd", P, Xs).ravel()
 
 
+# The certificates' products are small (n x d by d x k): np.einsum computes them in one
+# thread, where a threaded BLAS on busy cores took 10 to 20 times longer (digits: 16 ms
+# against 0.9 ms per product, 4.6 s against 0.7 s for the whole check).
 # Rounds (of at most this many L-BFGS iterations each) of the cross-entropy certificate.
 _CE_ROUNDS, _CE_ITERATIONS = 8, 50
 
@@ -173,7 +176,9 @@ def is_multiclass_separable(X, y, k: int) -> bool:
     Xs = X / scale[:, None]  # positive row scales do not change separability
     targets = np.zeros((y.size, k))
     targets[np.arange(y.size), y] = 1.0
-    W = np.linalg.lstsq(Xs, targets, rcond=None)[0].T
+    # the least-norm least-squares W from the (d, d) normal equations
+    gram = np.einsum("nd,ne->de", Xs, Xs)
+    W = np.linalg.lstsq(gram, np.einsum("nd,nc->dc", Xs, targets), rcond=None)[0].T
     if _separates(Xs, y, W):
         return True
     from scipy.optimize import minimize
