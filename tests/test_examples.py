@@ -27,7 +27,7 @@ def test_binary_digits_part_runs(capsys):
 
 @pytest.mark.slow
 def test_whole_example_runs(capsys):
-    _example().main(["--epochs", "20"])
+    _example().main(["--epochs", "20", "--epochs-multiclass", "20"])
     out = capsys.readouterr().out
     assert "ten digits: n = 1797, d = 64, k = 10" in out
     assert out.count("margin ratio max") == 3
