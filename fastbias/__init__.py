@@ -16,6 +16,7 @@ from .checkpoints import checkpoint_info
 from .datasets import Dataset, MulticlassDataset
 from .geometry import (
     ConvergenceWarning,
+    InaccurateSolutionWarning,
     SolverError,
     cosine,
     fixed_point,
@@ -30,7 +31,7 @@ from .plotting import plot_trajectories
 from .schedules import Constant, PolynomialDecay, Schedule
 from .simulate import RunInterrupted, simulate, warmup
 from .sweep import SweepResult, grid, sweep
-from .trajectory import Trajectory
+from .trajectory import NotSeparatedWarning, Trajectory
 
 # the built-in optimizer classes (fb.IncAdam, ...), from the registry
 globals().update({name: getattr(_optimizers, name) for name in _optimizers.BUILT_IN})
@@ -46,8 +47,10 @@ __all__ = [
     "Dataset",
     "DiagonalNet",
     "Identification",
+    "InaccurateSolutionWarning",
     "Model",
     "MulticlassDataset",
+    "NotSeparatedWarning",
     "Optimizer",
     "PolynomialDecay",
     "RateFit",

@@ -27,11 +27,13 @@ from .solvers import (
     CLARABEL_OPTIONS,
     CLARABEL_OPTIONS_CONE,
     SUPPORT_RTOL,
+    InaccurateSolutionWarning,
     SolverError,
     import_cvxpy,
     polish_qp,
     power_of_two_scale,
     readonly,
+    result_repr,
     run_solver,
     solver_setup,
     support_of,
@@ -40,6 +42,7 @@ from .solvers import (
 __all__ = [
     "ConvergenceWarning",
     "FixedPointResult",
+    "InaccurateSolutionWarning",
     "MaxMarginResult",
     "PAdamProblem",
     "PAdamSolution",
@@ -57,7 +60,7 @@ class ConvergenceWarning(UserWarning):
     """An iterative method stopped at ``max_iter`` before meeting its tolerance."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MaxMarginResult:
     """Solution of the l_p max-margin problem (returned by :func:`max_margin`).
 
@@ -89,6 +92,8 @@ class MaxMarginResult:
         passed the verification described in :func:`max_margin`).
     """
 
+    __repr__ = result_repr  # arrays summarized, not dumped
+
     w: np.ndarray
     margin: float
     margin_upper: float
@@ -98,7 +103,7 @@ class MaxMarginResult:
     status: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class PAdamSolution:
     """Primal and dual solution of ``P_Adam(c)`` (paper Definition 4.6).
 
@@ -121,6 +126,8 @@ class PAdamSolution:
         the solver's values.
     """
 
+    __repr__ = result_repr  # arrays summarized, not dumped
+
     c: np.ndarray
     w: np.ndarray
     dual: np.ndarray
@@ -134,7 +141,7 @@ class PAdamSolution:
         return self.dual / self.dual.sum()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FixedPointResult:
     """Result of the fixed-point iteration of Algorithm 3 (returned by :func:`fixed_point`).
 
@@ -156,6 +163,8 @@ class FixedPointResult:
     converged : bool
         Whether ``history[-1] < tol`` (the stopping rule of Algorithm 3).
     """
+
+    __repr__ = result_repr  # arrays summarized, not dumped
 
     c: np.ndarray
     w: np.ndarray

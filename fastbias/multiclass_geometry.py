@@ -18,22 +18,26 @@ spectral <-> nuclear).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .datasets import MulticlassDataset, is_separable
+from .datasets import MulticlassDataset, is_multiclass_separable
 from .norms import check_matrix_norm
 from .solvers import (
     ACCEPT_GAP,
     CLARABEL_OPTIONS,
     CLARABEL_OPTIONS_CONE,
+    KKT_TOL,
     SUPPORT_RTOL,
+    InaccurateSolutionWarning,
     SolverError,
     import_cvxpy,
     polish_qp,
     power_of_two_scale,
     readonly,
+    result_repr,
     run_solver,
     solver_setup,
 )
@@ -59,12 +63,25 @@ CLARABEL_OPTIONS_SDP = CLARABEL_OPTIONS_CONE
 # accuracy on degenerate SDPs (see CLARABEL_OPTIONS_SDP), and 1e-9 would reject some of the
 # problems we measured (gaps up to 2.4e-8).
 _ACCEPT_GAP_SDP = 1e-7
-# The exact KKT solve of the Frobenius problem (polishing) needs the dense (m, k d) matrix of
-# Kesler rows; above this many entries (80 MB) the solver's answer is kept as it is.
+# ... and up to this gap the SDP's answer is returned with an InaccurateSolutionWarning: its
+# certificate bounds the error (Clarabel stops at gaps near 4e-7 on the digits problem, where
+# every looser setting tried ends the same way and a first-order solver takes minutes).
+_WARN_GAP_SDP = 1e-5
+# The exact KKT solve of the Frobenius problem (polishing) needs the dense rows of the pairs
+# with a positive multiplier; above this many entries (80 MB) the solver's answer is kept.
 _POLISH_MAX_ENTRIES = 10**7
+# Problems with more pairs (i, c) than this are solved on a working set of pairs (see
+# _solve_with_working_set): on digits (16173 pairs) the last sets hold 2300 to 2600 pairs.
+_WORKING_SET_MIN_PAIRS = 2000
+_WORKING_SET_ROUNDS = 30
+_WORKING_SET_TOL = 1e-12
+# Pairs join the working set below margin 1 + slack: Clarabel stalls short of its
+# tolerances on the linear programs over tight sets (relative gaps near 4e-8 on digits with
+# 1e-6), less often with some inactive pairs (0.3); the QP and the SDP do best on tight sets.
+_WORKING_SET_SLACK = {"max": 0.3, "l1": 0.3, "fro": 1e-6, "spectral": 1e-6}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MatrixMaxMarginResult:
     """Solution of a multiclass max-margin problem (returned by :func:`max_margin_multiclass`).
 
@@ -99,6 +116,8 @@ class MatrixMaxMarginResult:
         CVXPY status of the solve (``"optimal"``, or ``"optimal_inaccurate"`` when the result
         passed the duality-gap check described in :func:`max_margin_multiclass`).
     """
+
+    __repr__ = result_repr  # arrays summarized, not dumped
 
     w: np.ndarray
     margin: float
@@ -171,6 +190,93 @@ def _matrix_norm(W: np.ndarray, norm: str) -> float:
     if norm == "fro":
         return float(np.linalg.norm(W))
     return float(np.linalg.norm(W, 2))
+
+
+def _solve_on(K, norm: str, k: int, d: int, solver: str, opts: dict, what: str):
+    """``min ||W|| s.t. K vec(W) >= 1`` (``1/2 ||W||_F^2`` for fro): ``(vec(W), dual, status)``."""
+    cp = import_cvxpy()
+    if norm == "spectral":
+        # W = Q B with the columns of Q an orthonormal basis of 1^perp (W centered: 1^T W = 0).
+        # No loss: centering W -> (I - 11^T/k) W changes no margin and, being an orthogonal
+        # projection, does not increase ||W||_2. It removes the directions 1 v^T along which
+        # the margins are constant, and with them much of the SDP's degeneracy (gaps up to
+        # 3e-7 without it, 2e-8 with it, on the problems we measured).
+        Q = _centering_basis(k)
+        B = cp.Variable((k - 1, d))
+        W = Q @ B
+        objective = cp.sigma_max(B)  # = ||Q B||_2
+    else:
+        W = cp.Variable((k, d))
+        if norm == "fro":
+            objective = 0.5 * cp.sum_squares(W)
+        elif norm == "max":
+            objective = cp.max(cp.abs(W))
+        else:
+            objective = cp.sum(cp.abs(W))
+    constraint = K @ cp.vec(W, order="C") >= 1
+    problem = cp.Problem(cp.Minimize(objective), [constraint])
+    status = run_solver(problem, solver, opts, what)
+    if W.value is None or constraint.dual_value is None:
+        raise SolverError(
+            f"{solver} returned no solution for the {what}: status {status!r}.", status
+        )
+    w_s = np.asarray(W.value, dtype=np.float64).reshape(k * d)
+    lam_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(-1), 0.0)
+    return w_s, lam_s, status
+
+
+def _solve_with_working_set(
+    Xs, y, k: int, K, norm: str, solver: str, opts: dict, what: str, whole: bool = False
+):
+    """The solution on every pair (i, c), found by solving on a working set of pairs.
+
+    Problems with at most ``_WORKING_SET_MIN_PAIRS`` pairs are solved whole. Larger ones
+    start from the pair of each sample with the smallest margin under the least-squares W of
+    the one-hot targets; after each solve, the pairs outside the set whose margin is below
+    ``1 + _WORKING_SET_SLACK[norm]`` join it, until none is below ``1 - _WORKING_SET_TOL``. The
+    solution of the last set then satisfies every constraint, so it solves the whole
+    problem, and its multipliers (0 outside the set) give the same weak-duality bound.
+    """
+    n, d = Xs.shape
+    m = K.shape[0]
+    if whole or m <= _WORKING_SET_MIN_PAIRS:
+        return _solve_on(K, norm, k, d, solver, opts, what)
+    targets = np.zeros((n, k))
+    targets[np.arange(n), y] = 1.0
+    W0 = np.linalg.lstsq(Xs, targets, rcond=None)[0].T
+    first = np.argmin((K @ W0.reshape(-1)).reshape(n, k - 1), axis=1)
+    in_set = np.zeros(m, dtype=bool)
+    in_set[np.arange(n) * (k - 1) + first] = True
+    for _ in range(_WORKING_SET_ROUNDS):
+        w_s, lam_set, status = _solve_on(K[in_set], norm, k, d, solver, opts, what)
+        margins = K @ w_s
+        if not np.any(~in_set & (margins < 1.0 - _WORKING_SET_TOL)):
+            lam_s = np.zeros(m)
+            lam_s[in_set] = lam_set
+            return w_s, lam_s, status
+        in_set |= margins < 1.0 + _WORKING_SET_SLACK[norm]
+    return _solve_on(K, norm, k, d, solver, opts, what)
+
+
+def _polished(K, w_s, lam_s):
+    """The Frobenius solution polished on its working set (kept if it verifies on every pair).
+
+    :func:`fastbias.solvers.polish_qp` solves the KKT system exactly on the support; it
+    needs the dense rows of the pairs with a positive multiplier, here at most
+    ``_POLISH_MAX_ENTRIES`` entries.
+    """
+    rows = np.flatnonzero(lam_s > 0.0)
+    if rows.size * K.shape[1] > _POLISH_MAX_ENTRIES:
+        return w_s, lam_s
+    polished = polish_qp(K[rows].toarray(), np.ones(K.shape[1]), lam_s[rows])
+    if polished is None:
+        return w_s, lam_s
+    w_p, lam_rows = polished
+    if np.min(K @ w_p) < 1.0 - KKT_TOL:
+        return w_s, lam_s  # a pair outside the rows is violated: keep the solver's answer
+    lam_p = np.zeros_like(lam_s)
+    lam_p[rows] = lam_rows
+    return w_p, lam_p
 
 
 def max_margin_multiclass(
@@ -286,67 +392,49 @@ def max_margin_multiclass(
     scale = power_of_two_scale(X)
     Xs = X / scale  # exact: scale is a power of two
     K = _kesler_matrix(Xs, y, k, pairs_i, pairs_c)
-    # Separability does not depend on the scale; is_separable scales each row itself.
-    if not data.separability_checked and not is_separable(K.toarray()):
+    if not data.separability_checked and not is_multiclass_separable(X, y, k):
         raise ValueError(
             "data are not linearly separable (no W has (W[y_i] - W[c]) . x_i > 0 for every i "
             "and c != y_i); the multiclass max-margin problem has no solution."
         )
 
-    cp = import_cvxpy()
-    if sdp:
-        # W = Q B with the columns of Q an orthonormal basis of 1^perp (W centered: 1^T W = 0).
-        # No loss: centering W -> (I - 11^T/k) W changes no margin and, being an orthogonal
-        # projection, does not increase ||W||_2. It removes the directions 1 v^T along which
-        # the margins are constant, and with them much of the SDP's degeneracy (gaps up to
-        # 3e-7 without it, 2e-8 with it, on the problems we measured).
-        Q = _centering_basis(k)
-        B = cp.Variable((k - 1, d))
-        W = Q @ B
-        objective = cp.sigma_max(B)  # = ||Q B||_2
-    else:
-        W = cp.Variable((k, d))
-        if norm == "fro":
-            objective = 0.5 * cp.sum_squares(W)
-        elif norm == "max":
-            objective = cp.max(cp.abs(W))
-        else:
-            objective = cp.sum(cp.abs(W))
-    constraint = K @ cp.vec(W, order="C") >= 1
-    problem = cp.Problem(cp.Minimize(objective), [constraint])
     what = f"multiclass {norm!r}-norm max-margin problem"
-    status = run_solver(problem, solver, opts, what)
-    if W.value is None or constraint.dual_value is None:
-        raise SolverError(
-            f"{solver} returned no solution for the {what}: status {status!r}.", status
-        )
-    w_s = np.asarray(W.value, dtype=np.float64).reshape(k * d)
-    lam_s = np.maximum(np.asarray(constraint.dual_value, dtype=np.float64).reshape(-1), 0.0)
-    if norm == "fro" and K.shape[0] * K.shape[1] <= _POLISH_MAX_ENTRIES:
-        polished = polish_qp(K.toarray(), np.ones(k * d), lam_s)
-        if polished is not None:
-            w_s, lam_s = polished
-
-    W_s = w_s.reshape(k, d)
-    size = _matrix_norm(W_s, norm)
-    if not (np.all(np.isfinite(W_s)) and size > 0):
-        raise SolverError(
-            f"{solver} returned an invalid solution for the {what}: status {status!r}.", status
-        )
-    w_unit = W_s / size
-    margin = float(np.min(data.margins(w_unit)))
-
-    dual_s = np.zeros((n, k))
-    dual_s[pairs_i, pairs_c] = lam_s
-    total = dual_s.sum()
-    # Both bounds in scaled units times `scale`: <W, A_ic(X)> = scale <W, A_ic(Xs)>.
-    upper = _dual_norm(_combination(Xs, y, dual_s), norm) / total * scale if total > 0 else math.inf
-    gap = 1.0 - margin / upper if upper > 0 else math.inf
-    if status == "optimal_inaccurate" and not gap <= (_ACCEPT_GAP_SDP if sdp else ACCEPT_GAP):
-        raise SolverError(
-            f"{solver} returned an inaccurate solution of the {what} (status {status!r}, "
-            f"relative duality gap {gap:.2e}).",
-            status,
+    accept = _ACCEPT_GAP_SDP if sdp else ACCEPT_GAP
+    for whole in (False, True):
+        w_s, lam_s, status = _solve_with_working_set(Xs, y, k, K, norm, solver, opts, what, whole)
+        if norm == "fro":
+            w_s, lam_s = _polished(K, w_s, lam_s)
+        W_s = w_s.reshape(k, d)
+        size = _matrix_norm(W_s, norm)
+        if not (np.all(np.isfinite(W_s)) and size > 0):
+            raise SolverError(
+                f"{solver} returned an invalid solution for the {what}: status {status!r}.",
+                status,
+            )
+        w_unit = W_s / size
+        margin = float(np.min(data.margins(w_unit)))
+        dual_s = np.zeros((n, k))
+        dual_s[pairs_i, pairs_c] = lam_s
+        total = dual_s.sum()
+        # Both bounds in scaled units times `scale`: <W, A_ic(X)> = scale <W, A_ic(Xs)>.
+        combined = _dual_norm(_combination(Xs, y, dual_s), norm)
+        upper = float(combined / total * scale) if total > 0 else math.inf
+        gap = 1.0 - margin / upper if upper > 0 else math.inf
+        if status == "optimal" or gap <= accept or K.shape[0] <= _WORKING_SET_MIN_PAIRS:
+            break  # else the working set's answer is not certified: solve the whole problem
+    if status == "optimal_inaccurate" and not gap <= accept:
+        if not (sdp and gap <= _WARN_GAP_SDP):
+            raise SolverError(
+                f"{solver} returned an inaccurate solution of the {what} (status {status!r}, "
+                f"relative duality gap {gap:.2e}).",
+                status,
+            )
+        warnings.warn(
+            f"{solver} stopped short on the {what} (status {status!r}); the solution is "
+            f"returned with its certificate: margin {margin:.10g} <= gamma* <= "
+            f"{upper:.10g} (relative duality gap {gap:.2e}).",
+            InaccurateSolutionWarning,
+            stacklevel=2,
         )
     # Undo the scaling: W(X) = W(Xs) / scale, and the multipliers scale as 1/scale^2 for
     # 1/2 ||W||_F^2 (sum dual A_ic = W) and as 1/scale for ||W|| (sum dual = ||W||).

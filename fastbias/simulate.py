@@ -12,6 +12,7 @@ import dataclasses
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from .orders import chunk_orders
 from .plan import check_path, plan_run, run_parameters
 from .records import MAX_RECORD_BYTES, record_epochs
 from .schedules import Constant
-from .trajectory import Trajectory
+from .trajectory import NotSeparatedWarning, Trajectory
 
 __all__ = [
     "simulate",
@@ -272,7 +273,7 @@ def simulate(
         state = RunState.start(plan, np.random.default_rng(params["seed"]), grid.size + 1)
         if grid.size and grid[0] == 0:
             state.record()
-    return _run(
+    tr = _run(
         data,
         plan,
         params["epochs"],
@@ -283,6 +284,17 @@ def simulate(
         checkpoint_every,
         chunk_epochs,
     )
+    if params["epochs"] > 0 and not tr.separated:
+        warnings.warn(
+            f"the run ended at epoch {int(tr.epochs[-1])} with smallest margin "
+            f"{tr.min_margin[-1]:.3g} <= 0: the data are not separated by its iterate "
+            "(cosines and normalized margins describe a misclassifying w); run longer"
+            + ("" if data.separability_checked else ", or check that the data are separable")
+            + ".",
+            NotSeparatedWarning,
+            stacklevel=2,
+        )
+    return tr
 
 
 class Runner:

@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "ACCEPT_GAP",
+    "InaccurateSolutionWarning",
     "CLARABEL_OPTIONS",
     "CLARABEL_OPTIONS_CONE",
     "KKT_TOL",
@@ -21,6 +22,7 @@ __all__ = [
     "polish_qp",
     "power_of_two_scale",
     "readonly",
+    "result_repr",
     "run_solver",
     "solver_setup",
     "support_of",
@@ -70,6 +72,31 @@ class SolverError(RuntimeError):
     def __init__(self, message: str, status: str):
         super().__init__(message)
         self.status = status
+
+
+class InaccurateSolutionWarning(UserWarning):
+    """A solution is returned whose certified relative duality gap is small but not tiny.
+
+    The solver stopped short of its tolerances ("optimal_inaccurate"); the answer is kept
+    because its certificate (the margin of the returned unit-norm solution, a lower bound,
+    and the weak-duality upper bound) shows how far from optimal it can be, at most the gap
+    named in the message.
+    """
+
+
+def result_repr(result) -> str:
+    """A result dataclass's repr with its arrays summarized (shape, dtype) instead of dumped."""
+    import dataclasses
+
+    parts = []
+    for field in dataclasses.fields(result):
+        value = getattr(result, field.name)
+        if isinstance(value, np.ndarray):
+            shape = "x".join(str(s) for s in value.shape)
+            parts.append(f"{field.name}=<{shape} {value.dtype}>")
+        else:
+            parts.append(f"{field.name}={value!r}")
+    return f"{type(result).__name__}({', '.join(parts)})"
 
 
 def readonly(a: np.ndarray) -> np.ndarray:

@@ -503,6 +503,24 @@ def _csv_text(table, columns) -> str:
     return buffer.getvalue()
 
 
+# Columns read back as text whatever they look like (hex digits can look like numbers).
+_TEXT_COLUMNS = ("key", "fingerprint")
+
+
+def _cell(text: str):
+    """A table cell read back: None, a bool, an int, a float (``repr`` is exact) or text."""
+    if text == "":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
 class SweepResult:
     """Results of :func:`sweep`, in config order.
 
@@ -569,6 +587,48 @@ class SweepResult:
         from .analysis import import_pandas
 
         return import_pandas().DataFrame(self.table, columns=list(self.columns))
+
+    @classmethod
+    def load(cls, out) -> SweepResult:
+        """The result of a finished sweep from its ``out`` folder (its table and saved runs).
+
+        The table is read from ``sweep.csv`` (numbers, booleans and empty cells read back as
+        int, float, bool and None; floats exactly, as written by :meth:`to_csv`); each
+        config's trajectory from ``<key>.npz`` (None where the row is an error or the file
+        is missing). ``reused`` is True for every run read.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``out`` holds no ``sweep.csv``.
+        ValueError
+            If the table is not a sweep table (no ``index``, ``key`` and ``status`` columns).
+        """
+        out = Path(out)
+        path = out / TABLE_NAME
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"out {str(out)!r} holds no sweep table {TABLE_NAME!r} (is it the out folder "
+                "of a finished sweep?)."
+            )
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = tuple(reader.fieldnames or ())
+            table = [
+                {k: (v or None) if k in _TEXT_COLUMNS else _cell(v) for k, v in row.items()}
+                for row in reader
+            ]
+        missing = [name for name in ("index", "key", "status") if name not in columns]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not a sweep table: no columns {missing}.")
+        trajectories = []
+        for row in table:
+            saved = out / f"{row['key']}.npz"
+            ok = row["status"] == "ok" and row["key"] is not None and saved.is_file()
+            trajectories.append(Trajectory.load(saved) if ok else None)
+        keys = [row["key"] for row in table]
+        reused = [tr is not None for tr in trajectories]
+        return cls(table, columns, trajectories, keys, reused, out)
 
     def to_csv(self, path) -> Path:
         """Write the table to a CSV file atomically (temporary file, then rename).

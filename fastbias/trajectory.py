@@ -17,6 +17,15 @@ _FORMAT = "fastbias-trajectory-2"
 _FORMATS = (_FORMAT, "fastbias-trajectory-1")  # 1: binary trajectories of fastbias 0.1
 
 
+class NotSeparatedWarning(UserWarning):
+    """A run ended with a smallest margin <= 0: the data are not (yet) separated by its iterate.
+
+    Directions, cosines and normalized margins then describe an iterate that misclassifies
+    some samples (or has one on its boundary); run longer, or check the data (an intercept
+    column, :class:`fastbias.Dataset` ``intercept=True``, may be missing).
+    """
+
+
 class Trajectory:
     """Iterates recorded by :func:`fastbias.simulate`.
 
@@ -98,6 +107,11 @@ class Trajectory:
             f"Trajectory({opt}, records={len(self.epochs)}, final epoch="
             f"{int(self.epochs[-1])}, w: {shape})"
         )
+
+    @property
+    def separated(self) -> bool:
+        """Whether the final iterate separates the data (smallest margin > 0)."""
+        return bool(self.min_margin[-1] > 0.0)
 
     @property
     def final_w(self) -> np.ndarray:

@@ -375,3 +375,58 @@ def test_each_kernel_has_one_compiled_signature():
         loop = cls.rule.loop(fb.losses.get_loss(loss))
         assert len(loop.signatures) == 1  # every batch size
     assert len(schedule.fill_learning_rates.signatures) == 1
+
+
+@pytest.mark.filterwarnings("ignore::fastbias.datasets.ZeroEntryWarning")
+@pytest.mark.parametrize("path", ["certificate", "linear program"])
+def test_multiclass_separability_by_certificate_or_linear_program(path, monkeypatch):
+    import fastbias.datasets as fd
+
+    if path == "linear program":  # no certificate: the linear program decides alone
+        monkeypatch.setattr(fd, "_separates", lambda Xs, y, W: False)
+    rng = np.random.default_rng(3)
+    centers = 4.0 * np.eye(6)[:4]
+    y = np.repeat(np.arange(4), 30)
+    X = centers[y] + rng.standard_normal((120, 6))
+    assert fd.is_multiclass_separable(X, y, 4)
+    # four points on the axes, one class each: W = X separates them
+    X2 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    assert fd.is_multiclass_separable(X2, np.array([0, 1, 2, 3]), 4)
+    # a sample repeated with another class: no W separates them
+    X3 = np.vstack([X, X[0]])
+    y3 = np.append(y, 1)
+    assert not fd.is_multiclass_separable(X3, y3, 4)
+    with pytest.raises(ValueError, match="not linearly separable"):
+        fb.MulticlassDataset(X3, y3)
+    # a zero sample has every margin 0
+    assert not fd.is_multiclass_separable(np.vstack([X, np.zeros(6)]), np.append(y, 0), 4)
+
+
+def test_intercept_appends_a_constant_column_and_is_suggested():
+    X, y = [[1.0], [2.0], [3.0], [4.0]], [-1, -1, 1, 1]  # separable only by x > 2.5
+    with pytest.raises(ValueError, match=r"with an intercept column they are: pass intercept=True"):
+        fb.Dataset(X, y)
+    ds = fb.Dataset(X, y, intercept=True)
+    np.testing.assert_array_equal(ds.X, [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0]])
+    assert ds.d == 2
+    with pytest.raises(TypeError, match=r"intercept must be True or False; got 1"):
+        fb.Dataset(X, y, intercept=1)
+    # no suggestion when the intercept does not help (a sample repeated with the other label)
+    with pytest.raises(ValueError, match=r"not linearly separable") as info:
+        fb.Dataset([[1.0], [1.0]], [1, -1])
+    assert "intercept" not in str(info.value)
+    # multiclass: three classes on a line, separable only with an intercept
+    Xm, ym = [[1.0], [2.0], [3.0]], [0, 1, 2]
+    with pytest.raises(ValueError, match=r"pass intercept=True"):
+        fb.MulticlassDataset(Xm, ym)
+    mds = fb.MulticlassDataset(Xm, ym, intercept=True)
+    assert mds.X.shape == (3, 2) and np.all(mds.X[:, 1] == 1.0)
+
+
+def test_a_run_that_ends_unseparated_warns_and_says_so():
+    ds = fb.Dataset([[1.0, 2.0], [1.0, 2.0]], [1, -1], check_separable=False)
+    with pytest.warns(fb.NotSeparatedWarning, match=r"smallest margin .* <= 0.*run longer"):
+        tr = fb.simulate(ds, fb.GD(), epochs=5)
+    assert not tr.separated
+    separable = fb.datasets.gaussian(4, 6)
+    assert fb.simulate(separable, fb.GD(), epochs=50).separated

@@ -1110,3 +1110,36 @@ def test_an_optimizer_of_your_own_from_a_module_file(tmp_path, capsys):
         _REGISTRY.pop("plugin-signgd", None)
     assert main(["run", "--import", "no_such_module_here", "--epochs", "5"]) == 2
     assert "--import 'no_such_module_here': no module named" in capsys.readouterr().err
+
+
+def test_unknown_optimizer_name_suggests_close_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--optimizer", "adam", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert "unknown optimizer 'adam'; did you mean 'inc-adam' or 'det-adam'" in err
+    assert "(choose from inc-adam, det-adam" in err
+
+
+def test_data_file_takes_a_plain_npz_and_a_csv(tmp_path, capsys):
+    from conftest import separable_data
+
+    X, y = separable_data(6, 4, seed=2)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, X=X, y=y)
+    table = tmp_path / "data.csv"
+    np.savetxt(
+        table, np.column_stack([X, y]), delimiter=",", header="f0,f1,f2,f3,label", comments=""
+    )
+    for path in (plain, table):
+        out = tmp_path / f"{path.stem}-run.npz"
+        assert main(["run", "--data-file", str(path), "--epochs", "5", "--out", str(out)]) == 0
+        assert f"data: {path} (n=6, d=4)" in capsys.readouterr().out
+        assert fb.Trajectory.load(out).w.shape[1:] == (4,)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1.0,2.0,1\n1.0,x,-1\n")
+    assert main(["run", "--data-file", str(bad), "--epochs", "5"]) == 2
+    assert "is not a CSV file of numbers" in capsys.readouterr().err
+    no_y = tmp_path / "no_y.npz"
+    np.savez(no_y, X=X)
+    assert main(["run", "--data-file", str(no_y), "--epochs", "5"]) == 2
+    assert "missing ['y']" in capsys.readouterr().err

@@ -464,3 +464,68 @@ def test_inaccurate_solution_is_verified(ds3, monkeypatch):
     with pytest.raises(SolverError, match="relative duality gap") as info:
         max_margin_multiclass(ds3, "max")
     assert info.value.status == "optimal_inaccurate"
+
+
+# --------------------------------------------------------------------------------------------
+# Working sets, the multiclass separability check, certified answers with a warning
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm", NORMS)
+def test_working_set_solves_the_whole_problem(ds5, solved, norm, monkeypatch):
+    """Solved on a working set of pairs (forced on a small problem), the answer is the same."""
+    sizes = []
+    real = mg._solve_on
+
+    def recording(K, *args):
+        sizes.append(K.shape[0])
+        return real(K, *args)
+
+    monkeypatch.setattr(mg, "_WORKING_SET_MIN_PAIRS", 0)
+    monkeypatch.setattr(mg, "_solve_on", recording)
+    r = max_margin_multiclass(ds5, norm)
+    whole = solved["ds5", norm]
+    assert sizes[0] == ds5.n < ds5.n * (ds5.k - 1)  # started from one pair per sample
+    assert _rel(r.margin, whole.margin) <= REL
+    assert naive_margin(ds5, r.w) == pytest.approx(r.margin, rel=1e-12)
+    assert r.margin <= r.margin_upper and 1 - r.margin / r.margin_upper <= 1e-7
+    if norm == "fro":  # the unique maximizer
+        np.testing.assert_allclose(r.w, whole.w, atol=1e-7)
+
+
+def _spoiled(scale):
+    """A run_solver that solves, perturbs the primal by a relative ``scale``, says inaccurate."""
+    real = mg.run_solver
+
+    def run(problem, solver, opts, what):
+        real(problem, solver, opts, what)
+        var = problem.variables()[0]
+        rng = np.random.default_rng(0)
+        var.value = var.value * (1 + scale * rng.standard_normal(var.shape))
+        return "optimal_inaccurate"
+
+    return run
+
+
+def test_spectral_answer_with_a_small_gap_is_returned_with_a_warning(ds3, monkeypatch):
+    monkeypatch.setattr(mg, "run_solver", _spoiled(3e-7))
+    with pytest.warns(mg.InaccurateSolutionWarning, match=r"relative duality gap") as record:
+        r = max_margin_multiclass(ds3, "spectral")
+    gap = 1 - r.margin / r.margin_upper
+    assert 1e-7 < gap <= 1e-5
+    assert f"{gap:.2e}" in str(record[0].message)
+    assert naive_margin(ds3, r.w) == pytest.approx(r.margin, rel=1e-12)
+    monkeypatch.setattr(mg, "run_solver", _spoiled(1e-3))
+    with pytest.raises(SolverError, match="relative duality gap"):
+        max_margin_multiclass(ds3, "spectral")
+    monkeypatch.setattr(mg, "run_solver", _spoiled(3e-7))
+    with pytest.raises(SolverError, match="relative duality gap"):  # LPs: no warning band
+        max_margin_multiclass(ds3, "max")
+
+
+def test_results_print_their_arrays_as_shapes(ds3, solved):
+    text = repr(solved["ds3", "max"])
+    assert text.startswith("MatrixMaxMarginResult(w=<3x50 float64>, margin=")
+    assert "dual=<30x3 float64>" in text and "norm='max'" in text and "[" not in text
+    binary = repr(max_margin(Dataset(np.eye(2) + 0.5, [1.0, -1.0]), p=2))
+    assert binary.startswith("MaxMarginResult(w=<2 float64>, margin=") and "[" not in binary

@@ -544,3 +544,21 @@ def test_bad_sweep_arguments():
         sweep(configs, "processes", max_workers=0)
     with pytest.raises(TypeError, match=r"progress must be True or False.*got 'no'"):
         sweep(configs, progress="no")
+
+
+def test_sweep_result_load_reads_back_the_table_and_the_runs(tmp_path):
+    configs = mixed_configs()
+    first = sweep(configs, out=tmp_path)
+    loaded = fb.SweepResult.load(tmp_path)
+    assert loaded.columns == first.columns and loaded.keys == first.keys
+    assert loaded.failed == first.failed and first.failed  # an error row too
+    for row_loaded, row in zip(loaded.table, first.table, strict=True):
+        assert row_loaded == {k: row.get(k) for k in first.columns}
+    for tr_loaded, tr in zip(loaded.trajectories, first.trajectories, strict=True):
+        if tr is None:
+            assert tr_loaded is None
+        else:
+            np.testing.assert_array_equal(tr_loaded.w, tr.w)
+            np.testing.assert_array_equal(tr_loaded.epochs, tr.epochs)
+    with pytest.raises(FileNotFoundError, match=r"holds no sweep table 'sweep.csv'"):
+        fb.SweepResult.load(tmp_path / "nothing")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from ._args import finite_float, flag, nonnegative_int, positive_int
 
 #: The options of the data generators (each generator of fastbias.datasets.GENERATORS takes
@@ -76,9 +78,11 @@ def add_data_arguments(parser: argparse.ArgumentParser, multiclass: bool = True)
         "--data-file",
         type=Path,
         default=None,
-        metavar="FILE.npz",
-        help="read the data from a file written by Dataset.save or "
-        "MulticlassDataset.save (instead of a generator)",
+        metavar="FILE",
+        help="read the data from a file (instead of a generator): one written by "
+        "Dataset.save or MulticlassDataset.save, a plain np.savez(FILE, X=..., y=...) or a "
+        "CSV file of numbers (.csv; one sample per row, the label in the last column, an "
+        "optional header row); two labels make binary data, more multiclass data",
     )
     group.add_argument(
         "--no-separability-check",
@@ -100,7 +104,7 @@ def dataset_of(args):
             raise ValueError(
                 f"{flags} cannot be combined with --data-file (the file holds the data)."
             )
-        return _separable_hint(datasets.load, args.data_file, **check)
+        return _separable_hint(read_data_file, args.data_file, **check)
     gen = datasets.get_generator(args.data or "gaussian")
     takes = [option for option, _ in gen.options]
     refused = [key for key in given if key not in takes]
@@ -112,6 +116,52 @@ def dataset_of(args):
         )
     values = {key: getattr(args, key, None) for key in takes}
     return _separable_hint(gen.from_options, **values, **check)
+
+
+def read_data_file(path, check_separable: bool = True):
+    """The data of ``--data-file``: a fastbias dataset file, a plain ``.npz`` or a CSV file."""
+    from .. import datasets
+    from .._io import ArraySpec, read_npz
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        X, y = _read_csv(path)
+    else:
+        head = read_npz(path, "data", {}, optional={"format": ArraySpec("U", 0, 1)})
+        if "format" in head:
+            return datasets.load(path, check_separable=check_separable)
+        arrays = read_npz(path, "data", {"X": ArraySpec("fiub", 2), "y": ArraySpec("fiuU", 1)})
+        X, y = arrays["X"], arrays["y"]
+    binary = np.unique(y).size <= 2
+    cls = datasets.Dataset if binary else datasets.MulticlassDataset
+    try:
+        return cls(X, y, check_separable=check_separable)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"data file {str(path)!r}: {exc}") from None
+
+
+def _read_csv(path: Path):
+    """``(X, y)`` of a CSV file of numbers, the label last; a non-numeric first row is a header."""
+    if not path.exists():
+        raise FileNotFoundError(f"data file {str(path)!r} does not exist.")
+    rows = None
+    for skip in (0, 1):
+        try:
+            rows = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip)
+            break
+        except ValueError as exc:
+            error = exc
+    if rows is None:
+        raise ValueError(
+            f"data file {str(path)!r} is not a CSV file of numbers (one sample per row, the "
+            f"label in the last column, an optional header row): {error}"
+        )
+    if rows.shape[0] == 0 or rows.shape[1] < 2:
+        raise ValueError(
+            f"data file {str(path)!r} needs at least one row of at least two columns (the "
+            f"features, then the label); got shape {rows.shape}."
+        )
+    return rows[:, :-1], rows[:, -1]
 
 
 def _separable_hint(function, *args, **kwargs):

@@ -127,6 +127,24 @@ def add_optimizer_options(group) -> dict[str, str]:
     return shown
 
 
+def _name_of(names):
+    """An argparse type: the name if it is one of ``names``, else an error with close matches."""
+
+    def check(value: str) -> str:
+        if value in names:
+            return value
+        import difflib
+
+        close = [name for name in names if value in name]
+        close += [m for m in difflib.get_close_matches(value, names, n=3) if m not in close]
+        hint = f"; did you mean {' or '.join(repr(m) for m in close)}?" if close else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown optimizer {value!r}{hint} (choose from {', '.join(names)})"
+        )
+
+    return check
+
+
 def add_optimizer_arguments(parser: argparse.ArgumentParser, group=None) -> None:
     from ..optimizers import optimizer_names
 
@@ -134,6 +152,7 @@ def add_optimizer_arguments(parser: argparse.ArgumentParser, group=None) -> None
     names = optimizer_names()
     group.add_argument(
         "--optimizer",
+        type=_name_of(names),
         choices=names,
         default="inc-adam",
         help="default: inc-adam (mini-batch Adam, batch size 1, cyclic)",

@@ -95,6 +95,11 @@ def print_report(
         )
     if checkpoint is not None:
         print(f"checkpoint: {checkpoint}")
+    if not tr.separated:
+        print(
+            f"separated: no (smallest margin {tr.min_margin[-1]:.3g} <= 0 at the last epoch: "
+            "the iterate misclassifies some samples; run longer)"
+        )
     columns = [("log-loss", tr.log_loss)] + _norm_columns(tr, data, references)
     width = max(11, max(len(name) for name, _ in columns) + 1)
     print(f"{'epoch':>12s}" + "".join(f"{name:>{width}s}" for name, _ in columns))
