@@ -285,7 +285,8 @@ def normalized_margin(data, w, p=None, *, norm=None):
         Binary data: the l_p norm, p in [1, inf] (``numpy.inf`` or ``"inf"`` for the max
         norm); default 2.
     norm : str, optional
-        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"`` or ``"l1"``.
+        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"``, ``"nuclear"`` or
+        ``"l1"``.
 
     Returns
     -------
@@ -341,7 +342,8 @@ def margin_ratio(data, w, p=None, gamma_star=None, *, norm=None):
         The max-margin value ``gamma*`` (or the result of :func:`max_margin` for the same
         norm). Computed with :func:`max_margin` when omitted.
     norm : str, optional
-        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"`` or ``"l1"``.
+        Multiclass data: ``"max"``, ``"fro"`` (default), ``"spectral"``, ``"nuclear"`` or
+        ``"l1"``.
 
     Returns
     -------
@@ -442,7 +444,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     p : float, default 2
         Binary data: the norm, in [1, inf]: 1, 2 and ``numpy.inf`` (or ``"inf"``) are the
         common choices; any p >= 1 works (general p uses power cones, solved to 1e-10).
-    norm : {"max", "fro", "spectral", "l1"}, optional
+    norm : {"max", "fro", "spectral", "nuclear", "l1"}, optional
         Multiclass data (a :class:`~fastbias.MulticlassDataset`): the matrix norm of
         ``max_{||W|| <= 1} min_{i, c != y_i} (W[y_i] - W[c]) . x_i``; default
         "fro". See :func:`fastbias.multiclass_geometry.max_margin_multiclass`.

@@ -1,4 +1,4 @@
-"""Max-margin matrices of multiclass data for the max, Frobenius, spectral and l_1 norms.
+"""Max-margin matrices of multiclass data: max, Frobenius, spectral, nuclear and l_1 norms.
 
 Multiclass max margins (Fan et al. 2025, arXiv 2502.04664): for a matrix norm ``||.||`` the
 max-margin problem is
@@ -78,7 +78,9 @@ _WORKING_SET_TOL = 1e-12
 # Pairs join the working set below margin 1 + slack: Clarabel stalls short of its
 # tolerances on the linear programs over tight sets (relative gaps near 4e-8 on digits with
 # 1e-6), less often with some inactive pairs (0.3); the QP and the SDP do best on tight sets.
-_WORKING_SET_SLACK = {"max": 0.3, "l1": 0.3, "fro": 1e-6, "spectral": 1e-6}
+_WORKING_SET_SLACK = {"max": 0.3, "l1": 0.3, "fro": 1e-6, "spectral": 1e-6, "nuclear": 1e-6}
+#: The matrix norms whose problems are semidefinite programs.
+_SDP_NORMS = ("spectral", "nuclear")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -97,7 +99,8 @@ class MatrixMaxMarginResult:
     margin_upper : float
         Weak-duality upper bound on ``gamma*``:
         ``||sum_ic dual_ic A_ic||_* / sum(dual)`` with ``A_ic = (e_{y_i} - e_c) x_i^T`` and
-        ``||.||_*`` the dual norm (l1 for max, max for l1, fro for fro, nuclear for spectral).
+        ``||.||_*`` the dual norm (l1 for max, max for l1, fro for fro, nuclear for spectral,
+        spectral for nuclear).
         The relative gap ``1 - margin / margin_upper`` measures how well the problem was solved.
     dual : ndarray of shape (n, k)
         ``dual[i, c]`` is the Lagrange multiplier (>= 0) of ``<W, A_ic> >= 1``; 0 at
@@ -111,7 +114,7 @@ class MatrixMaxMarginResult:
         The pairs ``(i, c)`` with ``dual[i, c] > SUPPORT_RTOL * dual.max()``, in row-major
         order.
     norm : str
-        ``"max"``, ``"fro"``, ``"spectral"`` or ``"l1"``.
+        ``"max"``, ``"fro"``, ``"spectral"``, ``"nuclear"`` or ``"l1"``.
     status : str
         CVXPY status of the solve (``"optimal"``, or ``"optimal_inaccurate"`` when the result
         passed the duality-gap check described in :func:`max_margin_multiclass`).
@@ -179,6 +182,8 @@ def _dual_norm(V: np.ndarray, norm: str) -> float:
         return float(np.max(np.abs(V)))
     if norm == "fro":
         return float(np.linalg.norm(V))
+    if norm == "nuclear":
+        return float(np.linalg.norm(V, 2))  # spectral, dual of nuclear
     return float(np.sum(np.linalg.svd(V, compute_uv=False)))  # nuclear, dual of spectral
 
 
@@ -189,22 +194,26 @@ def _matrix_norm(W: np.ndarray, norm: str) -> float:
         return float(np.sum(np.abs(W)))
     if norm == "fro":
         return float(np.linalg.norm(W))
+    if norm == "nuclear":
+        return float(np.sum(np.linalg.svd(W, compute_uv=False)))
     return float(np.linalg.norm(W, 2))
 
 
 def _solve_on(K, norm: str, k: int, d: int, solver: str, opts: dict, what: str):
     """``min ||W|| s.t. K vec(W) >= 1`` (``1/2 ||W||_F^2`` for fro): ``(vec(W), dual, status)``."""
     cp = import_cvxpy()
-    if norm == "spectral":
+    if norm in _SDP_NORMS:
         # W = Q B with the columns of Q an orthonormal basis of 1^perp (W centered: 1^T W = 0).
         # No loss: centering W -> (I - 11^T/k) W changes no margin and, being an orthogonal
-        # projection, does not increase ||W||_2. It removes the directions 1 v^T along which
-        # the margins are constant, and with them much of the SDP's degeneracy (gaps up to
-        # 3e-7 without it, 2e-8 with it, on the problems we measured).
+        # projection, increases no singular value (so neither ||W||_2 nor ||W||_*). It
+        # removes the directions 1 v^T along which the margins are constant, and with them
+        # much of the SDP's degeneracy (spectral: gaps up to 3e-7 without it, 2e-8 with it,
+        # on the problems we measured).
         Q = _centering_basis(k)
         B = cp.Variable((k - 1, d))
         W = Q @ B
-        objective = cp.sigma_max(B)  # = ||Q B||_2
+        # ||Q B|| = ||B|| for both (Q has orthonormal columns)
+        objective = cp.sigma_max(B) if norm == "spectral" else cp.normNuc(B)
     else:
         W = cp.Variable((k, d))
         if norm == "fro":
@@ -293,13 +302,15 @@ def max_margin_multiclass(
     data : MulticlassDataset
         Multiclass data (X, y) with k >= 2 classes. Must be linearly separable (some W has every
         margin > 0).
-    norm : {"max", "fro", "spectral", "l1"}, default "fro"
+    norm : {"max", "fro", "spectral", "nuclear", "l1"}, default "fro"
         The matrix norm of W: ``"max"`` (largest absolute entry; a linear program), ``"fro"``
         (Frobenius; a quadratic program, the hard-margin multiclass SVM), ``"spectral"``
-        (largest singular value; a semidefinite program) or ``"l1"`` (sum of absolute
-        entries; a linear program).
+        (largest singular value; a semidefinite program), ``"nuclear"`` (sum of the
+        singular values; a semidefinite program) or ``"l1"`` (sum of absolute entries; a
+        linear program).
     solver : str, default "CLARABEL"
-        CVXPY solver name; for ``"spectral"`` it must support semidefinite cones (Clarabel
+        CVXPY solver name; for ``"spectral"`` and ``"nuclear"`` it must support semidefinite
+        cones (Clarabel
         and SCS do). Clarabel runs with the tolerances of
         :data:`fastbias.geometry.CLARABEL_OPTIONS` (1e-12), or :data:`CLARABEL_OPTIONS_SDP`
         (1e-10) for ``"spectral"``; other solvers run with their defaults.
@@ -319,9 +330,9 @@ def max_margin_multiclass(
         If ``data`` is not a MulticlassDataset, or ``solver`` / ``solver_options`` have the
         wrong type.
     ValueError
-        If ``norm`` is not one of "fro", "l1", "max", "spectral", the solver is not installed,
-        or the data are not linearly separable (checked with a linear program on Kesler's rows
-        before any solve, unless the dataset already checked it).
+        If ``norm`` is not one of "fro", "l1", "max", "spectral", "nuclear", the solver is not
+        installed, or the data are not linearly separable (checked with a linear program on
+        Kesler's rows before any solve, unless the dataset already checked it).
     ImportError
         If Clarabel is requested but not installed (``pip install clarabel``).
     SolverError
@@ -332,7 +343,8 @@ def max_margin_multiclass(
     -----
     After Fan et al. (2025, arXiv 2502.04664): full-batch SignGD and Adam
     converge in direction to the max-norm max-margin matrix, normalized GD to the Frobenius
-    one, spectral descent and Muon to the spectral-norm one.
+    one, spectral descent and Muon to the spectral-norm one; steepest descent in the
+    Schatten-1 norm (``fb.SteepestDescent(norm="nuclear")``) to the nuclear-norm one.
 
     *Verification.* ``margin`` is the smallest margin of the returned unit-norm ``w``, so it
     never exceeds ``gamma*``; ``margin_upper = ||sum_ic dual_ic A_ic||_* / sum(dual)`` never
@@ -343,14 +355,15 @@ def max_margin_multiclass(
     :data:`CLARABEL_OPTIONS_SDP`). For ``"fro"`` the solution is polished as in the binary
     code: the KKT system on the support is solved exactly and kept only when it verifies. A
     solution marked ``"optimal_inaccurate"`` by the solver is accepted only if its relative
-    duality gap is at most 1e-9 (1e-7 for ``"spectral"``); otherwise SolverError is raised.
+    duality gap is at most 1e-9 (1e-7 for the SDP norms); otherwise SolverError is raised.
 
     *Non-uniqueness.* The Frobenius maximizer is unique, and lies in the span of the
-    ``A_ic`` (its columns sum to zero). The max, l1 and spectral maximizers may not be
-    unique; an interior-point solver then returns a point inside the optimal face. The
-    spectral problem is solved over centered matrices (``1^T W = 0``), which loses nothing
-    (centering keeps every margin and does not increase ``||W||_2``) and is where the iterates
-    of spectral descent and Muon from ``W0 = 0`` live (every gradient has ``1^T G = 0``).
+    ``A_ic`` (its columns sum to zero). The max, l1, spectral and nuclear maximizers may not
+    be unique; an interior-point solver then returns a point inside the optimal face. The
+    spectral and nuclear problems are solved over centered matrices (``1^T W = 0``), which
+    loses nothing (centering keeps every margin and increases no singular value) and is where
+    the iterates of spectral descent and Muon from ``W0 = 0`` live (every gradient has
+    ``1^T G = 0``).
 
     *Scale.* X is divided internally by a power of two near ``max |X|`` (exact), so the
     accuracy does not depend on the units of the data; ``w``, ``margin``, ``margin_upper``
@@ -382,7 +395,7 @@ def max_margin_multiclass(
             f"{type(data).__name__}. For binary data use fastbias.geometry.max_margin."
         )
     norm = check_matrix_norm(norm)
-    sdp = norm == "spectral"
+    sdp = norm in _SDP_NORMS
     solver, opts = solver_setup(
         solver, solver_options, CLARABEL_OPTIONS_SDP if sdp else CLARABEL_OPTIONS
     )

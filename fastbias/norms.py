@@ -2,7 +2,8 @@
 
 Binary data compare iterates with l_p max-margin directions, p in [1, inf];
 multiclass data with the max-margin matrices of a matrix norm: ``"max"`` (largest
-absolute entry), ``"fro"`` (Frobenius), ``"spectral"`` (largest singular value) and ``"l1"``
+absolute entry), ``"fro"`` (Frobenius), ``"spectral"`` (largest singular value),
+``"nuclear"`` (sum of the singular values) and ``"l1"``
 (sum of absolute entries).
 """
 
@@ -70,6 +71,7 @@ NORMS = (
     Norm("max", "max", True, "max", "max-norm", "l1", summary=True),
     Norm("fro", "fro", True, "fro", "Frobenius", "fro", summary=True),
     Norm("spectral", "spectral", True, "spectral", "spectral-norm", "nuclear", summary=True),
+    Norm("nuclear", "nuclear", True, "nuclear", "nuclear-norm", "spectral"),
     Norm("l1", "l1", True, "l1", "entrywise l_1", "max"),
 )
 
@@ -141,6 +143,8 @@ def norm_values(W: np.ndarray, norm, multiclass: bool) -> np.ndarray:
         return np.linalg.norm(W, axis=(-2, -1))
     if norm == "spectral":
         return np.linalg.norm(W, ord=2, axis=(-2, -1))
+    if norm == "nuclear":
+        return np.linalg.norm(W, ord="nuc", axis=(-2, -1))
     raise ValueError(f"unknown norm {norm!r}.")
 
 

@@ -21,6 +21,7 @@ from scipy.optimize import linprog, nnls
 import fastbias.multiclass_geometry as mg
 from fastbias.datasets import Dataset, MulticlassDataset, gaussian_multiclass
 from fastbias.geometry import SUPPORT_RTOL, SolverError, max_margin
+from fastbias.geometry import cosine as mg_cosine
 from fastbias.multiclass_geometry import MatrixMaxMarginResult, max_margin_multiclass
 
 NORMS = ["max", "fro", "spectral", "l1"]
@@ -400,11 +401,11 @@ def test_rejects_binary_dataset_and_arrays(ds3):
         max_margin_multiclass(ds3.X)
 
 
-@pytest.mark.parametrize("norm", ["nuclear", "inf", "Fro", 2, None])
+@pytest.mark.parametrize("norm", ["trace", "inf", "Fro", 2, None])
 def test_rejects_unknown_norm(ds3, norm):
     with pytest.raises(
         ValueError,
-        match=r"norm must be one of \['fro', 'l1', 'max', 'spectral'\]"
+        match=r"norm must be one of \['fro', 'l1', 'max', 'nuclear', 'spectral'\]"
         rf".*got {norm!r}",
     ):
         max_margin_multiclass(ds3, norm)
@@ -529,3 +530,26 @@ def test_results_print_their_arrays_as_shapes(ds3, solved):
     assert "dual=<30x3 float64>" in text and "norm='max'" in text and "[" not in text
     binary = repr(max_margin(Dataset(np.eye(2) + 0.5, [1.0, -1.0]), p=2))
     assert binary.startswith("MaxMarginResult(w=<2 float64>, margin=") and "[" not in binary
+
+
+def test_nuclear_max_margin_is_certified_and_bounded_by_the_other_norms():
+    """Unit nuclear ball inside the unit spectral ball (||W||_2 <= ||W||_*), and ||W||_* <=
+    sqrt(k - 1) ||W||_F on centered matrices (rank <= k - 1): gamma_spec >= gamma_nuc >=
+    gamma_fro / sqrt(k - 1)."""
+    data = gaussian_multiclass(n=10, d=20, k=4, seed=1)
+    nuc = max_margin(data, norm="nuclear")
+    assert 1.0 - nuc.margin / nuc.margin_upper < 1e-7  # certified (an SDP: 1e-7 accepted)
+    assert np.sum(np.linalg.svd(nuc.w, compute_uv=False)) == pytest.approx(1.0, rel=1e-12)
+    assert np.min(data.margins(nuc.w)) == pytest.approx(nuc.margin, rel=1e-12)
+    spec = max_margin(data, norm="spectral")
+    fro = max_margin(data, norm="fro")
+    assert spec.margin >= nuc.margin * (1 - 1e-9)
+    assert nuc.margin >= fro.margin / np.sqrt(data.k - 1) * (1 - 1e-9)
+
+
+def test_with_two_classes_the_nuclear_problem_is_the_frobenius_one():
+    """Centered W = [a; -a] has one singular value sqrt(2) |a|: nuclear = spectral = fro."""
+    data = gaussian_multiclass(n=8, d=6, k=2, seed=3)
+    nuc, fro = max_margin(data, norm="nuclear"), max_margin(data, norm="fro")
+    assert nuc.margin == pytest.approx(fro.margin, rel=1e-7)
+    assert mg_cosine(nuc.w.ravel(), fro.w.ravel()) > 1 - 1e-7
