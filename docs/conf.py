@@ -8,6 +8,7 @@ can drift from the code.
 
 import dataclasses
 import importlib
+import inspect
 import re
 import sys
 from pathlib import Path
@@ -54,17 +55,18 @@ autodoc_typehints = "none"  # the numpydoc sections say the types
 
 def _documented_modules() -> list[str]:
     """The modules whose members get pages: the package and its public submodules."""
-    names = [f"fastbias.{n}" for n in fastbias.__all__ if type(getattr(fastbias, n)).__name__ == "module"]
+    names = [f"fastbias.{n}" for n in fastbias.__all__ if inspect.ismodule(getattr(fastbias, n))]
     return ["fastbias", *names, "fastbias.experiments"]
 
 
 def _secondary_class_pages() -> list[str]:
-    """Pages of a class that is public under several names, none of them its own.
+    """Pages of a class that is public under several names, but one.
 
-    autodoc registers each such page under the class's own name too (``fastbias.Optimizer``
-    and ``fastbias.extend.Optimizer`` are both ``fastbias.optimizers.base.Optimizer``), which
-    Sphinx reports as a duplicate description: all pages but one (the class's own name when
-    it has a page, else the first) are ``:no-index:``.
+    autodoc registers each page of a class under the class's own name too
+    (``fastbias.Optimizer`` and ``fastbias.extend.Optimizer`` are both
+    ``fastbias.optimizers.base.Optimizer``), which Sphinx reports as a duplicate description:
+    all pages but one are ``:no-index:``. The one indexed is the name users write,
+    ``fastbias.X`` where there is one, else the class's own name, else the first.
     """
     pages: dict[int, list[str]] = {}
     classes = {}
@@ -77,13 +79,19 @@ def _secondary_class_pages() -> list[str]:
                 classes[id(obj)] = obj
     secondary = []
     for key, names in pages.items():
-        own = f"{classes[key].__module__}.{classes[key].__qualname__}"
-        primary = own if own in names else names[0]
+        cls = classes[key]
+        preferred = [f"fastbias.{cls.__name__}", f"{cls.__module__}.{cls.__qualname__}"]
+        primary = next((name for name in preferred if name in names), names[0])
         secondary += [name for name in names if name != primary]
     return secondary
 
 
 autosummary_context = {"no_index": _secondary_class_pages()}
+
+# numpydoc links the names of an Attributes section to ``.name``, which Sphinx resolves by
+# suffix: on a page of a class whose attributes another class has too (Dataset.X and
+# MulticlassDataset.X) it reports "more than one target found" (and links to one of them).
+suppress_warnings = ["ref.python"]
 
 # numpydoc: the Parameters/Returns/... sections of the docstrings; the members of a class are
 # listed by our class template (numpydoc's own lists would repeat them without pages)

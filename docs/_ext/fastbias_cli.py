@@ -38,6 +38,7 @@ class FastbiasHelp(SphinxDirective):
     """One section per command, with its ``--help`` text as a literal block."""
 
     def run(self) -> list[nodes.Node]:
+        """The sections, parsed from reStructuredText made of the help texts."""
         rst = []
         for prog, text in help_texts().items():
             rst += [f"``{prog}``", "-" * (len(prog) + 4), "", ".. code-block:: text", ""]

@@ -80,8 +80,7 @@ def experiment_page(spec, measured: str | None, has_figure: bool) -> str:
         " axis.",
         "",
         "```bash",
-        f"fastbias reproduce {name}            # full horizon: {name}.png, {name}.csv, "
-        f"{name}.txt",
+        f"fastbias reproduce {name}            # full horizon: {name}.png, {name}.csv, {name}.txt",
         f"fastbias reproduce {name} --quick    # short horizon",
         "```",
         "",
@@ -107,7 +106,8 @@ def experiment_page(spec, measured: str | None, has_figure: bool) -> str:
 
 def index_page(figures, intro: str) -> str:
     """The MyST text of the gallery index: the introduction, a table and the toctree."""
-    lines = ["# Gallery", "", intro.strip(), "", "| experiment | setting | claim |", "|---|---|---|"]
+    lines = ["# Gallery", "", intro.strip(), ""]
+    lines += ["| experiment | setting | claim |", "|---|---|---|"]
     for name, spec in figures.items():
         setting = spec.setting.replace("|", "\\|")
         claim = spec.claim.replace("|", "\\|")
