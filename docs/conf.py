@@ -156,6 +156,12 @@ def _escape_option_help(app, what, name, obj, options, lines):
         i = j
 
 
+def _public_bases(app, name, obj, options, bases):
+    """Leave the private helper classes out of the "Bases:" line."""
+    bases[:] = [base for base in bases if not base.__name__.startswith("_")]
+
+
 def setup(app):
-    """Before numpydoc (priority 500) turns the docstrings into reStructuredText."""
+    """Connect the hooks: the help escaping runs before numpydoc's (priority 500)."""
     app.connect("autodoc-process-docstring", _escape_option_help, priority=400)
+    app.connect("autodoc-process-bases", _public_bases)

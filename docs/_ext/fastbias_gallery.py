@@ -80,9 +80,13 @@ def experiment_page(spec, measured: str | None, has_figure: bool) -> str:
         " axis.",
         "",
         "```bash",
-        f"fastbias reproduce {name}            # full horizon: {name}.png, {name}.csv, {name}.txt",
+        f"fastbias reproduce {name}            # full horizon",
         f"fastbias reproduce {name} --quick    # short horizon",
         "```",
+        "",
+        f"Each writes `{name}.png`, a tidy `{name}.csv` of the curves and `{name}.txt`, the "
+        "summary: the setting, the claim, the final values and whether the claim is visible "
+        "in them.",
         "",
     ]
     if has_figure:
