@@ -117,6 +117,10 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["fastbias.css"]
+# pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {"cli": [], "extending": [], "gallery": []}
 
 _SECTION = re.compile(r"^-{3,}$")
 _ENTRY = re.compile(r"^(\w+) :")
