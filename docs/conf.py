@@ -160,6 +160,25 @@ def _escape_option_help(app, what, name, obj, options, lines):
         i = j
 
 
+#: What a module-level value is, for values whose docstring would be their type's.
+_DATA_DOCS = {
+    "fastbias.__version__": [
+        "The version of the installed package, from its metadata (``0.0.0`` in a source tree",
+        "that was not installed); ``fastbias --version`` prints it.",
+    ],
+}
+
+
+def _data_docs(app, what, name, obj, options, lines):
+    """Module-level values: no docstring of their type (``str``, ``dict``) in their place."""
+    if what not in ("data", "attribute") or inspect.isclass(obj):
+        return
+    if lines and "\n".join(lines).strip() == (inspect.getdoc(type(obj)) or "").strip():
+        lines[:] = []
+    if name in _DATA_DOCS and not lines:
+        lines[:] = _DATA_DOCS[name]
+
+
 def _public_bases(app, name, obj, options, bases):
     """Leave the private helper classes out of the "Bases:" line."""
     bases[:] = [base for base in bases if not base.__name__.startswith("_")]
@@ -168,4 +187,5 @@ def _public_bases(app, name, obj, options, bases):
 def setup(app):
     """Connect the hooks: the help escaping runs before numpydoc's (priority 500)."""
     app.connect("autodoc-process-docstring", _escape_option_help, priority=400)
+    app.connect("autodoc-process-docstring", _data_docs, priority=400)
     app.connect("autodoc-process-bases", _public_bases)
