@@ -1,6 +1,6 @@
 """The tutorials of the documentation run as they are, block after block, as a reader would.
 
-Every ``python`` block of a page of docs/tutorials/, and the code of its ``.. plot::``
+Every ``python`` block of a page of docs/tutorials/ (and of the home page), and the code of its ``.. plot::``
 directives (run by Sphinx when the site is built, and shown on the page), runs in one
 namespace per page, in a fresh folder. A page whose code imports an optional package is
 skipped when that package is missing.
@@ -15,6 +15,7 @@ import pytest
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "docs" / "tutorials"
 PAGES = sorted(p for p in TUTORIALS.glob("*.md") if p.name != "index.md")
+PAGES.append(TUTORIALS.parent / "index.md")  # the home page's example
 PYTHON = r"```python\n(?P<python>.*?)^```"
 PLOT = r"```\{eval-rst\}\n\.\. plot::\n(?:   :.*\n)*\n(?P<plot>.*?)^```"
 BLOCK = re.compile(f"^(?:{PYTHON}|{PLOT})", flags=re.S | re.M)
@@ -33,7 +34,7 @@ def test_every_tutorial_has_code():
     assert any("plt.subplots" in code for code in blocks(TUTORIALS / "exactness.md"))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.parent.name + "/" + p.stem)
 def test_tutorial_runs(page, tmp_path, monkeypatch):
     code = blocks(page)
     for module, package in OPTIONAL.items():
