@@ -1,10 +1,9 @@
 """The tutorials of the documentation run as they are, block after block, as a reader would.
 
-Every ``python`` block of a page of docs/tutorials/ (and of the home page), and the code of its ``.. plot::``
-directives (run by Sphinx when the site is built, and shown on the page), runs in one
-namespace per page, in a fresh folder. A page whose code imports an optional package is
-skipped when that package is missing.
-"""
+Every ``python`` block of a page of docs/tutorials/ (and of the home page), and the code of
+its ``.. plot::`` directives (run by Sphinx when the site is built, and shown on the page),
+runs in one namespace per page, in a fresh folder. A page whose code imports an optional
+package is skipped when that package is missing."""
 
 import re
 import sys
