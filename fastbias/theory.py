@@ -78,7 +78,7 @@ def adam_metric(data, c) -> np.ndarray:
 
 
 def p_adam(data, c, *, solver: str = "CLARABEL", solver_options=None) -> PAdamSolution:
-    """Solve ``P_Adam(c)``: ``min 1/2 w^T M(c) w  s.t.  <w, z_i> >= 1`` for all i.
+    """Solve ``P_Adam(c)``: ``min 1/2 w^T M(c) w`` subject to ``<w, z_i> >= 1`` for all i.
 
     Parameters
     ----------

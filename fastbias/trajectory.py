@@ -42,7 +42,7 @@ class Trajectory:
         The smallest margin over the samples at those epochs.
     params : dict
         The run's parameters (optimizer, schedule, loss, seed, data fingerprint, ...).
-    theta : ndarray or None, shape (r, multiplicity, *w.shape[1:])
+    theta : ndarray or None, shape ``(r, multiplicity, *w.shape[1:])``
         A model's parameters at those epochs (``fb.DiagonalNet``: (u, v)); None for the
         linear model, whose parameter is w.
     """
