@@ -1076,7 +1076,7 @@ def test_a_read_only_folder_is_refused_before_any_work(tmp_path):
 
 def test_saving_onto_a_folder_fails_and_leaves_nothing(tmp_path):
     (tmp_path / "t.npz").mkdir()
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(ValueError, match="is a folder: only regular files are written"):
         fb.simulate(**RUN).save(tmp_path / "t.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
     assert (tmp_path / "t.npz").is_dir()

@@ -371,3 +371,58 @@ def test_record_beyond_int64_is_refused_not_wrapped():
         fb.simulate(
             small(), fb.IncAdam(), epochs=20, record=np.array([0, 2**63 + 5], dtype=np.uint64)
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Norms and margins for large p, computed scaled
+# --------------------------------------------------------------------------------------------
+
+
+def _decimal_norm(w, p):
+    """``||w||_p`` in 60-digit decimal arithmetic (no float64 range involved)."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    total = sum(Decimal(abs(float(x))) ** Decimal(p) for x in w)
+    return float(total ** (Decimal(1) / Decimal(p)))
+
+
+@pytest.mark.parametrize("p", [2.0, 7.5, 120.0, 400.0, 1000.0])
+@pytest.mark.parametrize("scale", [1e-300, 1.0, 1e300])
+def test_lp_norm_of_constant_vectors_is_closed_form(p, scale):
+    from fastbias.norms import lp_norm
+
+    d = 50
+    value = lp_norm(np.full(d, -scale), p)
+    assert value == pytest.approx(scale * d ** (1.0 / p), rel=1e-14)
+    assert lp_norm(np.zeros(d), p) == 0.0
+
+
+@pytest.mark.parametrize("p", [120, 400, 1000])
+def test_normalized_margin_for_large_p(p):
+    tr = fb.simulate(fb.datasets.gaussian(n=10, d=50, seed=0), fb.IncAdam(), epochs=200, record=1)
+    got = tr.normalized_margin(p)
+    want = [m / _decimal_norm(w, p) for m, w in zip(tr.min_margin, tr.w, strict=True)]
+    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-12)
+    assert np.all(got[1:] > 0)
+
+
+@pytest.mark.parametrize("p", [120.0, 1000.0])
+def test_max_margin_for_large_p_is_the_dual_norm_of_one_sample(p):
+    """One sample z: gamma_p* = ||z||_q with 1/p + 1/q = 1 (Hoelder)."""
+    z = np.array([1.0, 2.0, 3.0, 0.5])
+    q = p / (p - 1.0)
+    want = float(np.sum(np.abs(z) ** q) ** (1.0 / q))
+    mm = fb.max_margin(fb.Dataset(z[None, :], [1.0]), p=p)
+    assert mm.margin == pytest.approx(want, rel=1e-8)
+    assert _decimal_norm(mm.w, p) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_max_margin_grows_with_p_towards_l_inf():
+    ds = fb.datasets.gaussian(n=10, d=50, seed=0)
+    margins = [fb.max_margin(ds, p=p).margin for p in (2.0, 8.0, 120.0, 1000.0)]
+    top = fb.max_margin(ds, p=np.inf).margin
+    assert all(a < b for a, b in zip(margins, margins[1:], strict=False)) and margins[-1] <= top * (
+        1 + 1e-9
+    )
+    assert margins[-1] > 0.99 * top
