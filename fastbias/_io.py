@@ -368,9 +368,97 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text), mode="w")
 
 
+#: Member of every ``.npz`` file fastbias writes: SHA-256 of all its other members.
+CHECKSUM_KEY = "checksum"
+#: Member of every ``.npz`` file fastbias writes: the version of fastbias that wrote it.
+VERSION_KEY = "fastbias_version"
+_CHUNK = 1 << 20
+
+
+class _Digest:
+    """A file-like sink hashing what is written to it (one npy member)."""
+
+    def __init__(self):
+        self.h = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.h.update(data)
+        return len(data)
+
+
+def _combine(members: dict) -> str:
+    """The file checksum: SHA-256 over the sorted member names and their own digests.
+
+    Written as ``"<hex digest> <member> <member> ..."``: the members it covers are named, so
+    that a reader hashes those and never reads (or hashes) others.
+    """
+    h = hashlib.sha256(b"fastbias-checksum-1")
+    for name in sorted(members):
+        h.update(name.encode() + b"\0" + members[name])
+    return " ".join([h.hexdigest(), *sorted(members)])
+
+
+def package_version() -> str:
+    """The installed fastbias version (written into every file)."""
+    from . import __version__
+
+    return __version__
+
+
+def release_series(version: str) -> tuple:
+    """``"0.3.1.dev0"`` -> ``(0, 3)``: results are reused within one major.minor series."""
+    parts = re.match(r"(\d+)\.(\d+)", str(version))
+    return (int(parts.group(1)), int(parts.group(2))) if parts else (str(version),)
+
+
 def atomic_savez(path, arrays: dict) -> Path:
-    """Write ``arrays`` to the ``.npz`` file ``path`` atomically (suffix added if missing)."""
+    """Write ``arrays`` to the ``.npz`` file ``path`` atomically (suffix added if missing).
+
+    The file also holds :data:`VERSION_KEY` (the package version) and :data:`CHECKSUM_KEY`
+    (a SHA-256 of the npy bytes of every other member, naming them), checked by
+    :func:`read_npz`.
+    """
+    arrays = {**arrays, VERSION_KEY: np.array(package_version())}
+    digests = {}
+    for key, value in arrays.items():
+        sink = _Digest()
+        np.lib.format.write_array(sink, np.asanyarray(value), allow_pickle=False)
+        digests[f"{key}.npy"] = sink.h.digest()
+    arrays[CHECKSUM_KEY] = np.array(_combine(digests))
     return atomic_write(npz_path(path), lambda fh: np.savez(fh, **arrays))
+
+
+def _verify_checksum(archive: zipfile.ZipFile, names: set, bad) -> None:
+    """Compare the stored checksum with the members' bytes (files without one: older)."""
+    member = f"{CHECKSUM_KEY}.npy"
+    if member not in names:
+        return  # written before checksums were stored
+    with archive.open(member) as fh:
+        stored = _read_member(fh, CHECKSUM_KEY, ArraySpec("U", 0, 1), bad)
+    covered = str(stored[()]).split(" ")[1:]
+    if not covered or member in covered or not set(covered) <= names:
+        raise bad("its content checksum names members it does not have")
+    digests = {}
+    for name in covered:
+        info = archive.getinfo(name)
+        if info.file_size > MAX_ARRAY_ELEMENTS * 8 + 4096:
+            raise bad(f"member {name!r} declares {info.file_size:,} bytes, more than allowed")
+        h = hashlib.sha256()
+        with archive.open(name) as fh:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+        digests[name] = h.digest()
+    if str(stored[()]) != _combine(digests):
+        raise bad(
+            "its content checksum does not match (the file was edited or damaged after "
+            "fastbias wrote it)"
+        )
+
+
+def file_version(arrays: dict) -> str | None:
+    """The fastbias version stored in a file's arrays (None for files written before 0.3)."""
+    value = arrays.get(VERSION_KEY)
+    return None if value is None else str(value[()])
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,15 +619,18 @@ def read_npz(path, kind: str, required: dict, optional: dict | None = None) -> d
     """Read the arrays ``required`` (and those of ``optional`` that exist) of an ``.npz`` file.
 
     Each array's header is checked against its :class:`ArraySpec` before its data are read;
-    other members of the archive are never read. Pickled objects are refused.
+    other members of the archive are only hashed, to compare the file's content checksum
+    (:data:`CHECKSUM_KEY`) when it has one. Pickled objects are refused. The stored package
+    version, if any, is returned under :data:`VERSION_KEY`.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ValueError
-        Naming the file and the problem: not an npz archive, a missing key, a damaged member,
-        a declared shape or dtype outside the spec.
+        Naming the file and the problem: not a regular file, not an npz archive, a missing
+        key, a damaged member, a declared shape or dtype outside the spec, a content checksum
+        that does not match (a file edited by hand).
     """
     path = input_file(resolve_npz_path(path), kind)
     optional = optional or {}
@@ -556,10 +647,12 @@ def read_npz(path, kind: str, required: dict, optional: dict | None = None) -> d
             missing = [key for key in required if f"{key}.npy" not in names]
             if missing:
                 raise bad(f"missing {missing}")
-            for key, spec in {**required, **optional}.items():
+            version_spec = {VERSION_KEY: ArraySpec("U", 0, 1)}
+            for key, spec in {**required, **optional, **version_spec}.items():
                 if f"{key}.npy" in names:
                     with archive.open(f"{key}.npy") as member:
                         out[key] = _read_member(member, key, spec, bad)
+            _verify_checksum(archive, names, bad)  # after the cheap checks of the headers
     except ValueError:
         raise
     except (
@@ -649,6 +742,16 @@ def parse_json(value, what: str, path, expect: type = dict):
             f"got {type(parsed).__name__}."
         )
     return parsed
+
+
+def check_named(params: dict, key: str, path, kind: str) -> None:
+    """A stored ``params[key]`` (optimizer, schedule) must be absent, null or ``{"name": ...}``."""
+    value = params.get(key)
+    if value is not None and not (isinstance(value, dict) and isinstance(value.get("name"), str)):
+        raise ValueError(
+            f"{kind} file {str(path)!r} is corrupt: params {key!r} must be an object with a "
+            f"'name'; got {value!r:.80}."
+        )
 
 
 def text_field(value, what: str, path) -> str:

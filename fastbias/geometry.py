@@ -544,11 +544,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     w_unit = w_s / norm
     margin = float(np.min(Z @ w_unit))
     total = dual_s.sum()
-    upper = (
-        float(lp_norm(Zs.T @ dual_s, _dual_norm(p)) / total) * scale
-        if total > 0
-        else math.inf
-    )
+    upper = float(lp_norm(Zs.T @ dual_s, _dual_norm(p)) / total) * scale if total > 0 else math.inf
     gap = 1.0 - margin / upper if upper > 0 else math.inf
     if status == "optimal_inaccurate" and polished is None and not gap <= ACCEPT_GAP:
         raise SolverError(

@@ -27,7 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_text, output_path
+from ._io import (
+    ArraySpec,
+    atomic_write_text,
+    file_version,
+    output_path,
+    package_version,
+    read_npz,
+    release_series,
+)
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
 from .datasets import Dataset, MulticlassDataset
 from .models import Model
@@ -314,6 +322,19 @@ def _expected_epochs(params: Mapping) -> list[int]:
 
 def _shape(params: Mapping) -> tuple:
     return (params["k"], params["d"]) if params["kind"] == "multiclass" else (params["d"],)
+
+
+def _current_series(path: Path) -> bool:
+    """Whether a saved result was written by this major.minor series (or carries no version).
+
+    Unreadable files count as current: :func:`_load_saved` reports what is wrong with them.
+    """
+    try:
+        head = read_npz(path, "trajectory", {"format": ArraySpec("U", 0, 1)})
+    except (OSError, ValueError):
+        return True
+    written = file_version(head)
+    return written is None or release_series(written) == release_series(package_version())
 
 
 def _load_saved(path: Path, job: _Job) -> Trajectory:
@@ -693,8 +714,8 @@ def sweep(
         todo: dict[str, list[_Job]] = {}
         for key, group in groups.items():
             saved = None if out is None else out / f"{key}.npz"
-            if saved is None or not saved.exists():
-                todo[key] = group
+            if saved is None or not saved.exists() or not _current_series(saved):
+                todo[key] = group  # results of another release series run again
                 continue
             try:
                 tr = _load_saved(saved, group[0])

@@ -318,6 +318,7 @@ def test_huge_recipe_in_a_dataset_file_is_refused(tmp_path):
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     arrays["source"] = np.array('{"generator": "gaussian", "n": 40000, "d": 40000, "seed": 0}')
+    del arrays["checksum"]  # as a file written before checksums: the size check is reached
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="more than the limit"):
         fb.datasets.load(path)
@@ -426,3 +427,128 @@ def test_max_margin_grows_with_p_towards_l_inf():
         1 + 1e-9
     )
     assert margins[-1] > 0.99 * top
+
+
+# --------------------------------------------------------------------------------------------
+# Content checksums and versions
+# --------------------------------------------------------------------------------------------
+
+
+def _edited(path, edit):
+    """Rewrite an npz file by hand (``np.savez``) after ``edit(arrays)``, keeping its checksum."""
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    edit(arrays)
+    np.savez(path, **arrays)
+
+
+def _set_param(arrays, key, value):
+    import json
+
+    params = json.loads(str(arrays["params"][()]))
+    params[key] = value
+    arrays["params"] = np.array(json.dumps(params, sort_keys=True))
+
+
+HAND_EDITS = {
+    "parameter changed": lambda a: _set_param(a, "seed", 7),
+    "arrays swapped": lambda a: a.update(W=a["state"][0], state=a["W"][None].repeat(2, 0)),
+    "negative second moment": lambda a: a["state"].__setitem__((1, 0, 0), -1.0),
+    "NaN records": lambda a: a["rec_w"].__setitem__((0, 0, 0), np.nan),
+    "counter changed": lambda a: a["counters"].__setitem__(0, 3),
+}
+
+
+@pytest.mark.parametrize("edit", HAND_EDITS.values(), ids=HAND_EDITS.keys())
+def test_hand_edited_checkpoints_are_refused(tmp_path, edit):
+    path = tmp_path / "c.npz"
+    fb.simulate(small(), fb.IncAdam(), epochs=10, record=1, checkpoint=path)
+    _edited(path, edit)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="content checksum does not match"):
+        fb.checkpoint_info(path)
+    with pytest.raises(ValueError, match="content checksum does not match"):
+        fb.simulate(small(), fb.IncAdam(), epochs=20, record=1, checkpoint=path, resume=True)
+    assert path.read_bytes() == before  # left untouched
+
+
+@pytest.mark.parametrize("write", ["trajectory", "dataset"])
+def test_hand_edited_results_and_datasets_are_refused(tmp_path, write):
+    path = tmp_path / "f.npz"
+    if write == "trajectory":
+        fb.simulate(small(), fb.IncAdam(), epochs=10, record=1).save(path)
+        _edited(path, lambda a: a["w"].__setitem__((1, 0), 5.0))
+        load = fb.Trajectory.load
+    else:
+        fb.Dataset([[1.0, 2.0], [-1.0, 0.5]], [1, -1]).save(path)
+        _edited(path, lambda a: a["X"].__setitem__((0, 0), 3.0))
+        load = fb.datasets.load
+    with pytest.raises(ValueError, match="content checksum does not match"):
+        load(path)
+
+
+def test_every_npz_file_carries_version_and_checksum(tmp_path):
+    tr = fb.simulate(small(), fb.IncAdam(), epochs=5, record=1, checkpoint=tmp_path / "c.npz")
+    tr.save(tmp_path / "t.npz")
+    small().save(tmp_path / "d.npz")
+    fb.datasets.gaussian_multiclass(n=6, d=8).save(tmp_path / "m.npz")
+    for name in ("c", "t", "d", "m"):
+        with np.load(tmp_path / f"{name}.npz") as f:
+            assert str(f["fastbias_version"][()]) == fb.__version__
+            digest, *covered = str(f["checksum"][()]).split(" ")
+            assert len(digest) == 64 and "fastbias_version.npy" in covered
+
+
+def test_optimizer_that_is_not_an_object_is_refused_at_load(tmp_path):
+    import json
+
+    tr = fb.simulate(small(), fb.IncAdam(), epochs=5, record=1)
+    path = tmp_path / "t.npz"
+    _io.atomic_savez(
+        path,
+        {
+            "format": np.array("fastbias-trajectory-2"),
+            "epochs": tr.epochs,
+            "w": tr.w,
+            "log_loss": tr.log_loss,
+            "min_margin": tr.min_margin,
+            "params": np.array(json.dumps({**tr.params, "optimizer": 5})),
+        },
+    )
+    with pytest.raises(ValueError, match="params 'optimizer' must be an object with a 'name'"):
+        fb.Trajectory.load(path)
+
+
+def _written_by(monkeypatch, version, write):
+    monkeypatch.setattr(_io, "package_version", lambda: version)
+    write()
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("version, ok", [("0.2.9", False), ("1.3.0", False), (None, True)])
+def test_checkpoints_continue_within_one_release_series(tmp_path, monkeypatch, version, ok):
+    path = tmp_path / "c.npz"
+    series = ".".join(fb.__version__.split(".")[:2])
+    version = version or f"{series}.99"  # same major.minor: continued
+    _written_by(
+        monkeypatch,
+        version,
+        lambda: fb.simulate(small(), fb.IncAdam(), epochs=10, record=1, checkpoint=path),
+    )
+    again = lambda: fb.simulate(  # noqa: E731
+        small(), fb.IncAdam(), epochs=20, record=1, checkpoint=path, resume=True
+    )
+    if ok:
+        assert again().epochs[-1] == 20
+    else:
+        with pytest.raises(ValueError, match=f"written by fastbias {version}"):
+            again()
+
+
+def test_sweep_recomputes_results_of_another_release_series(tmp_path, monkeypatch):
+    configs = [dict(data=small(), optimizer=fb.IncAdam(), epochs=10, record=1)]
+    _written_by(monkeypatch, "0.1.0", lambda: fb.sweep(configs, out=tmp_path, executor="serial"))
+    second = fb.sweep(configs, out=tmp_path, executor="serial")
+    assert second.reused == [False]
+    third = fb.sweep(configs, out=tmp_path, executor="serial")
+    assert third.reused == [True]
