@@ -552,3 +552,49 @@ def test_sweep_recomputes_results_of_another_release_series(tmp_path, monkeypatc
     assert second.reused == [False]
     third = fb.sweep(configs, out=tmp_path, executor="serial")
     assert third.reused == [True]
+
+
+# --------------------------------------------------------------------------------------------
+# A damaged kernel cache
+# --------------------------------------------------------------------------------------------
+
+CACHED = """
+import warnings
+import fastbias._jit  # installs the cache guard
+from fastbias._jit import KernelCacheWarning, kernel
+
+@kernel()
+def twice(x):
+    return 2.0 * x
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    assert twice(21.0) == 42.0
+print(sum(issubclass(w.category, KernelCacheWarning) for w in caught))
+"""
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="needs the compiler's cache")
+@pytest.mark.parametrize("damage", ["garbage", pytest.param("truncated", marks=pytest.mark.slow)])
+def test_a_damaged_kernel_cache_is_rebuilt_with_a_warning(tmp_path, damage):
+    (tmp_path / "cached_kernel.py").write_text(CACHED)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run():
+        proc = subprocess.run(
+            [sys.executable, str(tmp_path / "cached_kernel.py")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return int(proc.stdout.split()[-1])
+
+    assert run() == 0  # compiled and cached
+    files = [p for p in (tmp_path / "cache").rglob("*") if p.suffix in (".nbi", ".nbc")]
+    assert {p.suffix for p in files} == {".nbi", ".nbc"}
+    for p in files:
+        p.write_bytes(p.read_bytes()[:7] if damage == "truncated" else b"garbage\n" * 3)
+    assert run() >= 1  # warned, compiled again, right result
+    assert run() == 0  # the rebuilt cache loads silently
