@@ -96,9 +96,14 @@ class _Signals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
+        if signum == signal.SIGTERM:
+            # SIGTERM wins: a job stopped by its scheduler stays a SIGTERM'd job (saved, exit
+            # status of SIGTERM) whatever SIGINT comes before (pending together) or after
+            self.received = signum
+        elif self.received == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        self.received = signum
+        elif self.received is None:
+            self.received = signum
 
     def __exit__(self, *exc):
         for signum, previous in self._previous.items():
