@@ -598,3 +598,20 @@ def test_a_damaged_kernel_cache_is_rebuilt_with_a_warning(tmp_path, damage):
         p.write_bytes(p.read_bytes()[:7] if damage == "truncated" else b"garbage\n" * 3)
     assert run() >= 1  # warned, compiled again, right result
     assert run() == 0  # the rebuilt cache loads silently
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------------------------
+
+
+def test_disk_full_during_reproduce_names_the_file(tmp_path, monkeypatch, capsys):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io.os, "fsync", full)
+    args = ["reproduce", "fig2", "--epochs", "50", "--record", "5", "--out", str(tmp_path)]
+    assert main([*args, "--no-progress", "--dpi", "20"]) != 0
+    err = capsys.readouterr().err
+    assert f"cannot write the figure '{tmp_path / 'fig2.png'}': No space left on device" in err
+    assert list(tmp_path.iterdir()) == []  # no temporary file left
