@@ -401,17 +401,22 @@ def test_lp_norm_of_constant_vectors_is_closed_form(p, scale):
 
 @pytest.mark.parametrize("p", [120, 400, 1000])
 def test_normalized_margin_for_large_p(p):
-    tr = fb.simulate(fb.datasets.gaussian(n=10, d=50, seed=0), fb.IncAdam(), epochs=200, record=1)
-    got = tr.normalized_margin(p)
-    want = [m / _decimal_norm(w, p) for m, w in zip(tr.min_margin, tr.w, strict=True)]
-    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-12)
-    assert np.all(got[1:] > 0)
+    """Iterates with entries of 10 (whose 400th power overflows) and 1e-3 (underflows)."""
+    rng = np.random.default_rng(0)
+    w = np.stack([10.0 * rng.uniform(0.5, 1.0, 6), 1e-3 * rng.uniform(0.5, 1.0, 6)])
+    min_margin = np.array([2.0, 3e-4])
+    tr = fb.Trajectory([1, 10], w, np.zeros(2), min_margin, {})
+    want = [m / _decimal_norm(v, p) for m, v in zip(min_margin, w, strict=True)]
+    np.testing.assert_allclose(tr.normalized_margin(p), want, rtol=1e-12)
+    run = fb.simulate(fb.datasets.gaussian(n=10, d=50, seed=0), fb.IncAdam(), epochs=200)
+    final = run.min_margin[-1] / _decimal_norm(run.w[-1], p)
+    assert final > 0 and run.normalized_margin(p)[-1] == pytest.approx(final, rel=1e-12)
 
 
 @pytest.mark.parametrize("p", [120.0, 1000.0])
 def test_max_margin_for_large_p_is_the_dual_norm_of_one_sample(p):
     """One sample z: gamma_p* = ||z||_q with 1/p + 1/q = 1 (Hoelder)."""
-    z = np.array([1.0, 2.0, 3.0, 0.5])
+    z = 1e-3 * np.array([1.0, 2.0, 3.0, 0.5])  # min ||w|| has entries near 300
     q = p / (p - 1.0)
     want = float(np.sum(np.abs(z) ** q) ** (1.0 / q))
     mm = fb.max_margin(fb.Dataset(z[None, :], [1.0]), p=p)
