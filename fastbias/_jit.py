@@ -1,7 +1,70 @@
-"""The one place where kernels are compiled and the fastmath policy is set."""
+"""The one place where kernels are compiled and the fastmath policy is set.
+
+Also where the on-disk kernel cache is guarded: a cache file that cannot be read (truncated,
+overwritten with garbage) is removed with a :class:`KernelCacheWarning` and the kernel is
+compiled anew, instead of every later run failing until the cache is deleted by hand.
+"""
+
+import os
+import warnings
 
 import numba
 from numba.extending import register_jitable
+
+
+class KernelCacheWarning(UserWarning):
+    """A damaged file of the kernel cache was removed; its kernel is compiled again."""
+
+
+def _discard(path: str, exc: BaseException) -> None:
+    warnings.warn(
+        f"the kernel cache file {path!r} is damaged ({type(exc).__name__}: {exc}); it is "
+        "removed and the kernel is compiled again.",
+        KernelCacheWarning,
+        stacklevel=3,
+    )
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _guard_cache() -> None:
+    """Make Numba's cache loader treat an unreadable index or data file as a cache miss.
+
+    Numba itself handles missing and outdated files; this adds damaged ones (any error
+    while unpickling them). Installed once, when fastbias is imported; a file that loads
+    behaves exactly as before.
+    """
+    from numba.core import caching
+
+    cls = caching.IndexDataCacheFile
+    if getattr(cls, "_fastbias_guarded", False):
+        return
+    load_index, load_data = cls._load_index, cls._load_data
+
+    def _load_index(self):
+        try:
+            return load_index(self)
+        except Exception as exc:  # noqa: BLE001 (any damage: unpickling runs arbitrary code paths)
+            _discard(self._index_path, exc)
+            return {}
+
+    def _load_data(self, name):
+        try:
+            return load_data(self, name)
+        except OSError:
+            raise  # numba's own "file removed" case
+        except Exception as exc:  # noqa: BLE001
+            path = self._data_path(name)
+            _discard(path, exc)
+            raise OSError(f"damaged kernel cache file {path!r}") from None  # numba: a miss
+
+    cls._load_index, cls._load_data = _load_index, _load_data
+    cls._fastbias_guarded = True
+
+
+_guard_cache()
 
 #: fastmath policy of every kernel. Off: the kernels rely on IEEE inf/NaN semantics and on
 #: an explicit 0/0 rule, and their results must be reproducible bit for bit.

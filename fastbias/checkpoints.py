@@ -15,7 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import ArraySpec, atomic_savez, parse_json, read_npz, resolve_npz_path, text_field
+from ._io import (
+    ArraySpec,
+    atomic_savez,
+    check_named,
+    file_version,
+    package_version,
+    parse_json,
+    read_npz,
+    release_series,
+    resolve_npz_path,
+    text_field,
+)
 
 __all__ = [
     "RunState",
@@ -164,6 +175,8 @@ def read_checkpoint(path) -> tuple[dict, dict, Path]:
     for key in (*MATCHED, "epochs", "n", "d", "k", "data_label", "data_source"):
         if key not in params:
             raise ValueError(f"checkpoint {str(path)!r} is corrupt: params lack {key!r}.")
+    for key in ("optimizer", "lr"):
+        check_named(params, key, path, "checkpoint")
     for key in ("epochs", "n", "d", "k"):  # read back as the target horizon and shapes
         value = params[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -298,6 +311,14 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
     def bad(what):
         return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
 
+    written, mine = file_version(arrays), package_version()
+    if written is not None and release_series(written) != release_series(mine):
+        raise ValueError(
+            f"checkpoint {str(path)!r} was written by fastbias {written}; this is fastbias "
+            f"{mine}: runs are continued only within one major.minor series (kernels may "
+            "differ between them). Finish it with that version, or start the run anew."
+        )
+
     for key in (*MATCHED, *MATCHED_MODEL):
         mine = params.get(key)
         if saved.get(key) != mine:
@@ -335,6 +356,8 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
         raise bad(f"recorded epochs {rec_epochs.tolist()[:8]}... should be {expected[:8]}...")
     if rec_w.shape != (len(expected), k, d):
         raise bad(f"recorded iterates have shape {rec_w.shape}; expected {(len(expected), k, d)}")
+    if not np.all(np.isfinite(rec_w)):
+        raise bad("recorded iterates must be finite")
     rng = np.random.default_rng()
     try:
         rng.bit_generator.state = json.loads(str(arrays["rng_state"][()]))

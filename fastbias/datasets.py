@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._io import ArraySpec, atomic_savez, parse_json, read_npz, text_field
+from ._io import MAX_ARRAY_ELEMENTS, ArraySpec, atomic_savez, parse_json, read_npz, text_field
 from ._validation import check_finite_array, check_int, check_interval
 
 __all__ = [
@@ -51,6 +51,13 @@ def _label_array(y) -> np.ndarray:
         return check_finite_array("y", y, ndim=1)
     if arr.ndim != 1:
         raise ValueError(f"y must be a 1-D array; got shape {arr.shape}.")
+    return arr
+
+
+def _own_copy(arr: np.ndarray, given) -> np.ndarray:
+    """``arr``, copied if it shares memory with the caller's ``given`` (never aliased)."""
+    if isinstance(given, np.ndarray) and np.shares_memory(arr, given):
+        return arr.copy()
     return arr
 
 
@@ -314,6 +321,16 @@ class _Data:
             self._kernel = (X2, powers, exponents, labels)
         return self._kernel
 
+    def __getstate__(self) -> dict:
+        # the fingerprint and kernel arrays are recomputed from the arrays themselves
+        return {**self.__dict__, "_fingerprint": None, "_kernel": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for arr in self.__dict__.values():
+            if isinstance(arr, np.ndarray):
+                arr.flags.writeable = False  # pickling drops the flag (copies own their data)
+
     n = property(lambda self: self._X.shape[0], doc="Number of samples.")
     d = property(lambda self: self._X.shape[1], doc="Number of features.")
 
@@ -378,7 +395,7 @@ class Dataset(_Data):
         check_separable: bool = True,
         source: dict | None = None,
     ):
-        X = _with_intercept(check_finite_array("X", X, ndim=2), intercept)
+        X = _with_intercept(_own_copy(check_finite_array("X", X, ndim=2), X), intercept)
         y = _label_array(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -494,7 +511,7 @@ class MulticlassDataset(_Data):
         check_separable: bool = True,
         source: dict | None = None,
     ):
-        X = _with_intercept(check_finite_array("X", X, ndim=2), intercept)
+        X = _with_intercept(_own_copy(check_finite_array("X", X, ndim=2), X), intercept)
         labels = _label_array(y)
         if labels.shape[0] != X.shape[0]:
             raise ValueError(
@@ -926,6 +943,19 @@ def get_generator(name: str) -> Generator:
     )
 
 
+def _check_recipe_size(source: dict, args: dict) -> None:
+    """Refuse a recipe whose arrays would exceed the limit of arrays read from files."""
+    sizes = [args.get(key, 1) for key in ("n", "d")]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+        elements = sizes[0] * sizes[1]
+        if elements > MAX_ARRAY_ELEMENTS:
+            raise ValueError(
+                f"data source {source!r} would make {elements:,} elements (n * d), more than "
+                f"the limit {MAX_ARRAY_ELEMENTS:,} of arrays read from files; refused before "
+                "any array is made."
+            )
+
+
 def from_source(source: dict, *, check_separable: bool = True):
     """Rebuild generated data from their :attr:`Dataset.source` recipe.
 
@@ -939,6 +969,7 @@ def from_source(source: dict, *, check_separable: bool = True):
             f"source must name one of the generators {sorted(GENERATORS)}; got {source!r}."
         )
     args = {k: v for k, v in source.items() if k != "generator"}
+    _check_recipe_size(source, args)
     factory = GENERATORS[source["generator"]].function
     try:
         if source["generator"] == "shifted_diagonal":

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import check_finite_array, check_int, check_interval
 from .datasets import Dataset, MulticlassDataset, is_separable
-from .norms import check_matrix_norm, check_p, norm_values
+from .norms import check_matrix_norm, check_p, lp_norm, norm_values
 from .solvers import (
     ACCEPT_GAP,
     CLARABEL_OPTIONS,
@@ -550,7 +550,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     # inf); the bound and the support below use the scale-free dual_s, so they are unaffected.
     with np.errstate(over="ignore", under="ignore"):
         dual = dual_s / scale / scale if p == 2.0 else dual_s / scale
-    norm = np.linalg.norm(w_s, ord=p)
+    norm = float(lp_norm(w_s, p))
     if not (np.all(np.isfinite(w_s)) and norm > 0):
         raise SolverError(
             f"{solver} returned an invalid solution for the l_{p:g} max-margin "
@@ -560,11 +560,7 @@ def max_margin(data, p=None, *, norm=None, solver: str = "CLARABEL", solver_opti
     w_unit = w_s / norm
     margin = float(np.min(Z @ w_unit))
     total = dual_s.sum()
-    upper = (
-        float(np.linalg.norm(Zs.T @ dual_s, ord=_dual_norm(p)) / total) * scale
-        if total > 0
-        else math.inf
-    )
+    upper = float(lp_norm(Zs.T @ dual_s, _dual_norm(p)) / total) * scale if total > 0 else math.inf
     gap = 1.0 - margin / upper if upper > 0 else math.inf
     if status == "optimal_inaccurate" and polished is None and not gap <= ACCEPT_GAP:
         raise SolverError(

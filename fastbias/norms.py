@@ -130,11 +130,26 @@ def check_norm(norm, multiclass: bool):
     return check_matrix_norm(norm) if multiclass else check_p(norm)
 
 
+def lp_norm(W: np.ndarray, p: float, axis=-1) -> np.ndarray:
+    """``||w||_p`` along ``axis``, computed scaled: ``max|w| * ||w / max|w| ||_p``.
+
+    The powers ``|w_i / max|w||**p`` lie in [0, 1], so no p (120, 1000, ...) and no scale of
+    ``w`` (1e-300 or 1e300) over- or underflows the sum; ``w = 0`` has norm 0.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    top = np.max(np.abs(W), axis=axis, keepdims=True)
+    if p == math.inf:
+        return np.squeeze(top, axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = np.where(top > 0, W / np.where(top > 0, top, 1.0), 0.0)
+    return np.squeeze(top, axis=axis) * np.linalg.norm(unit, ord=p, axis=axis)
+
+
 def norm_values(W: np.ndarray, norm, multiclass: bool) -> np.ndarray:
     """Norms of iterates: ``W`` of shape (..., d) (binary) or (..., k, d) (multiclass)."""
     W = np.asarray(W, dtype=np.float64)
     if not multiclass:
-        return np.linalg.norm(W, ord=norm, axis=-1)
+        return lp_norm(W, norm)
     if norm == "max":
         return np.max(np.abs(W), axis=(-2, -1))
     if norm == "l1":

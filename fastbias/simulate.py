@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import output_path, resolve_npz_path, same_file
+from ._io import Claim, output_path, resolve_npz_path, same_file
 from ._kernels.scale import default_limits
 from ._parallel import check_progress, progress_bar
 from ._validation import check_int, check_interval
@@ -97,9 +97,14 @@ class _Signals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
+        if signum == signal.SIGTERM:
+            # SIGTERM wins: a job stopped by its scheduler stays a SIGTERM'd job (saved, exit
+            # status of SIGTERM) whatever SIGINT comes before (pending together) or after
+            self.received = signum
+        elif self.received == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        self.received = signum
+        elif self.received is None:
+            self.received = signum
 
     def __exit__(self, *exc):
         for signum, previous in self._previous.items():
@@ -243,8 +248,7 @@ def simulate(
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
     if chunk_epochs is not None:
         chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
-    params, spec, grid = plan.params, plan.spec, plan.grid
-    k, d = plan.W0.shape
+    claim = None
     if checkpoint is not None:
         inputs = [("resume file", resume)] if resume not in (None, True) else []
         if resume not in (None, True) and same_file(
@@ -252,6 +256,22 @@ def simulate(
         ):
             inputs = []  # the allowed pair: a checkpoint that is resumed and written
         checkpoint = output_path(checkpoint, "checkpoint", inputs=inputs, npz=True)
+        # owned until the run ends: a second run on this file fails here, at once
+        claim = Claim(checkpoint, "checkpoint")
+    try:
+        return _claimed_run(
+            data, plan, resume, progress, checkpoint, checkpoint_every, chunk_epochs
+        )
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, chunk_epochs):
+    """:func:`simulate` once its checkpoint, if any, is owned by this run."""
+    params, spec, grid = plan.params, plan.spec, plan.grid
+    k, d = plan.W0.shape
+    if checkpoint is not None:
         resumed_here = resume is True or (
             resume is not None and same_file(resolve_npz_path(resume), checkpoint)
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import inspect
 import io
@@ -20,6 +21,8 @@ import itertools
 import json
 import math
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_text, output_path
+from ._io import (
+    ArraySpec,
+    atomic_write_text,
+    file_version,
+    output_path,
+    package_version,
+    read_npz,
+    release_series,
+)
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
 from .datasets import Dataset, MulticlassDataset
 from .models import Model
@@ -314,6 +325,19 @@ def _expected_epochs(params: Mapping) -> list[int]:
 
 def _shape(params: Mapping) -> tuple:
     return (params["k"], params["d"]) if params["kind"] == "multiclass" else (params["d"],)
+
+
+def _current_series(path: Path) -> bool:
+    """Whether a saved result was written by this major.minor series (or carries no version).
+
+    Unreadable files count as current: :func:`_load_saved` reports what is wrong with them.
+    """
+    try:
+        head = read_npz(path, "trajectory", {"format": ArraySpec("U", 0, 1)})
+    except (OSError, ValueError):
+        return True
+    written = file_version(head)
+    return written is None or release_series(written) == release_series(package_version())
 
 
 def _load_saved(path: Path, job: _Job) -> Trajectory:
@@ -645,6 +669,46 @@ class SweepResult:
 # --------------------------------------------------------------------------------------------
 
 
+class _Terminated(BaseException):
+    """SIGTERM during a sweep: unwinds it like Ctrl-C, so that its table is written."""
+
+
+def _table_on_sigterm(function):
+    """Run ``function`` with SIGTERM raising :class:`_Terminated`.
+
+    Only in the main thread and over Python's default handler; once the function has
+    unwound (writing what it writes on an interruption), the process gets SIGTERM again and
+    ends by it.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return function(*args, **kwargs)
+        try:
+            previous = signal.getsignal(signal.SIGTERM)
+        except (ValueError, OSError):  # pragma: no cover - not on this platform
+            return function(*args, **kwargs)
+        if previous is not signal.SIG_DFL:
+            return function(*args, **kwargs)
+
+        def terminate(signum, frame):
+            raise _Terminated
+
+        signal.signal(signal.SIGTERM, terminate)
+        try:
+            return function(*args, **kwargs)
+        except _Terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)  # ends the process as SIGTERM would have
+            raise  # pragma: no cover - only if SIGTERM is blocked
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+@_table_on_sigterm
 def sweep(
     configs,
     executor=None,
@@ -753,8 +817,8 @@ def sweep(
         todo: dict[str, list[_Job]] = {}
         for key, group in groups.items():
             saved = None if out is None else out / f"{key}.npz"
-            if saved is None or not saved.exists():
-                todo[key] = group
+            if saved is None or not saved.exists() or not _current_series(saved):
+                todo[key] = group  # results of another release series run again
                 continue
             try:
                 tr = _load_saved(saved, group[0])
@@ -833,20 +897,45 @@ def _transport_error(exc: BaseException, kind) -> tuple:
 
 
 def _dispatch(todo, kind, max_workers, out, trajectories, errors, bar) -> None:
-    """Run one config of each group of ``todo`` (key -> jobs) and store the outcomes."""
+    """Run one config of each group of ``todo`` (key -> jobs) and store the outcomes.
+
+    Configs whose worker process was lost (a killed worker breaks the whole pool, so the
+    configs queued behind it fail too) run again, once, in fresh pools of one worker: there
+    the config running when a pool breaks is the one that lost its worker; it alone gets
+    an error row, and the others run on.
+    """
     optimizers = _distinct_rules(job for group in todo.values() for job in group)
     if kind != "serial":
         _warm_up(optimizers)  # before any thread starts; workers then load from disk
+    lost = _dispatch_round(todo, kind, max_workers, optimizers, out, trajectories, errors, bar)
+    while lost:
+        retry = {key: todo[key] for key in todo if key in lost}
+        lost = _dispatch_round(retry, kind, 1, optimizers, out, trajectories, errors, bar)
+        if lost:
+            culprit = next(key for key in retry if key in lost)  # the one that was running
+            message = _transport_error(lost.pop(culprit), kind)[1]
+            outcome = ("error", "BrokenProcessPool", f"lost its worker twice: {message}")
+            _store(outcome, todo[culprit], trajectories, errors, None)
+            bar.update(len(todo[culprit]))
+
+
+def _dispatch_round(todo, kind, workers, optimizers, out, trajectories, errors, bar) -> dict:
+    """One pool over ``todo``; returns the groups whose worker process was lost (key -> error)."""
+    lost = {}
     tasks = ((key, (group[0].config,)) for key, group in todo.items())
     with (
         executor_for(
-            kind, max_workers, len(todo), initializer=_warm_up, initargs=(optimizers,)
+            kind, workers, len(todo), initializer=_warm_up, initargs=(optimizers,)
         ) as executor,
         contextlib.closing(run_tasks(executor, _run_config, tasks)) as outcomes,
     ):
         for key, value, error in outcomes:
             group = todo[key]
+            if isinstance(error, BrokenProcessPool) and kind == "processes":
+                lost[key] = error
+                continue
             outcome = ("error", *_transport_error(error, kind)) if error is not None else value
             out_file = None if out is None else out / f"{key}.npz"
             _store(outcome, group, trajectories, errors, out_file)
             bar.update(len(group))
+    return lost

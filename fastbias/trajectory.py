@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ._io import ArraySpec, atomic_savez, parse_json, read_npz, text_field
+from ._io import ArraySpec, atomic_savez, check_named, parse_json, read_npz, text_field
 from .metrics import log_loss as _log_loss
 from .metrics import min_margins
 from .norms import check_norm, norm_values
@@ -246,6 +246,7 @@ class Trajectory:
                 f"trajectory file {str(path)!r} has format {tag!r}; expected {_FORMAT!r}."
             )
         params = parse_json(data["params"], "params", path) if "params" in data else {}
+        check_named(params, "optimizer", path, "trajectory")
         try:
             tr = cls(
                 data["epochs"],

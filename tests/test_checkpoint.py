@@ -218,3 +218,39 @@ def test_cli_sigint_without_checkpoint_says_interrupted(tmp_path):
     assert proc.returncode == 130
     assert stderr.decode() == "fastbias run: interrupted\n"
     assert not out.exists()
+
+
+@cli_only_with_jit
+def test_cli_sigterm_then_sigint_exits_as_sigterm(tmp_path):
+    """A job stopped with SIGTERM stays a SIGTERM'd job when a SIGINT follows (exit 143)."""
+    checkpoint = tmp_path / "job.npz"
+    command = cli_command(checkpoint, "--out", str(tmp_path / "x.npz"))
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            deadline = time.monotonic() + 120
+            while saved_epoch(checkpoint) < EPOCHS // 20:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 143, stderr
+    assert re.fullmatch(r"fastbias run: SIGTERM: saved epoch (\d+) to .+\n", stderr.decode())
+
+
+def test_signals_after_sigterm_keep_it_a_sigterm():
+    from fastbias.simulate import _Signals
+
+    with _Signals(True) as signals:
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)
+        assert signals.received == signal.SIGTERM
+    with _Signals(True) as signals, pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+        assert signals.received == signal.SIGINT
+        signal.raise_signal(signal.SIGINT)  # a second Ctrl-C: stop now

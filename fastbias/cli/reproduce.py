@@ -100,13 +100,13 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
         form) and the
         text summary (:meth:`~fastbias.experiments.FigureResult.summary`).
     """
-    from .._io import atomic_write, atomic_write_text
+    from .._io import atomic_write
     from ..plotting import plot_figure
+    from ._files import write_error
 
     out = Path(out)
     name = result.name
     fig = plot_figure(result)
-    png = atomic_write(out / f"{name}.png", lambda fh: fig.savefig(fh, format="png", dpi=dpi))
 
     def write_csv(fh):
         writer = csv.writer(fh, lineterminator="\n")
@@ -116,8 +116,17 @@ def write_figure_files(result, out: Path, dpi: int = 100) -> list[Path]:
         for row in result.rows():
             writer.writerow((*row[:5], repr(row[5]), repr(row[6])))
 
-    table = atomic_write(out / f"{name}.csv", write_csv, mode="w")
-    text = atomic_write_text(out / f"{name}.txt", result.summary())
+    def write(path, what, writer, mode):
+        try:
+            return atomic_write(path, writer, mode=mode)
+        except OSError as exc:  # a full disk, a quota: say which file
+            raise write_error(exc, what, path) from None
+
+    png = write(
+        out / f"{name}.png", "figure", lambda fh: fig.savefig(fh, format="png", dpi=dpi), "wb"
+    )
+    table = write(out / f"{name}.csv", "table", write_csv, "w")
+    text = write(out / f"{name}.txt", "summary", lambda fh: fh.write(result.summary()), "w")
     return [png, table, text]
 
 
