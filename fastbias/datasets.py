@@ -156,7 +156,7 @@ _CE_ROUNDS, _CE_ITERATIONS = 8, 50
 
 
 def is_multiclass_separable(X, y, k: int) -> bool:
-    """Whether some W has ``(W[y_i] - W[c]) . x_i > 0`` for every i and c != y_i.
+    """Whether some W has margins ``(W[y_i] - W[c]) x_i > 0`` for every i and c != y_i.
 
     Cheap certificates decide most separable data without a linear program: the
     least-squares W of the one-hot targets, then up to 400 L-BFGS iterations on the

@@ -150,17 +150,20 @@ def norm_values(W: np.ndarray, norm, multiclass: bool) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if not multiclass:
         return lp_norm(W, norm)
+    ords = {"l1": None, "fro": "fro", "spectral": 2, "nuclear": "nuc"}
+    if norm != "max" and norm not in ords:
+        raise ValueError(f"unknown norm {norm!r}.")
+    # scaled like lp_norm: each matrix divided by its largest entry first, so that no
+    # square overflows (|W| > 1e154) or underflows
+    top = np.max(np.abs(W), axis=(-2, -1))
     if norm == "max":
-        return np.max(np.abs(W), axis=(-2, -1))
+        return top
+    unit = W / np.where(top > 0, top, 1.0)[..., None, None]
     if norm == "l1":
-        return np.sum(np.abs(W), axis=(-2, -1))
-    if norm == "fro":
-        return np.linalg.norm(W, axis=(-2, -1))
-    if norm == "spectral":
-        return np.linalg.norm(W, ord=2, axis=(-2, -1))
-    if norm == "nuclear":
-        return np.linalg.norm(W, ord="nuc", axis=(-2, -1))
-    raise ValueError(f"unknown norm {norm!r}.")
+        size = np.sum(np.abs(unit), axis=(-2, -1))
+    else:
+        size = np.linalg.norm(unit, ord=ords[norm], axis=(-2, -1))
+    return size * top
 
 
 def norm_label(norm) -> str:
