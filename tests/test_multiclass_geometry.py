@@ -553,3 +553,14 @@ def test_with_two_classes_the_nuclear_problem_is_the_frobenius_one():
     nuc, fro = max_margin(data, norm="nuclear"), max_margin(data, norm="fro")
     assert nuc.margin == pytest.approx(fro.margin, rel=1e-7)
     assert mg_cosine(nuc.w.ravel(), fro.w.ravel()) > 1 - 1e-7
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_matrix_norms_at_any_scale(scale):
+    """Closed forms of W = [[3, 4], [0, 0]] (one singular value 5) where squares overflow."""
+    from fastbias.norms import norm_values
+
+    W = np.array([[[3.0, 4.0], [0.0, 0.0]]]) * scale
+    expected = {"max": 4.0, "l1": 7.0, "fro": 5.0, "spectral": 5.0, "nuclear": 5.0}
+    for norm, value in expected.items():
+        np.testing.assert_allclose(norm_values(W, norm, True), [value * scale], rtol=1e-15)
