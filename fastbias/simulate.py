@@ -516,4 +516,10 @@ def warmup(optimizers=None) -> None:
         if any(f.name == "batch_size" for f in dataclasses.fields(optimizer)):
             optimizer = dataclasses.replace(optimizer, batch_size=None)
         for data in (binary, multiclass):
-            simulate(data, optimizer, lr=Constant(1e-3), epochs=1, record=1, progress=False)
+            try:
+                optimizer.check_data(data)
+            except (TypeError, ValueError):
+                continue  # e.g. a Schatten norm on binary data: it runs on matrices only
+            with warnings.catch_warnings():  # one epoch of a compile run separates nothing
+                warnings.simplefilter("ignore", NotSeparatedWarning)
+                simulate(data, optimizer, lr=Constant(1e-3), epochs=1, record=1, progress=False)

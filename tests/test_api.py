@@ -430,3 +430,7 @@ def test_a_run_that_ends_unseparated_warns_and_says_so():
     assert not tr.separated
     separable = fb.datasets.gaussian(4, 6)
     assert fb.simulate(separable, fb.GD(), epochs=50).separated
+
+
+def test_warmup_takes_optimizers_of_matrices_only():
+    fb.warmup([fb.SteepestDescent(norm="nuclear"), fb.SteepestDescent(norm="fro")])

@@ -38,6 +38,7 @@ def test_registry_holds_the_paper_figures_in_order_then_the_others():
         "nsd-lp",
         "nsd-batch",
         "mirror",
+        "schatten",
         "rates",
         "diag-net",
     ]

@@ -873,6 +873,53 @@ def _mirror() -> FigureSpec:
     )
 
 
+_SCHATTEN = (("nuclear", "Schatten-1"), ("fro", "Schatten-2"), ("spectral", "Schatten-inf"))
+
+
+def _schatten() -> FigureSpec:
+    curves = tuple(
+        Curve(f"NSD {name} ({key})", MC5, SteepestDescent(norm=key), legend=name)
+        for key, name in _SCHATTEN
+    )
+    checks = []
+    for (key, _), curve in zip(_SCHATTEN, curves, strict=True):
+        checks.append(
+            Check(
+                f"{curve.label}: {key} margin ratio >= 0.99",
+                (curve.label, key, "margin_ratio"),
+                ">=",
+                0.99,
+            )
+        )
+        for other, _ in _SCHATTEN:
+            if other != key:
+                checks.append(
+                    Check(
+                        f"{curve.label}: own {key} ratio > {other} ratio",
+                        (curve.label, key, "margin_ratio"),
+                        ">",
+                        (curve.label, other, "margin_ratio"),
+                    )
+                )
+    return FigureSpec(
+        name="schatten",
+        title="Multiclass data: steepest descent in a Schatten norm goes to its max margin",
+        setting=f"{MC5.describe()}; normalized steepest descent in the Schatten-1 (nuclear), "
+        f"-2 (Frobenius) and -inf (spectral) norms, full batch, no momentum; "
+        f"{_LR_SETTING.replace('exp loss', 'cross-entropy')}",
+        claim=(
+            "Full-batch normalized steepest descent in a Schatten-p norm converges in "
+            "direction to the max-margin matrix of that norm (Fan et al. 2025 for the "
+            "spectral one; the nuclear one is its dual geometry)."
+        ),
+        panels=tuple(Panel(key, "margin_ratio", curves) for key, _ in _SCHATTEN),
+        epochs=10**7,
+        quick_epochs=10**4,
+        checks=tuple(checks),
+        notes=_MC_OURS + "; k = 5 (a rank of up to 4, so the three norms differ).",
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Beyond the paper: rates of convergence (SPEC 12)
 # --------------------------------------------------------------------------------------------
@@ -1061,6 +1108,7 @@ FIGURES: dict[str, FigureSpec] = {
         _nsd_lp(),
         _nsd_batch(),
         _mirror(),
+        _schatten(),
         _rates(),
         _diag_net(),
     )
