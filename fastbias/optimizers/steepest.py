@@ -115,6 +115,10 @@ def lp_factor(a, p):
     """
     if p[4] != 0.0:
         return 1.0 if a == 1.0 else 0.0
+    if p[2] == 1.0:  # p = 2 (exactly a ** 1.0, without a call of pow)
+        return a
+    if p[2] == 0.0:  # p = inf
+        return 1.0
     return a ** p[2]
 
 
@@ -123,6 +127,10 @@ def lp_divisor(total, p):
     """``S^(1/p)`` for ``S = sum_k a_k^q`` (p = 1: S, the number of tied maxima)."""
     if p[4] != 0.0:
         return total
+    if p[3] == 0.5:  # p = 2: the correctly rounded square root
+        return math.sqrt(total)
+    if p[3] == 0.0:  # p = inf
+        return 1.0
     return total ** p[3]
 
 
