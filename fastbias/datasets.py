@@ -271,6 +271,11 @@ def _with_intercept(X: np.ndarray, intercept) -> np.ndarray:
     return np.column_stack([X, np.ones(X.shape[0])])
 
 
+def _features(given, intercept) -> np.ndarray:
+    """The checked features of a dataset (never the caller's array), with the intercept."""
+    return _with_intercept(_own_copy(check_finite_array("X", given, ndim=2), given), intercept)
+
+
 class _Data:
     """What binary and multiclass datasets share: identity, kernel arrays, source."""
 
@@ -395,7 +400,7 @@ class Dataset(_Data):
         check_separable: bool = True,
         source: dict | None = None,
     ):
-        X = _with_intercept(_own_copy(check_finite_array("X", X, ndim=2), X), intercept)
+        X = _features(X, intercept)
         y = _label_array(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -511,7 +516,7 @@ class MulticlassDataset(_Data):
         check_separable: bool = True,
         source: dict | None = None,
     ):
-        X = _with_intercept(_own_copy(check_finite_array("X", X, ndim=2), X), intercept)
+        X = _features(X, intercept)
         labels = _label_array(y)
         if labels.shape[0] != X.shape[0]:
             raise ValueError(

@@ -768,47 +768,44 @@ def _model_loop(
                             acc += wk * X2[nxt, k]
                         carry[1 + c] = acc * rowpow[nxt]
                     carry[0] = 1.0
-                    if mode == STATE:
-                        update_bounds(scale, dyn, gmax)
-                    step += 1
-                    continue
-                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
-                for j in range(m):
-                    for c in range(kout):
-                        r = c + j * kout
-                        for k in range(d):
-                            f = chain(P, c, k, kout, j, mp)
-                            Gp[r, k] = f * G[c, k]
-                            gmax = max(gmax, abs(Gp[r, k]))
-                            if squares:
-                                Qp[r, k] = (f * f) * Q[c, k]
-                if entrywise:
-                    for r in range(rows_p):
-                        for k in range(d):
-                            P[r, k] = update(Gp[r, k], P[r, k], state, r, k, p)
-                elif normalized:
-                    top = 0.0
-                    for r in range(rows_p):
-                        for k in range(d):
-                            mk = update(Gp[r, k], P[r, k], state, r, k, p)
-                            Gp[r, k] = mk
-                            top = max(top, abs(mk))
-                    size = _normalize(factor, divisor, Gp, top, p, lrs[step])
-                    for r in range(rows_p):
-                        for k in range(d):
-                            P[r, k] -= size * Gp[r, k]
                 else:
-                    if takes_loss:
-                        loss_sum[0, 0] = summer(
-                            value, scores, labels, order, er, start, nb, lparams, scale
-                        )
-                    update(Gp, loss_sum if takes_loss else Qp, P, state, p)
-                fmax = _model_weights(weight, chain, m, P, W, mp)
-                if batch_size == 1:
-                    j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
-                    for c in range(kout):
-                        carry[1 + c] = dot_row(W, c, X2, j) * rowpow[j]
-                    carry[0] = 1.0
+                    _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                    for j in range(m):
+                        for c in range(kout):
+                            r = c + j * kout
+                            for k in range(d):
+                                f = chain(P, c, k, kout, j, mp)
+                                Gp[r, k] = f * G[c, k]
+                                gmax = max(gmax, abs(Gp[r, k]))
+                                if squares:
+                                    Qp[r, k] = (f * f) * Q[c, k]
+                    if entrywise:
+                        for r in range(rows_p):
+                            for k in range(d):
+                                P[r, k] = update(Gp[r, k], P[r, k], state, r, k, p)
+                    elif normalized:
+                        top = 0.0
+                        for r in range(rows_p):
+                            for k in range(d):
+                                mk = update(Gp[r, k], P[r, k], state, r, k, p)
+                                Gp[r, k] = mk
+                                top = max(top, abs(mk))
+                        size = _normalize(factor, divisor, Gp, top, p, lrs[step])
+                        for r in range(rows_p):
+                            for k in range(d):
+                                P[r, k] -= size * Gp[r, k]
+                    else:
+                        if takes_loss:
+                            loss_sum[0, 0] = summer(
+                                value, scores, labels, order, er, start, nb, lparams, scale
+                            )
+                        update(Gp, loss_sum if takes_loss else Qp, P, state, p)
+                    fmax = _model_weights(weight, chain, m, P, W, mp)
+                    if batch_size == 1:
+                        j = order[er, start + 1] if start + 1 < n else order[(e + 1) % rows, 0]
+                        for c in range(kout):
+                            carry[1 + c] = dot_row(W, c, X2, j) * rowpow[j]
+                        carry[0] = 1.0
                 if mode == STATE:
                     update_bounds(scale, dyn, gmax)
                 step += 1

@@ -712,28 +712,32 @@ def _p_text(p: float) -> str:
     return "inf" if p == float("inf") else f"{p:g}"
 
 
-def _nsd_lp() -> FigureSpec:
-    curves = tuple(Curve(f"NSD p={_p_text(p)}", GAUSSIAN, SteepestDescent(norm=p)) for _, p in _LP)
+def _own_norm_checks(curves, names: dict) -> list:
+    """Checks that each curve's own norm has a margin ratio >= 0.99, above the other norms'.
+
+    ``names``: reference key -> name in the checks' text, in the order of the curves.
+    """
     checks = []
-    for (key, p), curve in zip(_LP, curves, strict=True):
-        checks.append(
-            Check(
-                f"{curve.label}: l_{_p_text(p)} margin ratio >= 0.99",
-                (curve.label, key, "margin_ratio"),
-                ">=",
-                0.99,
-            )
-        )
-        for other, q in _LP:
+    for (key, name), curve in zip(names.items(), curves, strict=True):
+        own = (curve.label, key, "margin_ratio")
+        checks.append(Check(f"{curve.label}: {name} margin ratio >= 0.99", own, ">=", 0.99))
+        for other, other_name in names.items():
             if other != key:
                 checks.append(
                     Check(
-                        f"{curve.label}: own l_{_p_text(p)} ratio > l_{_p_text(q)} ratio",
-                        (curve.label, key, "margin_ratio"),
+                        f"{curve.label}: own {name} ratio > {other_name} ratio",
+                        own,
                         ">",
                         (curve.label, other, "margin_ratio"),
                     )
                 )
+    return checks
+
+
+def _nsd_lp() -> FigureSpec:
+    curves = tuple(Curve(f"NSD p={_p_text(p)}", GAUSSIAN, SteepestDescent(norm=p)) for _, p in _LP)
+    names = {key: f"l_{_p_text(p)}" for key, p in _LP}
+    checks = _own_norm_checks(curves, names)
     return FigureSpec(
         name="nsd-lp",
         title="Gaussian data: full-batch steepest descent goes to the max margin of its norm",
@@ -881,26 +885,7 @@ def _schatten() -> FigureSpec:
         Curve(f"NSD {name} ({key})", MC5, SteepestDescent(norm=key), legend=name)
         for key, name in _SCHATTEN
     )
-    checks = []
-    for (key, _), curve in zip(_SCHATTEN, curves, strict=True):
-        checks.append(
-            Check(
-                f"{curve.label}: {key} margin ratio >= 0.99",
-                (curve.label, key, "margin_ratio"),
-                ">=",
-                0.99,
-            )
-        )
-        for other, _ in _SCHATTEN:
-            if other != key:
-                checks.append(
-                    Check(
-                        f"{curve.label}: own {key} ratio > {other} ratio",
-                        (curve.label, key, "margin_ratio"),
-                        ">",
-                        (curve.label, other, "margin_ratio"),
-                    )
-                )
+    checks = _own_norm_checks(curves, {key: key for key, _ in _SCHATTEN})
     return FigureSpec(
         name="schatten",
         title="Multiclass data: steepest descent in a Schatten norm goes to its max margin",

@@ -16,6 +16,7 @@ from ..losses import get_loss
 from ..models import Model
 from ..norms import NORMS
 from ..optimizers import Optimizer
+from ..plotting import X_AXES as PLOT_X_AXES
 from ..schedules import PolynomialDecay, Schedule
 
 __all__ = [
@@ -356,8 +357,8 @@ class Crossing:
     second: tuple
 
 
-#: What the x axis of an experiment can be: name -> axis label.
-X_AXES = {"epoch": "epoch", "neg_log_loss": "training loss  -log L"}
+#: What the x axis of an experiment can be: name -> axis label (those of the plots).
+X_AXES = {name: label for name, (label, _) in PLOT_X_AXES.items()}
 
 
 @dataclass(frozen=True)
