@@ -11,6 +11,7 @@ methods (``margin_gap``, ``direction_gap``, ``fit_rate``, ``to_frame``, ``plot``
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -420,6 +421,17 @@ class _Solutions:
 
 
 _SOLUTIONS = _Solutions()
+
+
+def shared_max_margin(data, norm):
+    """``max_margin(data, norm)``, solved once per data content and norm in this process.
+
+    ``norm`` is an l_p exponent (binary data) or a matrix norm name (multiclass data); the
+    store is the one :func:`identify` uses.
+    """
+    key = "norm" if data.multiclass else "p"
+    solve = functools.partial(max_margin, data, **{key: norm})
+    return _SOLUTIONS.get((data.fingerprint, "mm", norm), solve)[0]
 
 
 def _p_of(j: int) -> float:

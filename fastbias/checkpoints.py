@@ -34,6 +34,7 @@ __all__ = [
     "checkpoint_info",
     "read_checkpoint",
     "rebuild_run",
+    "restore_state",
     "resume_state",
 ]
 
@@ -100,8 +101,8 @@ class RunState:
         self.rec_W[len(self.rec_epochs)] = self.W
         self.rec_epochs.append(self.epoch)
 
-    def arrays(self, params: dict, data) -> dict:
-        """The checkpoint file's arrays."""
+    def arrays(self, params: dict, data, *, carry_data: bool = True) -> dict:
+        """The checkpoint file's arrays (user data included unless ``carry_data`` is False)."""
         count = len(self.rec_epochs)
         out = {
             "format": np.array(CHECKPOINT_FORMAT),
@@ -116,7 +117,7 @@ class RunState:
             "rec_epochs": np.array(self.rec_epochs, dtype=np.int64),
             "rec_w": self.rec_W[:count],
         }
-        if data.source is None:  # user data: the checkpoint carries them
+        if carry_data and data.source is None:  # user data: the checkpoint carries them
             out["data_X"] = data.X
             out["data_y"] = data.classes[data.y] if data.multiclass else data.y
         return out
@@ -307,14 +308,25 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
     pending order and the records.
     """
     saved, arrays, path = read_checkpoint(path)
+    where = f"checkpoint {str(path)!r}"
+    return restore_state(saved, arrays, where, params, data, spec, steps_per_epoch, grid, k, d)
+
+
+def restore_state(
+    saved, arrays, where, params, data, spec, steps_per_epoch, grid, k, d
+) -> RunState:
+    """The run state of checkpoint arrays read by :func:`read_checkpoint`, checked.
+
+    ``where`` names their source in the messages (``"checkpoint '/path/run.npz'"``).
+    """
 
     def bad(what):
-        return ValueError(f"checkpoint {str(path)!r} is corrupt: {what}.")
+        return ValueError(f"{where} is corrupt: {what}.")
 
     written, mine = file_version(arrays), package_version()
     if written is not None and release_series(written) != release_series(mine):
         raise ValueError(
-            f"checkpoint {str(path)!r} was written by fastbias {written}; this is fastbias "
+            f"{where} was written by fastbias {written}; this is fastbias "
             f"{mine}: runs are continued only within one major.minor series (kernels may "
             "differ between them). Finish it with that version, or start the run anew."
         )
@@ -323,7 +335,7 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
         mine = params.get(key)
         if saved.get(key) != mine:
             raise ValueError(
-                f"checkpoint {str(path)!r} belongs to a different run: {key} differs "
+                f"{where} belongs to a different run: {key} differs "
                 f"(checkpoint {_brief(saved.get(key))}, this call {_brief(mine)}); it is left "
                 "untouched. Resume with the same data, optimizer, lr, loss, seed, record and "
                 "w0 (epochs may be larger, to extend the run)."
@@ -334,7 +346,7 @@ def resume_state(path, params, data, spec, steps_per_epoch, grid, k, d) -> RunSt
     epoch, step = int(counters[0]), int(counters[1])
     if epoch > params["epochs"]:
         raise ValueError(
-            f"checkpoint {str(path)!r} has done {epoch:,} epochs; epochs must be "
+            f"{where} has done {epoch:,} epochs; epochs must be "
             f"at least that to resume it; got {params['epochs']:,}."
         )
     if epoch < 0 or step != epoch * steps_per_epoch:

@@ -27,6 +27,7 @@ __all__ = [
     "norm_label",
     "summary_norms",
     "named_norm",
+    "norm_by_key",
 ]
 
 
@@ -88,6 +89,14 @@ def named_norm(value, multiclass: bool) -> Norm | None:
     """The :class:`Norm` of a norm value (``2.0``, ``"fro"``), or None if it has no name."""
     for norm in NORMS:
         if norm.multiclass == bool(multiclass) and norm.value == value:
+            return norm
+    return None
+
+
+def norm_by_key(key: str, multiclass: bool) -> Norm | None:
+    """The :class:`Norm` named ``key`` (``"l2"``, ``"fro"``) for one kind of data, or None."""
+    for norm in NORMS:
+        if norm.multiclass == bool(multiclass) and norm.key == key:
             return norm
     return None
 

@@ -9,6 +9,7 @@ bit however it is chunked, checkpointed, interrupted, resumed or extended.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from ._io import Claim, output_path, resolve_npz_path, same_file
 from ._kernels.scale import default_limits
 from ._parallel import check_progress, progress_bar
 from ._validation import check_int, check_interval
-from .checkpoints import RunState, resume_state
+from .checkpoints import RunState, restore_state, resume_state
 from .datasets import Dataset, MulticlassDataset
 from .optimizers import Optimizer
 from .orders import chunk_orders
@@ -290,9 +291,7 @@ def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, chu
     if source is not None and (resume is not True or Path(source).exists()):
         state = resume_state(source, params, data, spec, plan.steps_per_epoch, grid, k, d)
     else:
-        state = RunState.start(plan, np.random.default_rng(params["seed"]), grid.size + 1)
-        if grid.size and grid[0] == 0:
-            state.record()
+        state = _start(plan)
     tr = _run(
         data,
         plan,
@@ -304,17 +303,75 @@ def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, chu
         checkpoint_every,
         chunk_epochs,
     )
-    if params["epochs"] > 0 and not tr.separated:
-        warnings.warn(
-            f"the run ended at epoch {int(tr.epochs[-1])} with smallest margin "
-            f"{tr.min_margin[-1]:.3g} <= 0: the data are not separated by its iterate "
-            "(cosines and normalized margins describe a misclassifying w); run longer"
-            + ("" if data.separability_checked else ", or check that the data are separable")
-            + ".",
-            NotSeparatedWarning,
-            stacklevel=2,
-        )
+    _warn_if_not_separated(tr, data, stacklevel=4)
     return tr
+
+
+def _start(plan) -> RunState:
+    """The state of a run at epoch 0 (recorded there if the grid asks for it)."""
+    state = RunState.start(plan, np.random.default_rng(plan.params["seed"]), plan.grid.size + 1)
+    if plan.grid.size and plan.grid[0] == 0:
+        state.record()
+    return state
+
+
+def _warn_if_not_separated(tr: Trajectory, data, stacklevel: int) -> None:
+    if tr.separated:
+        return
+    warnings.warn(
+        f"the run ended at epoch {int(tr.epochs[-1])} with smallest margin "
+        f"{tr.min_margin[-1]:.3g} <= 0: the data are not separated by its iterate "
+        "(cosines and normalized margins describe a misclassifying w); run longer"
+        + ("" if data.separability_checked else ", or check that the data are separable")
+        + ".",
+        NotSeparatedWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def continue_run(data, optimizer, *, state=None, chunk_epochs=None, **arguments):
+    """:func:`simulate` from a saved state, returning the run and its final state (for sweeps).
+
+    Parameters
+    ----------
+    data, optimizer, arguments
+        As for :func:`simulate` (``lr``, ``epochs``, ``loss``, ``seed``, ``record``, ``w0``,
+        ``model``, ``theta0``); the learning rate must have a stored form.
+    state : tuple (params, arrays), optional
+        A state of this run at an epoch <= ``epochs``, as :func:`read_checkpoint` reads it
+        from a checkpoint file (or as this function returned it); default: start at epoch 0.
+    chunk_epochs : int, optional
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    (Trajectory, (dict, dict))
+        The run, bitwise equal to ``simulate(data, optimizer, **arguments)``, and its final
+        state as ``(params, arrays)``: the arrays of a checkpoint file without the data.
+    """
+    bound = inspect.signature(simulate).bind(data, optimizer, **arguments)
+    bound.apply_defaults()
+    given = bound.arguments
+    plan = plan_run(
+        *(given[name] for name in ("data", "optimizer", "lr", "epochs", "loss", "seed")),
+        *(given[name] for name in ("record", "w0")),
+        stored=True,
+        model=given["model"],
+        theta0=given["theta0"],
+    )
+    if chunk_epochs is not None:
+        chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
+    params = plan.params
+    if state is None:
+        start = _start(plan)
+    else:
+        saved, arrays = state
+        k, d = plan.W0.shape
+        checked = (params, data, plan.spec, plan.steps_per_epoch, plan.grid, k, d)
+        start = restore_state(saved, arrays, "the saved state", *checked)
+    tr = _run(data, plan, params["epochs"], plan.grid, start, False, None, 1.0, chunk_epochs)
+    _warn_if_not_separated(tr, data, stacklevel=3)
+    return tr, (params, start.arrays(params, data, carry_data=False))
 
 
 class Runner:

@@ -5,7 +5,9 @@ of them on a pool of threads by default (the compiled kernels release the GIL), 
 processes, serially, or through any ``concurrent.futures.Executor`` (a Dask cluster through
 ``client.get_executor()``); it collects one table row per config and the trajectories, and
 optionally keeps every result in a folder as soon as it finishes, so that an interrupted or
-failed sweep loses nothing and a re-run picks up where it stopped.
+failed sweep loses nothing and a re-run picks up where it stopped. A run continues the
+saved state of a shorter run of the same config, so that raising ``epochs`` costs only the
+epochs added; the table compares each final iterate with max-margin solutions.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 
 from ._io import (
     ArraySpec,
+    atomic_savez,
     atomic_write_text,
     file_version,
     output_path,
@@ -40,18 +43,21 @@ from ._io import (
     release_series,
 )
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
+from .checkpoints import read_checkpoint
 from .datasets import Dataset, MulticlassDataset
 from .models import Model
-from .norms import summary_norms
+from .norms import NORMS, norm_by_key, summary_norms
 from .optimizers import Optimizer
 from .schedules import Schedule
-from .simulate import record_epochs, run_parameters, simulate, warmup
+from .simulate import continue_run, record_epochs, run_parameters, simulate, warmup
 from .trajectory import Trajectory
 
-__all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME"]
+__all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME", "STATES_DIR"]
 
 #: Name of the table written into the ``out`` folder of :func:`sweep`.
 TABLE_NAME = "sweep.csv"
+#: Folder of run states (for longer runs to continue from) inside the ``out`` folder.
+STATES_DIR = "states"
 
 # Version of the key derivation: a new one never reuses files named by an older one.
 _KEY_FORMAT = "fastbias-sweep-2"
@@ -243,11 +249,11 @@ def config_key(config: Mapping) -> str:
 class _Job:
     """One config of a sweep: its resolved parameters (or why it has none) and its key."""
 
-    __slots__ = ("index", "config", "raw", "params", "identity", "key", "invalid")
+    __slots__ = ("index", "config", "raw", "params", "identity", "key", "lineage", "invalid")
 
     def __init__(self, index: int, config: dict):
         self.index, self.config = index, config
-        self.raw = self.params = self.identity = self.key = self.invalid = None
+        self.raw = self.params = self.identity = self.key = self.lineage = self.invalid = None
         try:
             self.raw = _resolved(config)
         except Exception as exc:  # noqa: BLE001 (simulate raises the same: an error row)
@@ -259,6 +265,12 @@ class _Job:
             self.key = _key({**self.identity, "lr": {"unstored": index}})
         else:
             self.key = _key(self.identity)
+            # the runs that differ only in their horizon: one continues another's state
+            self.lineage = _key({**self.identity, "epochs": "any"})
+
+    @property
+    def epochs(self) -> int:
+        return self.params["epochs"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,14 +278,18 @@ class _Job:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_config(config: dict):
-    """Run one config: ``("ok", Trajectory)`` or ``("error", type name, message)``.
+def _run_config(config: dict, continued: bool = False, state=None):
+    """Run one config: ``("ok", Trajectory, state)`` or ``("error", type name, message)``.
 
-    A pure function of the config (the seed is part of it), so that any executor, any
-    worker and any order give the same result.
+    With ``continued``, the run starts from ``state`` (a saved state of the same run at an
+    earlier epoch, or None for epoch 0) and its final state is returned (else None). A pure
+    function of the config (the seed is part of it), so that any executor, any worker and
+    any order give the same result, and a continued run the result of a straight one.
     """
     try:
-        return ("ok", simulate(**config, progress=False))
+        if continued:
+            return ("ok", *continue_run(**config, state=state))
+        return ("ok", simulate(**config, progress=False), None)
     except Exception as exc:  # reported in the table; the other configs go on
         return ("error", type(exc).__name__, str(exc))
 
@@ -374,6 +390,84 @@ def _own(tr: Trajectory, job: _Job) -> Trajectory:
     return Trajectory(tr.epochs, tr.w, tr.log_loss, tr.min_margin, {**tr.params, **naming})
 
 
+class _Outcomes:
+    """What the sweep knows of each config so far, in config order."""
+
+    def __init__(self, count: int):
+        self.trajectories: list[Trajectory | None] = [None] * count
+        self.errors: list[tuple[str, str] | None] = [None] * count
+        self.reused = [False] * count
+        self.started: list[int | None] = [None] * count
+
+
+class _States:
+    """Run states that a longer run of the same lineage continues from.
+
+    The states of this sweep's runs (the latest per lineage, in memory) and, with an ``out``
+    folder, those saved there by earlier sweeps (``states/<lineage>-<epoch>.npz``, the arrays
+    of a checkpoint file without the data); new ones are saved there if ``keep``.
+    """
+
+    def __init__(self, out, keep: bool):
+        self.folder = None if out is None else out / STATES_DIR
+        self.keep = keep and out is not None
+        self.latest: dict[str, tuple[int, tuple]] = {}
+
+    def start(self, job: _Job) -> tuple[int, tuple | None]:
+        """``(epoch, state)`` the job's run starts from: the latest at or before its horizon."""
+        best = self.latest.get(job.lineage)
+        if best is not None and best[0] > job.epochs:
+            best = None
+        saved = self._saved(job)
+        if saved is not None and (best is None or saved[0] > best[0]):
+            best = saved
+        return (0, None) if best is None else best
+
+    def _saved(self, job: _Job):
+        if self.folder is None or not self.folder.is_dir():
+            return None
+        found = []
+        for path in self.folder.glob(f"{job.lineage}-*.npz"):
+            epoch = path.stem.rpartition("-")[2]
+            if epoch.isdigit() and 0 < int(epoch) <= job.epochs:
+                found.append((int(epoch), path))
+        for epoch, path in sorted(found, reverse=True):
+            try:
+                saved, arrays, _ = read_checkpoint(path)
+            except (OSError, ValueError) as exc:
+                warnings.warn(
+                    f"the saved run state {str(path)!r} cannot be continued ({exc}); "
+                    f"configs[{job.index}] does not start from it.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
+            written = file_version(arrays)
+            if written is not None and release_series(written) != release_series(package_version()):
+                continue  # kernels may differ between series: start the run anew
+            return epoch, (saved, arrays)
+        return None
+
+    def add(self, job: _Job, state: tuple) -> None:
+        """Keep the final state of the job's run (and save it, if asked)."""
+        epoch = job.epochs
+        self.latest[job.lineage] = (epoch, state)
+        if not self.keep:
+            return
+        path = self.folder / f"{job.lineage}-{epoch}.npz"
+        try:
+            self.folder.mkdir(exist_ok=True)
+            atomic_savez(path, state[1])
+        except OSError as exc:  # the result is saved; only a later extension is slower
+            warnings.warn(
+                f"the final state of configs[{job.index}] could not be saved to "
+                f"{str(path)!r} ({exc}); its result is kept, but a longer run of it will "
+                "start from an earlier state.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
 # --------------------------------------------------------------------------------------------
 # Table
 # --------------------------------------------------------------------------------------------
@@ -405,6 +499,70 @@ def _final_metrics(tr: Trajectory) -> dict:
         "norm_l2": float(np.linalg.norm(w)),
         **margins,
     }
+
+
+def _compared(tr: Trajectory, references: dict) -> dict:
+    """Cosine and margin ratio of the final iterate with each reference solution."""
+    row = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for key, solution in references.items():
+            norm = norm_by_key(key, tr.multiclass)
+            row[f"cosine_{key}"] = _finite(tr.cosine(solution)[-1])
+            row[f"margin_ratio_{key}"] = _finite(tr.margin_ratio(norm.value, solution)[-1])
+    return row
+
+
+def _check_references(references) -> tuple:
+    """The norm keys of the reference solutions a sweep compares with."""
+    keys = {norm.key for norm in NORMS}
+    if references is None:
+        return ()
+    if isinstance(references, str):
+        if references == "summary":
+            return tuple(norm.key for norm in NORMS if norm.summary)
+        references = (references,)
+    if not isinstance(references, Iterable):
+        raise TypeError(
+            f'references must be "summary", None or a sequence of norm names; got {references!r}.'
+        )
+    references = tuple(references)
+    for key in references:
+        if key not in keys:
+            raise ValueError(
+                f"references: unknown norm {key!r}; the norms are {sorted(keys)} (or "
+                '"summary" for those of the summary tables).'
+            )
+    return references
+
+
+def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
+    """The reference solutions of each data set with a finished run: fingerprint -> key -> it.
+
+    Solved once per data content and norm (and kept for later sweeps in this process); a
+    problem that cannot be solved leaves its cells empty, with a warning.
+    """
+    from .analysis import SolverError, shared_max_margin
+
+    solutions: dict[str, dict] = {}
+    for job in jobs:
+        if done.trajectories[job.index] is None or job.params["data"] in solutions:
+            continue
+        data = job.config["data"]
+        found = solutions[job.params["data"]] = {}
+        for key in reference_keys:
+            norm = norm_by_key(key, data.multiclass)
+            if norm is None:
+                continue
+            try:
+                found[key] = shared_max_margin(data, norm.value)
+            except (SolverError, ValueError) as exc:
+                warnings.warn(
+                    f"the {norm.label} max-margin solution of {data.label} could not be "
+                    f"found ({exc}); its cosine_{key} and margin_ratio_{key} cells are empty.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+    return solutions
 
 
 def _describe(job: _Job) -> dict:
@@ -465,7 +623,7 @@ def _describe(job: _Job) -> dict:
     return row
 
 
-def _columns(described: list[dict], jobs) -> tuple:
+def _columns(described: list[dict], jobs, reference_keys) -> tuple:
     names = {name: None for row in described for name in row}
     base = (
         "data",
@@ -492,14 +650,28 @@ def _columns(described: list[dict], jobs) -> tuple:
         *(_MARGINS[False] if "binary" in kinds or not kinds else ()),
         *(_MARGINS[True] if "multiclass" in kinds else ()),
     )
-    metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins)
+    present = {kind == "multiclass" for kind in kinds}
+    compared_norms = [
+        norm.key for norm in NORMS if norm.key in reference_keys and norm.multiclass in present
+    ]
+    compared = tuple(
+        f"{metric}_{key}"
+        for key in dict.fromkeys(compared_norms)
+        for metric in ("cosine", "margin_ratio")
+    )
+    metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins, *compared)
     return ("index", "key", "status", *params, *metrics, "error_type", "error")
 
 
-def _build_table(jobs, trajectories, errors):
-    """Rows of the configs that are done (all of them unless the sweep was interrupted)."""
+def _build_table(jobs, done: _Outcomes, reference_keys, solutions):
+    """Rows of the configs that are done (all of them unless the sweep was interrupted).
+
+    ``solutions`` maps a data fingerprint to its reference solutions by norm key (those not
+    solved are missing: their cells are None).
+    """
+    trajectories, errors = done.trajectories, done.errors
     described = [_describe(job) for job in jobs]
-    columns = _columns(described, jobs)
+    columns = _columns(described, jobs, reference_keys)
     table = []
     for job, row_params in zip(jobs, described, strict=True):
         i = job.index
@@ -509,6 +681,8 @@ def _build_table(jobs, trajectories, errors):
         row.update(row_params, index=i, key=job.key)
         if trajectories[i] is not None:
             row.update(_final_metrics(trajectories[i]))
+            references = solutions.get(job.params["data"], {})
+            row.update(_compared(trajectories[i], references))
         if errors[i] is None:
             row["status"] = "ok"
         else:
@@ -562,7 +736,9 @@ class SweepResult:
         ``norm_l2`` (Euclidean norm of w, Frobenius for matrices) and the normalized margins
         min margin / ||w||: ``margin_l2``, ``margin_linf`` for binary data,
         ``margin_max``, ``margin_fro``, ``margin_spectral`` for multiclass data (None where
-        undefined); for a failed config ``error_type`` and ``error``.
+        undefined); ``cosine_<norm>`` and ``margin_ratio_<norm>`` with the max-margin
+        solution in each norm of the sweep's ``references``; for a failed config
+        ``error_type`` and ``error``.
         :meth:`to_frame` turns it into a pandas DataFrame.
     columns : tuple of str
         Column order of the table.
@@ -575,19 +751,24 @@ class SweepResult:
         config.
     reused : list of bool
         Whether each result was read from ``out`` instead of computed.
+    started : list of int or None
+        The epoch each computed run started from: 0 for a run from the start, a larger
+        epoch for one that continued the state of a shorter run of the same config (from
+        ``out`` or from this sweep); None for results read from ``out`` and invalid configs.
     out : pathlib.Path or None
         The result folder, if any.
     table_error : str or None
         Why the table could not be written to ``out`` (a RuntimeWarning said so), else None.
     """
 
-    def __init__(self, table, columns, trajectories, keys, reused, out):
+    def __init__(self, table, columns, trajectories, keys, reused, out, started=None):
         self.table = table
         self.columns = tuple(columns)
         self.trajectories = trajectories
         self.keys = keys
         self.reused = reused
         self.out = out
+        self.started = [None] * len(keys) if started is None else started
         self.table_error = None
 
     def __len__(self) -> int:
@@ -716,6 +897,8 @@ def sweep(
     out=None,
     progress: bool | None = None,
     max_workers: int | None = None,
+    keep_states: bool = True,
+    references="summary",
 ) -> SweepResult:
     """Run many :func:`~fastbias.simulate` configs in parallel and tabulate the results.
 
@@ -744,12 +927,27 @@ def sweep(
         Running the sweep again with the same ``out`` reuses a saved result only if its
         stored parameters equal the config's fully resolved parameters; failed configs run
         again. A learning rate with no stored form (a plain function) is refused here.
+        The final state of each run is kept in ``out/states/`` (see ``keep_states``): a
+        later sweep whose ``epochs`` rises continues each config from there.
     progress : bool, optional
         Show a progress bar over configs (tqdm, on stderr). Default: on where a person
         watches (stderr is a terminal, or a notebook), off otherwise.
     max_workers : int, optional
         Size of the pool of threads or processes, >= 1; default the number of CPUs (never
         more than the runs to do). Not with ``"serial"`` or a given Executor.
+    keep_states : bool, default True
+        With ``out``, save the final state of every run in ``out/states/`` (about the size
+        of its result file, without the data), so that a later sweep of the same configs
+        with a larger ``epochs`` continues them instead of running them again. Saved
+        states are used whether or not new ones are kept.
+    references : "summary", sequence of str or None, default "summary"
+        Max-margin solutions to compare the final iterates with: the table gets
+        ``cosine_<norm>`` and ``margin_ratio_<norm>`` for each (norm names of
+        :data:`fastbias.norms.NORMS`: ``"l2"``, ``"linf"``, ``"l1"`` for binary data,
+        ``"max"``, ``"fro"``, ``"spectral"``, ``"nuclear"``, ``"l1"`` for multiclass data).
+        ``"summary"``: the norms of the summary margins (``l2``, ``linf``; ``max``, ``fro``,
+        ``spectral``). Each is solved once per data set (by content) after the runs; None
+        adds no columns and solves nothing.
 
     Returns
     -------
@@ -778,6 +976,12 @@ def sweep(
     worker process. Configs with the same key run once. The metrics are computed in this
     process from the returned trajectories.
 
+    Configs that differ only in ``epochs`` run one after the other, each continuing the
+    state of the shorter one before it (or the latest saved in ``out`` at or before its
+    horizon): ``epochs=[10**4, 10**5, 10**6]`` costs one run of 10**6 epochs, and each
+    result is bitwise equal to a straight run (:attr:`SweepResult.started` says where each
+    run started).
+
     Examples
     --------
     >>> import fastbias as fb
@@ -790,6 +994,9 @@ def sweep(
     configs = _check_configs(configs)
     kind, max_workers = check_executor(executor, max_workers)
     progress = check_progress(progress)
+    reference_keys = _check_references(references)
+    if not isinstance(keep_states, bool):
+        raise TypeError(f"keep_states must be True or False; got {keep_states!r}.")
     jobs = [_Job(i, config) for i, config in enumerate(configs)]
     if out is not None:
         if not isinstance(out, (str, os.PathLike)):
@@ -803,13 +1010,11 @@ def sweep(
         out.mkdir(parents=True, exist_ok=True)
 
     count = len(jobs)
-    trajectories: list[Trajectory | None] = [None] * count
-    errors: list[tuple[str, str] | None] = [None] * count
-    reused = [False] * count
+    done = _Outcomes(count)
     groups: dict[str, list[_Job]] = {}
     for job in jobs:
         if job.invalid is not None:
-            errors[job.index] = (type(job.invalid).__name__, str(job.invalid))
+            done.errors[job.index] = (type(job.invalid).__name__, str(job.invalid))
         else:
             groups.setdefault(job.key, []).append(job)
 
@@ -825,21 +1030,23 @@ def sweep(
             except (ValueError, TypeError) as exc:
                 outcome = ("error", type(exc).__name__, str(exc))
             else:
-                outcome = ("ok", tr)
+                outcome = ("ok", tr, None)
             for job in group:
-                reused[job.index] = True
-            _store(outcome, group, trajectories, errors, None)
-        done = count - sum(len(group) for group in todo.values())
-        with progress_bar(progress, count, done, unit="config") as bar:
+                done.reused[job.index] = True
+            _store(outcome, group, done, None, None)
+        finished = count - sum(len(group) for group in todo.values())
+        with progress_bar(progress, count, finished, unit="config") as bar:
             if todo:
-                _dispatch(todo, kind, max_workers, out, trajectories, errors, bar)
+                states = _States(out, keep_states)
+                _dispatch_waves(todo, kind, max_workers, out, done, states, bar)
     except BaseException:
         # Interrupted (or a bug): keep the table of the rows done so far, then go on raising.
         if out is not None:
             with contextlib.suppress(Exception):
-                _result(jobs, trajectories, errors, reused, out).to_csv(out / TABLE_NAME)
+                _result(jobs, done, out, reference_keys, {}).to_csv(out / TABLE_NAME)
         raise
-    result = _result(jobs, trajectories, errors, reused, out)
+    solutions = _solve_references(jobs, done, reference_keys)
+    result = _result(jobs, done, out, reference_keys, solutions)
     if out is not None:
         try:
             result.to_csv(out / TABLE_NAME)
@@ -855,13 +1062,17 @@ def sweep(
     return result
 
 
-def _result(jobs, trajectories, errors, reused, out) -> SweepResult:
-    table, columns = _build_table(jobs, trajectories, errors)
-    return SweepResult(table, columns, trajectories, [job.key for job in jobs], reused, out)
+def _result(jobs, done: _Outcomes, out, reference_keys, solutions) -> SweepResult:
+    table, columns = _build_table(jobs, done, reference_keys, solutions)
+    keys = [job.key for job in jobs]
+    return SweepResult(table, columns, done.trajectories, keys, done.reused, out, done.started)
 
 
-def _store(outcome, group, trajectories, errors, out_file) -> None:
-    """Keep a run's outcome for every config of its group, and save it first if asked."""
+def _store(outcome, group, done: _Outcomes, out_file, states) -> None:
+    """Keep a run's outcome for every config of its group, and save it first if asked.
+
+    The run's final state, if it came with one, is kept in ``states`` after the result.
+    """
     error = None
     if outcome[0] == "ok" and isinstance(outcome[1], Trajectory):
         tr = outcome[1]
@@ -875,14 +1086,16 @@ def _store(outcome, group, trajectories, errors, out_file) -> None:
                     f"{str(out_file)!r}: {exc}",
                 )
         for job in group:
-            trajectories[job.index] = _own(tr, job)
+            done.trajectories[job.index] = _own(tr, job)
+        if states is not None and outcome[2] is not None:
+            states.add(group[0], outcome[2])
     elif outcome[0] == "error":
         error = (str(outcome[1]), str(outcome[2]))
     else:
         error = ("TypeError", f"bad result {outcome!r}")
     if error is not None:
         for job in group:
-            errors[job.index] = error
+            done.errors[job.index] = error
 
 
 def _transport_error(exc: BaseException, kind) -> tuple:
@@ -896,33 +1109,64 @@ def _transport_error(exc: BaseException, kind) -> tuple:
     return (type(exc).__name__, message)
 
 
-def _dispatch(todo, kind, max_workers, out, trajectories, errors, bar) -> None:
-    """Run one config of each group of ``todo`` (key -> jobs) and store the outcomes.
+def _dispatch_waves(todo, kind, max_workers, out, done, states, bar) -> None:
+    """Run ``todo`` (key -> jobs) in waves: the runs of one lineage one after the other.
 
-    Configs whose worker process was lost (a killed worker breaks the whole pool, so the
-    configs queued behind it fail too) run again, once, in fresh pools of one worker: there
-    the config running when a pool breaks is the one that lost its worker; it alone gets
-    an error row, and the others run on.
+    Configs that differ only in ``epochs`` form a lineage; each of its runs continues the
+    latest state at or before its horizon (of this sweep's shorter runs or saved in
+    ``out``), so that a longer horizon costs only the epochs added. The first wave holds
+    the shortest run of every lineage, the next the next shortest, and so on.
     """
+    chains: dict[str, list[str]] = {}
+    for key, group in todo.items():
+        chains.setdefault(group[0].lineage or key, []).append(key)
+    for chain in chains.values():
+        chain.sort(key=lambda key: todo[key][0].epochs)
     optimizers = _distinct_rules(job for group in todo.values() for job in group)
     if kind != "serial":
         _warm_up(optimizers)  # before any thread starts; workers then load from disk
-    lost = _dispatch_round(todo, kind, max_workers, optimizers, out, trajectories, errors, bar)
+    for depth in range(max(len(chain) for chain in chains.values())):
+        wave = {chain[depth]: todo[chain[depth]] for chain in chains.values() if depth < len(chain)}
+        starts = {}
+        for key, group in wave.items():
+            job = group[0]
+            if job.lineage is not None:
+                epoch, state = states.start(job)
+                starts[key] = (True, state)
+                for member in group:
+                    done.started[member.index] = epoch
+            else:
+                for member in group:
+                    done.started[member.index] = 0
+        _dispatch(wave, starts, kind, max_workers, optimizers, out, done, states, bar)
+
+
+def _dispatch(todo, starts, kind, max_workers, optimizers, out, done, states, bar) -> None:
+    """Run one config of each group of ``todo`` (key -> jobs) and store the outcomes.
+
+    ``starts`` maps a key to the ``(continued, state)`` its run starts from. Configs whose
+    worker process was lost (a killed worker breaks the whole pool, so the configs queued
+    behind it fail too) run again, once, in fresh pools of one worker: there the config
+    running when a pool breaks is the one that lost its worker; it alone gets an error row,
+    and the others run on.
+    """
+    run = (starts, kind, optimizers, out, done, states, bar)
+    lost = _dispatch_round(todo, max_workers, *run)
     while lost:
         retry = {key: todo[key] for key in todo if key in lost}
-        lost = _dispatch_round(retry, kind, 1, optimizers, out, trajectories, errors, bar)
+        lost = _dispatch_round(retry, 1, *run)
         if lost:
             culprit = next(key for key in retry if key in lost)  # the one that was running
             message = _transport_error(lost.pop(culprit), kind)[1]
             outcome = ("error", "BrokenProcessPool", f"lost its worker twice: {message}")
-            _store(outcome, todo[culprit], trajectories, errors, None)
+            _store(outcome, todo[culprit], done, None, None)
             bar.update(len(todo[culprit]))
 
 
-def _dispatch_round(todo, kind, workers, optimizers, out, trajectories, errors, bar) -> dict:
+def _dispatch_round(todo, workers, starts, kind, optimizers, out, done, states, bar) -> dict:
     """One pool over ``todo``; returns the groups whose worker process was lost (key -> error)."""
     lost = {}
-    tasks = ((key, (group[0].config,)) for key, group in todo.items())
+    tasks = ((key, (group[0].config, *starts.get(key, ()))) for key, group in todo.items())
     with (
         executor_for(
             kind, workers, len(todo), initializer=_warm_up, initargs=(optimizers,)
@@ -936,6 +1180,6 @@ def _dispatch_round(todo, kind, workers, optimizers, out, trajectories, errors, 
                 continue
             outcome = ("error", *_transport_error(error, kind)) if error is not None else value
             out_file = None if out is None else out / f"{key}.npz"
-            _store(outcome, group, trajectories, errors, out_file)
+            _store(outcome, group, done, out_file, states)
             bar.update(len(group))
     return lost

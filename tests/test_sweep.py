@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import fastbias as fb
-from fastbias.sweep import TABLE_NAME, SweepResult, config_key, grid, sweep
+from fastbias._io import atomic_savez
+from fastbias.checkpoints import read_checkpoint
+from fastbias.sweep import STATES_DIR, TABLE_NAME, SweepResult, config_key, grid, sweep
 
 GAUSS = fb.datasets.gaussian(n=6, d=8, seed=2)
 GR = fb.datasets.generalized_rademacher(n=6, d=8, seed=3)
@@ -400,6 +402,67 @@ def test_multiclass_rows_have_margins_per_matrix_norm():
     assert {"margin_max", "margin_fro", "margin_spectral"} <= set(only_multiclass.columns)
 
 
+def test_rows_compare_the_final_iterate_with_reference_solutions():
+    configs = mixed_configs()
+    result = sweep(configs, "serial")
+    binary = ("cosine_l2", "margin_ratio_l2", "cosine_linf", "margin_ratio_linf")
+    matrix = ("cosine_max", "margin_ratio_max", "cosine_fro", "margin_ratio_fro")
+    assert set(binary + matrix + ("cosine_spectral", "margin_ratio_spectral")) <= set(
+        result.columns
+    )
+    for i in (0, 5):
+        row, w, data = result.table[i], result.trajectories[i].w[-1], configs[i]["data"]
+        for p, key in ((2.0, "l2"), (math.inf, "linf")):
+            mm = fb.max_margin(data, p=p)
+            u = np.asarray(mm.w)
+            cos = float(w @ u) / (np.linalg.norm(w) * np.linalg.norm(u))
+            assert math.isclose(row[f"cosine_{key}"], cos, rel_tol=1e-12)
+            gamma = np.min((data.X * data.y[:, None]) @ w) / np.linalg.norm(w, p)
+            assert math.isclose(row[f"margin_ratio_{key}"], gamma / mm.margin, rel_tol=1e-12)
+        assert all(row[name] is None for name in matrix)
+    row, W = result.table[-1], result.trajectories[-1].w[-1]
+    mm = fb.max_margin(MULTI, norm="fro")
+    cos = float(np.sum(W * mm.w)) / (np.linalg.norm(W) * np.linalg.norm(mm.w))
+    assert math.isclose(row["cosine_fro"], cos, rel_tol=1e-12)
+    assert row["cosine_l2"] is None and -1.0 <= row["margin_ratio_spectral"] <= 1.0 + 1e-9
+    assert result.table[3]["cosine_l2"] is None  # the failed config
+
+
+def test_references_are_chosen_solved_once_per_data_and_checked(monkeypatch):
+    data = fb.datasets.gaussian(n=5, d=7, seed=91)  # not solved before in this process
+    multi = fb.datasets.gaussian_multiclass(n=9, d=5, k=3, seed=91)
+    calls = []
+    original = fb.analysis.max_margin
+    monkeypatch.setattr(
+        fb.analysis, "max_margin", lambda *a, **kw: calls.append(kw) or original(*a, **kw)
+    )
+    configs = grid(data=[data, multi], optimizer=[fb.IncAdam(), fb.SignGD()], epochs=20)
+    result = sweep(configs, "serial", references=["l1"])
+    assert calls == [{"p": 1.0}, {"norm": "l1"}]  # once per data set, four runs
+    sweep(configs, "serial", references=["l1"])
+    assert len(calls) == 2  # and once per process
+    assert [name for name in result.columns if name.startswith(("cosine", "margin_r"))] == [
+        "cosine_l1",
+        "margin_ratio_l1",
+    ]
+    assert all(isinstance(row["margin_ratio_l1"], float) for row in result.table)
+    none = sweep(configs[:1], "serial", references=None)
+    assert not [name for name in none.columns if name.startswith("cosine")]
+    with pytest.raises(ValueError, match="unknown norm 'l7'"):
+        sweep(configs, references=["l7"])
+    with pytest.raises(TypeError, match="references"):
+        sweep(configs, references=2)
+
+
+def test_a_reference_that_cannot_be_solved_leaves_empty_cells():
+    X = np.array([[1.0, 2.0], [-1.0, -2.0]])
+    unseparable = fb.Dataset(X, np.array([1.0, 1.0]), check_separable=False)
+    config = dict(data=unseparable, optimizer=fb.IncAdam(), epochs=5)
+    with pytest.warns(RuntimeWarning, match="max-margin solution .* could not be found"):
+        result = sweep([config], "serial")
+    assert result.table[0]["status"] == "ok" and result.table[0]["cosine_l2"] is None
+
+
 def test_csv_reads_back_exactly(tmp_path):
     configs = mixed_configs()
     result = sweep(configs, executor="serial")
@@ -514,6 +577,66 @@ def test_rerun_with_a_truncated_result_file_reports_it(tmp_path):
     assert second.table[0]["error_type"] == "ValueError"
     assert "corrupt" in second.table[0]["error"] and path.name in second.table[0]["error"]
     assert_same_trajectory(second.trajectories[1], first.trajectories[1])
+
+
+def extension_configs(epochs):
+    """Configs of every kind of state: reshuffled orders, mini-batches, momentum, a model."""
+    return [
+        dict(data=GAUSS, optimizer=fb.IncAdam(sampling="reshuffle"), epochs=epochs, seed=4),
+        dict(data=GR, optimizer=fb.IncSignum(batch_size=2, sampling="replacement"), epochs=epochs),
+        dict(data=MULTI, optimizer=fb.Muon(batch_size=2), epochs=epochs, record=3),
+        dict(data=GAUSS, optimizer=fb.SignGD(), epochs=epochs, model=fb.DiagonalNet(depth=3)),
+    ]
+
+
+@pytest.mark.parametrize("executor", ["serial", "threads", "processes"])
+def test_a_longer_sweep_continues_the_saved_states_bitwise(tmp_path, executor):
+    short = sweep(extension_configs(40), executor, out=tmp_path)
+    assert short.started == [0, 0, 0, 0] and not short.failed
+    assert len(list((tmp_path / STATES_DIR).glob("*-40.npz"))) == 4
+    longer = extension_configs(250)
+    result = sweep(longer, executor, out=tmp_path)
+    assert result.started == [40, 40, 40, 40] and result.reused == [False] * 4
+    assert_matches_serial(result, longer)
+    assert len(list((tmp_path / STATES_DIR).glob("*-250.npz"))) == 4
+    again = sweep(longer, executor, out=tmp_path)  # the results are there: nothing runs
+    assert again.reused == [True] * 4 and again.started == [None] * 4
+
+
+def test_the_saved_state_is_what_a_longer_run_continues(tmp_path):
+    """A state edited (with a valid checksum) changes the result: it is really continued."""
+    config = dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=30)
+    sweep([config], "serial", out=tmp_path)
+    (path,) = (tmp_path / STATES_DIR).glob("*-30.npz")
+    saved, arrays, _ = read_checkpoint(path)
+    atomic_savez(path, {**arrays, "W": arrays["W"] * 2.0})
+    edited = sweep([{**config, "epochs": 60}], "serial", out=tmp_path)
+    straight = fb.simulate(**{**config, "epochs": 60}, progress=False)
+    assert edited.started == [30]
+    assert not np.array_equal(edited.trajectories[0].w[-1], straight.w[-1])
+
+
+def test_configs_differing_only_in_epochs_run_as_one_chain():
+    configs = grid(data=GAUSS, optimizer=[fb.IncAdam(), fb.DetAdam()], epochs=[300, 10, 60])
+    result = sweep(configs, "serial")
+    assert result.started == [60, 0, 10, 60, 0, 10]
+    assert_matches_serial(result, configs)
+
+
+def test_states_are_optional_and_an_unreadable_one_is_skipped(tmp_path):
+    config = dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=20)
+    sweep([config], "serial", out=tmp_path / "none", keep_states=False)
+    assert not (tmp_path / "none" / STATES_DIR).exists()
+    sweep([config], "serial", out=tmp_path / "kept")
+    (path,) = (tmp_path / "kept" / STATES_DIR).glob("*.npz")
+    path.write_bytes(path.read_bytes()[:300])
+    longer = {**config, "epochs": 50}
+    with pytest.warns(RuntimeWarning, match="cannot be continued"):
+        result = sweep([longer], "serial", out=tmp_path / "kept")
+    assert result.started == [0]
+    assert_matches_serial(result, [longer])
+    with pytest.raises(TypeError, match="keep_states"):
+        sweep([config], keep_states=1)
 
 
 def test_out_is_checked_before_any_run(tmp_path):
