@@ -1039,13 +1039,13 @@ def sweep(
             if todo:
                 states = _States(out, keep_states)
                 _dispatch_waves(todo, kind, max_workers, out, done, states, bar)
+        solutions = _solve_references(jobs, done, reference_keys)
     except BaseException:
         # Interrupted (or a bug): keep the table of the rows done so far, then go on raising.
         if out is not None:
             with contextlib.suppress(Exception):
                 _result(jobs, done, out, reference_keys, {}).to_csv(out / TABLE_NAME)
         raise
-    solutions = _solve_references(jobs, done, reference_keys)
     result = _result(jobs, done, out, reference_keys, solutions)
     if out is not None:
         try:
