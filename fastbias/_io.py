@@ -759,3 +759,24 @@ def text_field(value, what: str, path) -> str:
     if not isinstance(value, np.ndarray) or value.ndim != 0 or value.dtype.kind != "U":
         raise ValueError(f"file {str(path)!r}: {what} must be a text field.")
     return str(value[()])
+
+
+def brief_json(value) -> str:
+    """A stored parameter as a message shows it: JSON (a string quoted), at most 120 characters."""
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def first_difference(name: str, a, b) -> tuple[str, object, object]:
+    """Where two stored parameters first differ: ``(dotted name, value in a, value in b)``.
+
+    Dicts are compared key by key, ``name`` first (``optimizer.name``, else
+    ``optimizer.sampling``), so that a message names what differs rather than two long dicts.
+    """
+    while isinstance(a, dict) and isinstance(b, dict):
+        keys = ["name", *sorted(set(a) | set(b))]  # another kind first, then an option
+        key = next((k for k in keys if a.get(k) != b.get(k)), None)
+        if key is None:
+            break
+        name, a, b = f"{name}.{key}", a.get(key), b.get(key)
+    return name, a, b

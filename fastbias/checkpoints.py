@@ -18,8 +18,10 @@ import numpy as np
 from ._io import (
     ArraySpec,
     atomic_savez,
+    brief_json,
     check_named,
     file_version,
+    first_difference,
     package_version,
     parse_json,
     read_npz,
@@ -332,11 +334,11 @@ def restore_state(
         )
 
     for key in (*MATCHED, *MATCHED_MODEL):
-        mine = params.get(key)
-        if saved.get(key) != mine:
+        if saved.get(key) != params.get(key):
+            name, theirs, mine = first_difference(key, saved.get(key), params.get(key))
             raise ValueError(
-                f"{where} belongs to a different run: {key} differs "
-                f"(checkpoint {_brief(saved.get(key))}, this call {_brief(mine)}); it is left "
+                f"{where} belongs to a different run: {name} differs "
+                f"(checkpoint {brief_json(theirs)}, this call {brief_json(mine)}); it is left "
                 "untouched. Resume with the same data, optimizer, lr, loss, seed, record and "
                 "w0 (epochs may be larger, to extend the run)."
             )
@@ -384,8 +386,3 @@ def restore_state(
     state.rec_W[: len(expected)] = rec_w
     state.rec_epochs = expected
     return state
-
-
-def _brief(value) -> str:
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."

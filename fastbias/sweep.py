@@ -36,7 +36,9 @@ from ._io import (
     ArraySpec,
     atomic_savez,
     atomic_write_text,
+    brief_json,
     file_version,
+    first_difference,
     output_path,
     package_version,
     read_npz,
@@ -363,23 +365,19 @@ def _load_saved(path: Path, job: _Job) -> Trajectory:
     if stored != job.identity:
         names = sorted(set(stored) | set(job.identity))
         name = next(n for n in names if stored.get(n) != job.identity.get(n))
+        name, theirs, mine = first_difference(name, stored.get(name), job.identity.get(name))
         raise ValueError(
             f"saved result {str(path)!r} does not match its config: {name} differs (file "
-            f"{_brief(stored.get(name))}, config {_brief(job.identity.get(name))}); it is "
+            f"{brief_json(theirs)}, config {brief_json(mine)}); it is "
             "left untouched: delete the file to run the config again."
         )
     if tr.epochs.tolist() != _expected_epochs(job.params) or tr.w.shape[1:] != _shape(job.params):
         raise ValueError(
             f"saved result {str(path)!r} does not match its config: it holds epochs "
-            f"{_brief(tr.epochs.tolist())} of shape {tr.w.shape[1:]}; delete the file to run "
+            f"{brief_json(tr.epochs.tolist())} of shape {tr.w.shape[1:]}; delete the file to run "
             "the config again."
         )
     return tr
-
-
-def _brief(value) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _own(tr: Trajectory, job: _Job) -> Trajectory:

@@ -141,7 +141,7 @@ def test_cli_requeue_after_sigkill_continues_and_refuses_other_runs(
     before = checkpoint.read_bytes()
     for change, differs in (
         (["--seed", "6"], "seed differs (checkpoint 5, this call 6)"),
-        (["--beta2", "0.99"], "optimizer differs"),
+        (["--beta2", "0.99"], "optimizer.beta2 differs (checkpoint 0.999, this call 0.99)"),
     ):
         other = [*command[3:], *change]  # the same arguments as the job, one changed
         assert main(other) == 2

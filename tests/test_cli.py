@@ -1143,3 +1143,23 @@ def test_data_file_takes_a_plain_npz_and_a_csv(tmp_path, capsys):
     np.savez(no_y, X=X)
     assert main(["run", "--data-file", str(no_y), "--epochs", "5"]) == 2
     assert "missing ['y']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "horizon, rows, expected",
+    [
+        (10**4, 3, [1, 100, 10**4]),
+        (10**4, 5, [1, 10, 100, 1000, 10**4]),
+        (10**4, 2, [1, 10**4]),
+        (3 * 10**4, 3, [1, 10**4, 3 * 10**4]),
+        (3 * 10**4, 6, [1, 10, 100, 1000, 10**4, 3 * 10**4]),
+    ],
+)
+def test_summary_rows_are_as_many_as_asked_with_every_decade_they_allow(horizon, rows, expected):
+    from fastbias.cli._report import _table_rows
+    from fastbias.simulate import record_epochs
+
+    epochs = record_epochs(20, horizon)
+    if epochs[-1] != horizon:
+        epochs = np.append(epochs, horizon)
+    assert epochs[_table_rows(epochs, rows)].tolist() == expected

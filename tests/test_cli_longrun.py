@@ -72,9 +72,9 @@ def test_run_checkpoint_resumes_or_starts(tmp_path, finished, capsys):
     "change, differs",
     [
         (["--seed", "3"], "seed differs (checkpoint 2, this call 3)"),
-        (["--beta1", "0.8"], "optimizer differs"),
-        (["--optimizer", "inc-signum"], "optimizer differs"),
-        (["--eta0", "0.2"], "lr differs"),
+        (["--beta1", "0.8"], "optimizer.beta1 differs (checkpoint 0.9, this call 0.8)"),
+        (["--optimizer", "inc-signum"], "optimizer.name differs (checkpoint 'IncAdam'"),
+        (["--eta0", "0.2"], "lr.eta0 differs (checkpoint 0.1, this call 0.2)"),
         (["--loss", "logistic"], "loss differs"),
         (["--record", "11"], "record differs"),
         (["--data", "gr"], "data differs"),

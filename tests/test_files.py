@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -823,14 +824,13 @@ OTHER_RUNS = [  # (change to RUN, the key named, how the message shows the value
     (dict(data=fb.datasets.gaussian(n=6, d=8, seed=3)), "data", r"\(checkpoint '7e5a"),
     (
         dict(optimizer=fb.IncAdam(beta2=0.99, sampling="reshuffle")),
-        "optimizer",
-        r"\(checkpoint \{.*\"beta2\": 0.999.*this call \{.*\"beta2\": 0.99,",
+        "optimizer.beta2",
+        r"\(checkpoint 0.999, this call 0.99\)",
     ),
     (
         dict(lr=fb.Constant(0.1)),
-        "lr",
-        r"\(checkpoint \{\"eta0\": 0.1, \"name\": "
-        r"\"PolynomialDecay\", \"power\": 0.5\}, this call",
+        "lr.name",
+        r"\(checkpoint 'PolynomialDecay', this call 'Constant'\)",
     ),
     (dict(loss="logistic"), "loss", r"\(checkpoint 'exp', this call 'logistic'\)"),
     (dict(record=[0, 10, 20, 30]), "record", r"\(checkpoint \[0, 10, 30\], this call "),
@@ -841,7 +841,9 @@ OTHER_RUNS = [  # (change to RUN, the key named, how the message shows the value
 
 @pytest.mark.parametrize("how", ["resume=path", "resume=True"])
 @pytest.mark.parametrize(
-    "change, key, shown", OTHER_RUNS, ids=[f"{c[1]}-{i}" for i, c in enumerate(OTHER_RUNS)]
+    "change, key, shown",
+    OTHER_RUNS,
+    ids=[f"{c[1]}-{i}" for i, c in enumerate(OTHER_RUNS)],
 )
 def test_a_checkpoint_of_another_run_is_refused_and_left_byte_for_byte(
     bases, tmp_path, how, change, key, shown, no_run
@@ -853,7 +855,7 @@ def test_a_checkpoint_of_another_run_is_refused_and_left_byte_for_byte(
     with pytest.raises(
         ValueError,
         match=rf"checkpoint '[^']*ckpt.npz' belongs to a different "
-        rf"run: {key} differs {shown}.*it is left untouched",
+        rf"run: {re.escape(key)} differs {shown}.*it is left untouched",
     ):
         fb.simulate(**{**RUN, **change}, **kwargs)
     assert digest(path) == before

@@ -564,7 +564,7 @@ def test_a_file_of_another_default_is_not_reused(tmp_path):
     other.save(tmp_path / f"{config_key(config)}.npz")
     result = sweep([config], "serial", out=tmp_path)
     assert result.failed == [0]
-    assert "lr differs" in result.table[0]["error"]
+    assert "lr.eta0 differs (file 0.5, config 0.1)" in result.table[0]["error"]
 
 
 def test_rerun_with_a_truncated_result_file_reports_it(tmp_path):

@@ -44,8 +44,9 @@ def _table_rows(epochs: np.ndarray, k: int) -> np.ndarray:
         return positive
     last = int(len(epochs) - 1)
     decades = [int(i) for i in positive if _power_of_ten(int(epochs[i]))]
-    if len(decades) + 1 > k:  # too many decades: every few of them
-        keep = np.unique(np.rint(np.linspace(0, len(decades) - 1, k - 1)).astype(int))
+    slots = k if decades and decades[-1] == last else k - 1  # rows for decades
+    if len(decades) > slots:  # too many decades: every few of them
+        keep = np.unique(np.rint(np.linspace(0, len(decades) - 1, slots)).astype(int))
         return np.array(sorted({decades[j] for j in keep} | {last}))
     idx = set(decades) | {last}
     grid = np.logspace(np.log10(epochs[positive[0]]), np.log10(epochs[-1]), k)
