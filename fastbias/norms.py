@@ -28,6 +28,7 @@ __all__ = [
     "summary_norms",
     "named_norm",
     "norm_by_key",
+    "norm_key",
 ]
 
 
@@ -99,6 +100,19 @@ def norm_by_key(key: str, multiclass: bool) -> Norm | None:
         if norm.multiclass == bool(multiclass) and norm.key == key:
             return norm
     return None
+
+
+def norm_key(name) -> str | None:
+    """The key of a named norm (``"l2"``, ``"fro"``), or None if it names no norm.
+
+    Also under the names :func:`check_p` takes (``"inf"``, ``"l_inf"``, ``"L2"``).
+    """
+    if not isinstance(name, str):
+        return None
+    if any(norm.key == name for norm in NORMS):
+        return name
+    p = _P_NAMES.get(name.lower())
+    return None if p is None else named_norm(p, False).key
 
 
 #: Names accepted for the common l_p norms.

@@ -48,7 +48,7 @@ from ._parallel import check_executor, check_progress, executor_for, progress_ba
 from .checkpoints import read_checkpoint
 from .datasets import Dataset, MulticlassDataset
 from .models import Model
-from .norms import NORMS, norm_by_key, summary_norms
+from .norms import NORMS, norm_by_key, norm_key, summary_norms
 from .optimizers import Optimizer
 from .schedules import Schedule
 from .simulate import continue_run, record_epochs, run_parameters, simulate, warmup
@@ -510,27 +510,40 @@ def _compared(tr: Trajectory, references: dict) -> dict:
     return row
 
 
-def _check_references(references) -> tuple:
-    """The norm keys of the reference solutions a sweep compares with."""
-    keys = {norm.key for norm in NORMS}
+def _check_references(references, jobs) -> tuple:
+    """The norm keys of the reference solutions a sweep compares with, checked."""
     if references is None:
         return ()
     if isinstance(references, str):
-        if references == "summary":
-            return tuple(norm.key for norm in NORMS if norm.summary)
         references = (references,)
     if not isinstance(references, Iterable):
         raise TypeError(
             f'references must be "summary", None or a sequence of norm names; got {references!r}.'
         )
-    references = tuple(references)
-    for key in references:
-        if key not in keys:
+    keys, named = [], []
+    for name in references:
+        if name == "summary":
+            keys.extend(norm.key for norm in NORMS if norm.summary)
+        elif norm_key(name) is not None:
+            keys.append(norm_key(name))
+            named.append(norm_key(name))
+        else:
             raise ValueError(
-                f"references: unknown norm {key!r}; the norms are {sorted(keys)} (or "
-                '"summary" for those of the summary tables).'
+                f"references: unknown norm {name!r}; the norms are "
+                f'{sorted({norm.key for norm in NORMS})} (or "summary" for those of the '
+                "summary tables)."
             )
-    return references
+    kinds = {job.params["kind"] == "multiclass" for job in jobs if job.params is not None}
+    for key in named:  # the summary norms are those of the kinds of data present
+        if kinds and all(norm_by_key(key, multiclass) is None for multiclass in kinds):
+            (multiclass,) = kinds  # every key is a norm of one kind of data at least
+            data_kind = "multiclass" if multiclass else "binary"
+            names = [norm.key for norm in NORMS if norm.multiclass == multiclass]
+            raise ValueError(
+                f"references: {key!r} is not a norm of {data_kind} data, and the data of this "
+                f"sweep are {data_kind}; their norms are {names}."
+            )
+    return tuple(dict.fromkeys(keys))
 
 
 def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
@@ -942,7 +955,9 @@ def sweep(
         Max-margin solutions to compare the final iterates with: the table gets
         ``cosine_<norm>`` and ``margin_ratio_<norm>`` for each (norm names of
         :data:`fastbias.norms.NORMS`: ``"l2"``, ``"linf"``, ``"l1"`` for binary data,
-        ``"max"``, ``"fro"``, ``"spectral"``, ``"nuclear"``, ``"l1"`` for multiclass data).
+        ``"max"``, ``"fro"``, ``"spectral"``, ``"nuclear"``, ``"l1"`` for multiclass data;
+        also ``"inf"``, ``"l_inf"``, ``"L2"``). A norm that no data set of the sweep has is
+        refused (ValueError) before any run.
         ``"summary"``: the norms of the summary margins (``l2``, ``linf``; ``max``, ``fro``,
         ``spectral``). Each is solved once per data set (by content) after the runs; None
         adds no columns and solves nothing.
@@ -992,10 +1007,10 @@ def sweep(
     configs = _check_configs(configs)
     kind, max_workers = check_executor(executor, max_workers)
     progress = check_progress(progress)
-    reference_keys = _check_references(references)
     if not isinstance(keep_states, bool):
         raise TypeError(f"keep_states must be True or False; got {keep_states!r}.")
     jobs = [_Job(i, config) for i, config in enumerate(configs)]
+    reference_keys = _check_references(references, jobs)
     if out is not None:
         if not isinstance(out, (str, os.PathLike)):
             raise TypeError(

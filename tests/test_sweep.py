@@ -450,6 +450,15 @@ def test_references_are_chosen_solved_once_per_data_and_checked(monkeypatch):
     assert not [name for name in none.columns if name.startswith("cosine")]
     with pytest.raises(ValueError, match="unknown norm 'l7'"):
         sweep(configs, references=["l7"])
+    with pytest.raises(ValueError, match="'spectral' is not a norm of binary data"):
+        sweep(configs[:2], references="spectral")
+    with pytest.raises(ValueError, match="'l2' is not a norm of multiclass data"):
+        sweep(configs[2:], references=["l2", "fro"])
+    aliases = sweep(configs[:1], "serial", references=["L2", "inf", "summary"])
+    assert [name for name in aliases.columns if name.startswith("cosine")] == [
+        "cosine_l2",
+        "cosine_linf",
+    ]
     with pytest.raises(TypeError, match="references"):
         sweep(configs, references=2)
 
