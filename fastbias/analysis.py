@@ -392,6 +392,8 @@ MULTICLASS_CANDIDATES = tuple(
 _STEPS = 100
 _COARSE = 10
 _GOLDEN = (3.0 - math.sqrt(5.0)) / 2.0
+# The entrywise l_p norm of the matrix norms of multiclass candidates (for the grid of p).
+_ENTRYWISE_P = {"max": math.inf, "fro": 2.0, "l1": 1.0}
 
 
 class _Solutions:
@@ -467,7 +469,9 @@ class Identification:
     best : str
         The geometry with the largest margin ratio: ``"l<best_p>"`` (``"l2"``, ``"linf"``,
         ``"l2.041"``), or the top candidate of the table where its ratio is larger (the fixed
-        point, the spectral or nuclear norm; or an l_p candidate off the grid of p).
+        point, the spectral or nuclear norm; or an l_p candidate off the grid of p), or a
+        candidate whose p is within one step (0.01) of ``1/best_p``, which the search cannot
+        tell apart from it (``"linf"`` for best p = 100).
     ratio : float
         The margin ratio of ``best``.
     decided : bool
@@ -548,6 +552,17 @@ def _check_iterate(data, w) -> np.ndarray:
     if not np.any(w):
         raise ValueError("w must be a nonzero iterate; got all zeros.")
     return w
+
+
+def _on_grid_next_to(name: str, j: int, multiclass: bool) -> bool:
+    """Whether the candidate's p is within one step of the grid of 1/p of ``p = 1/(j/_STEPS)``.
+
+    (The best p is found to that resolution: p = 100 and p = inf are not told apart.)
+    """
+    if name == "fixed_point" or (multiclass and name not in _ENTRYWISE_P):
+        return False
+    p = _ENTRYWISE_P[name] if multiclass else _binary_p(name)
+    return abs(_STEPS / p - j) <= 1.0 + 1e-9
 
 
 def _binary_p(name: str) -> float:
@@ -661,8 +676,11 @@ def identify(data, w, candidates=None, *, tol: float = 0.05) -> Identification:
     if not math.isfinite(values[j]):
         raise ValueError(f"no l_p max-margin problem could be solved: {'; '.join(notes)}")
     best, ratio = _lp_name(_p_of(j)), values[j]
+    near = [row for row in table if _on_grid_next_to(row["name"], j, data.multiclass)]
     if table and table[0]["margin_ratio"] > ratio:
         best, ratio = table[0]["name"], table[0]["margin_ratio"]
+    elif near:  # the search's resolution cannot tell them apart: name the candidate
+        best, ratio = near[0]["name"], near[0]["margin_ratio"]
     return Identification(
         table=table,
         best_p=_p_of(j),

@@ -524,3 +524,12 @@ def test_no_pyplot_state():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+def test_identify_names_a_candidate_the_search_on_p_cannot_tell_apart():
+    """Multiclass SignGD after 3e4 epochs: best p = 100 on the grid, one step from l_inf."""
+    mds = fb.datasets.gaussian_multiclass(n=30, d=50, k=3, seed=0)
+    found = fb.identify(mds, fb.simulate(mds, fb.SignGD(), epochs=30000, record=1))
+    assert found.best_p == 100.0 and found.best_ratio > found.table[0]["margin_ratio"]
+    assert found.best == "max" and found.ratio == found.table[0]["margin_ratio"]
+    assert found.verdict.startswith("'max': margin ratio")
