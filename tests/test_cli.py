@@ -1109,7 +1109,8 @@ def test_an_optimizer_of_your_own_from_a_module_file(tmp_path, capsys):
 
         _REGISTRY.pop("plugin-signgd", None)
     assert main(["run", "--import", "no_such_module_here", "--epochs", "5"]) == 2
-    assert "--import 'no_such_module_here': no module named" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("fastbias run: error: --import 'no_such_module_here': no module named")
 
 
 def test_unknown_optimizer_name_suggests_close_names(capsys):
@@ -1143,6 +1144,31 @@ def test_data_file_takes_a_plain_npz_and_a_csv(tmp_path, capsys):
     np.savez(no_y, X=X)
     assert main(["run", "--data-file", str(no_y), "--epochs", "5"]) == 2
     assert "missing ['y']" in capsys.readouterr().err
+
+
+def test_intercept_flag_appends_a_constant_feature_to_file_data(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 2))
+    y = np.where(X[:, 0] > 0.5, 1.0, -1.0)  # separable by an affine line only
+    plain = tmp_path / "affine.npz"
+    np.savez(plain, X=X, y=y)
+    assert main(["run", "--data-file", str(plain), "--epochs", "5"]) == 2
+    assert "with an intercept column they are: pass --intercept" in capsys.readouterr().err
+    out = tmp_path / "run.npz"
+    argv = ["run", "--data-file", str(plain), "--intercept", "--epochs", "5", "--out", str(out)]
+    assert main(argv) == 0
+    assert "(n=40, d=3)" in capsys.readouterr().out
+    tr = fb.Trajectory.load(out)
+    expected = fb.simulate(fb.Dataset(X, y, intercept=True), fb.IncAdam(), epochs=5)
+    assert np.array_equal(tr.w, expected.w)
+    stored = tmp_path / "stored.npz"
+    fb.Dataset(X, y, check_separable=False).save(stored)
+    out2 = tmp_path / "run2.npz"
+    argv = ["run", "--data-file", str(stored), "--intercept", "--epochs", "5", "--out", str(out2)]
+    assert main(argv) == 0
+    assert np.array_equal(fb.Trajectory.load(out2).w, expected.w)
+    assert main(["run", "--intercept", "--epochs", "5"]) == 2
+    assert "--intercept applies to the data of --data-file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

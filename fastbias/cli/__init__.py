@@ -274,9 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     --------
     >>> main(["reproduce", "fig2", "--quick", "--out", "results"])  # doctest: +SKIP
     """
-    command = "?"
+    given = sys.argv[1:] if argv is None else list(argv)
+    names = {entry[0] for entry in SUBCOMMANDS}
+    command = given[0] if given and given[0] in names else ""  # until parsed
     try:
-        import_plugins(sys.argv[1:] if argv is None else argv)
+        import_plugins(given)
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "unavailable", False):
@@ -330,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _error(command: str, message: str, kind: str = "error: ") -> None:
     try:
-        print(f"fastbias {command}: {kind}{message}", file=sys.stderr, flush=True)
+        where = f"fastbias {command}" if command else "fastbias"
+        print(f"{where}: {kind}{message}", file=sys.stderr, flush=True)
     except (OSError, ValueError):  # stderr itself is gone
         pass

@@ -85,6 +85,12 @@ def add_data_arguments(parser: argparse.ArgumentParser, multiclass: bool = True)
         "optional header row); two labels make binary data, more multiclass data",
     )
     group.add_argument(
+        "--intercept",
+        action="store_true",
+        help="append a constant-1 feature to the data of --data-file (a bias term: data "
+        "separable only by an affine hyperplane become separable)",
+    )
+    group.add_argument(
         "--no-separability-check",
         dest="check_separable",
         action="store_false",
@@ -104,7 +110,14 @@ def dataset_of(args):
             raise ValueError(
                 f"{flags} cannot be combined with --data-file (the file holds the data)."
             )
-        return _separable_hint(read_data_file, args.data_file, **check)
+        return _separable_hint(
+            read_data_file, args.data_file, intercept=getattr(args, "intercept", False), **check
+        )
+    if getattr(args, "intercept", False):
+        raise ValueError(
+            "--intercept applies to the data of --data-file (the generators' data are "
+            "separable through the origin)."
+        )
     gen = datasets.get_generator(args.data or "gaussian")
     takes = [option for option, _ in gen.options]
     refused = [key for key in given if key not in takes]
@@ -118,24 +131,33 @@ def dataset_of(args):
     return _separable_hint(gen.from_options, **values, **check)
 
 
-def read_data_file(path, check_separable: bool = True):
-    """The data of ``--data-file``: a fastbias dataset file, a plain ``.npz`` or a CSV file."""
+def read_data_file(path, check_separable: bool = True, intercept: bool = False):
+    """The data of ``--data-file``: a fastbias dataset file, a plain ``.npz`` or a CSV file.
+
+    With ``intercept``, a constant-1 column is appended to the features.
+    """
     from .. import datasets
     from .._io import ArraySpec, read_npz
 
     path = Path(path)
     if path.suffix.lower() == ".csv":
         X, y = _read_csv(path)
+        cls = datasets.Dataset if np.unique(y).size <= 2 else datasets.MulticlassDataset
     else:
         head = read_npz(path, "data", {}, optional={"format": ArraySpec("U", 0, 1)})
-        if "format" in head:
+        if "format" in head and not intercept:
             return datasets.load(path, check_separable=check_separable)
-        arrays = read_npz(path, "data", {"X": ArraySpec("fiub", 2), "y": ArraySpec("fiuU", 1)})
-        X, y = arrays["X"], arrays["y"]
-    binary = np.unique(y).size <= 2
-    cls = datasets.Dataset if binary else datasets.MulticlassDataset
+        if "format" in head:  # the stored data, with the column: checked as new data
+            data = datasets.load(path, check_separable=False)
+            X, cls = data.X, type(data)
+            y = data.classes[data.y] if data.multiclass else data.y
+        else:
+            specs = {"X": ArraySpec("fiub", 2), "y": ArraySpec("fiuU", 1)}
+            arrays = read_npz(path, "data", specs)
+            X, y = arrays["X"], arrays["y"]
+            cls = datasets.Dataset if np.unique(y).size <= 2 else datasets.MulticlassDataset
     try:
-        return cls(X, y, check_separable=check_separable)
+        return cls(X, y, intercept=intercept, check_separable=check_separable)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"data file {str(path)!r}: {exc}") from None
 
@@ -169,9 +191,8 @@ def _separable_hint(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except ValueError as exc:
-        raise ValueError(
-            str(exc).replace("pass check_separable=False", "pass --no-separability-check")
-        ) from None
+        message = str(exc).replace("pass check_separable=False", "pass --no-separability-check")
+        raise ValueError(message.replace("pass intercept=True", "pass --intercept")) from None
 
 
 def data_text(args, data) -> str:
