@@ -33,6 +33,7 @@ import numpy as np
 
 from ._jit import jitable
 from ._options import check_options
+from ._provenance import class_functions, with_code
 
 __all__ = [
     "Loss",
@@ -105,8 +106,10 @@ class Loss:
 
     def to_stored(self):
         """The stored form: the name, or a dict with the name and the parameters."""
-        values = dataclasses.asdict(self)
-        return self.name if not values else {"name": self.name, **values}
+        stored = with_code(
+            {"name": self.name, **dataclasses.asdict(self)}, type(self), class_functions(type(self))
+        )
+        return self.name if len(stored) == 1 else stored
 
     def __str__(self) -> str:
         return self.name if not dataclasses.fields(self) else repr(self)
@@ -271,6 +274,7 @@ def loss_from_stored(value, multiclass: bool) -> Loss:
     if isinstance(value, Mapping):
         params = dict(value)
         name = params.pop("name", None)
+        params.pop("code", None)  # the fingerprint of a user's class: matched, not an option
         cls = type(get_loss(name, multiclass)) if isinstance(name, str) else None
         if cls is None:
             raise ValueError(f"loss parameters must name a loss; got {value!r}.")

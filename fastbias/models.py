@@ -34,6 +34,7 @@ import numpy as np
 
 from ._jit import jitable
 from ._options import check_options, option
+from ._provenance import class_functions, with_code
 
 __all__ = [
     "Model",
@@ -85,7 +86,8 @@ class Model:
 
     def to_dict(self) -> dict:
         """Options as a plain dict with the class name under ``"name"``."""
-        return {"name": type(self).__name__, **dataclasses.asdict(self)}
+        stored = {"name": type(self).__name__, **dataclasses.asdict(self)}
+        return with_code(stored, type(self), class_functions(type(self)))
 
 
 _REGISTRY: dict[str, type] = {}
@@ -171,6 +173,7 @@ def model_from_dict(params) -> Model | None:
         raise ValueError(f"model parameters must be a dict; got {type(params).__name__}.")
     params = dict(params)
     name = params.pop("name", None)
+    params.pop("code", None)  # the fingerprint of a user's class: matched, not an option
     by_class = {cls.__name__: cls for cls in _REGISTRY.values()}
     if name not in by_class:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(by_class)}.")

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ._kernels.schedule import CONSTANT, POLYNOMIAL, fill_learning_rates
+from ._provenance import with_code
 from ._validation import check_interval
 
 __all__ = [
@@ -106,7 +107,7 @@ class Schedule:
         """Parameters as a plain dict with the class name under ``"name"``."""
         if not dataclasses.is_dataclass(self):
             raise TypeError(f"{type(self).__name__} must be a dataclass (or define to_dict).")
-        return {"name": type(self).__name__, **asdict(self)}
+        return with_code({"name": type(self).__name__, **asdict(self)}, type(self))
 
 
 class _Compiled(Schedule):
@@ -261,6 +262,7 @@ def schedule_from_dict(params: dict) -> Schedule:
         raise ValueError(f"schedule parameters must be a dict; got {type(params).__name__}.")
     params = dict(params)
     name = params.pop("name", None)
+    params.pop("code", None)  # the fingerprint of a user's class: matched, not an option
     if name not in _SCHEDULES or name in ("_Compiled", "FunctionSchedule"):
         known = sorted(k for k in _SCHEDULES if k not in ("_Compiled", "FunctionSchedule"))
         raise ValueError(

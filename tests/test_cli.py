@@ -422,7 +422,9 @@ def test_an_optimizer_registered_later_gets_its_flags(tmp_path, capsys):
             )
             == 0
         )
-        assert fb.Trajectory.load(out).params["optimizer"] == {
+        stored = dict(fb.Trajectory.load(out).params["optimizer"])
+        assert len(stored.pop("code")) == 16  # the fingerprint of a user's code
+        assert stored == {
             "name": "CliTestHeavyBall",
             "knob": 0.25,
             "batch_size": 1,
@@ -1080,7 +1082,9 @@ def test_an_optimizer_of_your_own_from_a_module_file(tmp_path, capsys):
         ]
         assert main(argv) == 0
         tr = fb.Trajectory.load(out)
-        assert tr.params["optimizer"] == {
+        stored = dict(tr.params["optimizer"])
+        assert len(stored.pop("code")) == 16  # the fingerprint of a user's code
+        assert stored == {
             "name": "PluginSignGD",
             "batch_size": 2,
             "sampling": "cyclic",

@@ -12,6 +12,7 @@ as a parameter, run at b = 1, 2 and full batch against the reference.
 """
 
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -281,7 +282,9 @@ def test_the_tempered_loss_matches_the_reference(batch_size, tau):
     top = (-tau * s).max(axis=1)
     expected = top + np.log(np.exp(-tau * s - top[:, None]).sum(axis=1)) - math.log(7 * tau)
     np.testing.assert_allclose(tr.log_loss, expected, rtol=1e-12)
-    assert tr.params["loss"] == {"name": "tempered-exp-test", "tau": tau}
+    stored = dict(tr.params["loss"])  # the loss, and the fingerprint of its code
+    assert re.fullmatch("[0-9a-f]{16}", stored.pop("code"))
+    assert stored == {"name": "tempered-exp-test", "tau": tau}
 
 
 def test_the_tempered_loss_is_exact_far_past_underflow_and_is_stored():
@@ -330,4 +333,6 @@ def test_the_command_line_lists_a_registered_loss(tmp_path):
         )
         == 0
     )
-    assert fb.Trajectory.load(out).params["loss"] == {"name": "tempered-exp-test", "tau": 1.0}
+    stored = dict(fb.Trajectory.load(out).params["loss"])
+    assert re.fullmatch("[0-9a-f]{16}", stored.pop("code"))
+    assert stored == {"name": "tempered-exp-test", "tau": 1.0}

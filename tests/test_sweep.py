@@ -694,3 +694,62 @@ def test_sweep_result_load_reads_back_the_table_and_the_runs(tmp_path):
             np.testing.assert_array_equal(tr_loaded.epochs, tr.epochs)
     with pytest.raises(FileNotFoundError, match=r"holds no sweep table 'sweep.csv'"):
         fb.SweepResult.load(tmp_path / "nothing")
+
+
+def _edited_schedule(tmp_path, version: int, rate: str):
+    """A user's schedule class ``EditedRate`` from a module file, as written at ``version``."""
+    import importlib.util
+
+    path = tmp_path / f"user_schedule_v{version}.py"
+    path.write_text(
+        "from dataclasses import dataclass\n"
+        "import fastbias as fb\n\n\n"
+        "@dataclass(frozen=True)\n"
+        "class EditedRate(fb.Schedule):\n"
+        "    eta: float = 0.05\n\n"
+        "    def rate(self, t):\n"
+        f"        return {rate}\n"
+    )
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.EditedRate
+
+
+def test_a_users_schedule_edited_is_not_reused_continued_or_resumed(tmp_path):
+    """The class name and fields are the same; its code is not: nothing old is taken for new."""
+    old = _edited_schedule(tmp_path, 1, "self.eta / (t + 1) ** 0.5")
+    configs = grid(data=GAUSS, optimizer=fb.IncAdam(), lr=old(), epochs=[30, 60])
+    first = sweep(configs, "serial", out=tmp_path / "out")
+    assert first.started == [0, 30] and not first.failed
+    fb.simulate(GAUSS, fb.IncAdam(), lr=old(), epochs=30, checkpoint=tmp_path / "ckpt.npz")
+
+    new = _edited_schedule(tmp_path, 2, "self.eta")
+    configs = grid(data=GAUSS, optimizer=fb.IncAdam(), lr=new(), epochs=[60, 90])
+    second = sweep(configs, "serial", out=tmp_path / "out")
+    assert second.reused == [False, False] and second.started == [0, 60]
+    assert_matches_serial(second, configs)
+    with pytest.raises(ValueError, match=r"lr\.code differs"):
+        fb.simulate(
+            GAUSS, fb.IncAdam(), lr=new(), epochs=60, checkpoint=tmp_path / "ckpt.npz", resume=True
+        )
+
+
+def test_code_fingerprints_are_of_user_classes_only():
+    assert "code" not in fb.PolynomialDecay(0.1, 0.5).to_dict()
+    assert "code" not in fb.IncAdam().to_dict() and "code" not in fb.DiagonalNet().to_dict()
+    assert fb.losses.get_loss("exp").to_stored() == "exp"
+
+
+def test_a_class_without_source_is_fingerprinted_by_its_compiled_code():
+    def define(rate):
+        namespace = {}
+        text = (
+            "from dataclasses import dataclass\nimport fastbias as fb\n"
+            "@dataclass(frozen=True)\nclass PromptRate(fb.Schedule):\n"
+            f"    eta: float = 0.05\n    def rate(self, t):\n        return {rate}\n"
+        )
+        exec(compile(text, "<prompt>", "exec"), namespace)
+        return namespace["PromptRate"]().to_dict()["code"]
+
+    assert define("self.eta") != define("self.eta / (t + 1)") == define("self.eta / (t + 1)")

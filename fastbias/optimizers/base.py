@@ -21,6 +21,7 @@ import numpy as np
 from .._kernels import scale as _scale
 from .._kernels.engine import ENTRYWISE, FAMILIES, MATRIX, NORMALIZED, compiled_loop
 from .._options import check_options, option
+from .._provenance import with_code
 from .._validation import check_int, check_option
 from ..schedules import PolynomialDecay, Schedule
 
@@ -401,7 +402,11 @@ class Optimizer:
 
     def to_dict(self) -> dict:
         """Options as a plain dict with the class name under ``"name"``."""
-        return {"name": type(self).__name__, **dataclasses.asdict(self)}
+        rule = type(self).rule
+        functions = [getattr(rule, f.name) for f in dataclasses.fields(rule)]
+        functions = [f for f in functions if callable(f) and not isinstance(f, type)]
+        stored = {"name": type(self).__name__, **dataclasses.asdict(self)}
+        return with_code(stored, type(self), functions)
 
     def __repr__(self) -> str:
         fields = [f for f in dataclasses.fields(self) if f.repr]

@@ -193,6 +193,7 @@ def optimizer_from_dict(params: dict) -> Optimizer:
         raise ValueError(f"optimizer parameters must be a dict; got {type(params).__name__}.")
     params = dict(params)
     name = params.pop("name", None)
+    params.pop("code", None)  # the fingerprint of a user's class: matched, not an option
     by_class = {cls.__name__: cls for cls in _REGISTRY.values()}
     if name not in by_class:
         raise ValueError(f"unknown optimizer name {name!r}; expected one of {sorted(by_class)}.")
