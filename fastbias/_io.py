@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import shown
+
 # Temporary files are named ".<target name>.<pid>.<random>.tmp" in the target's folder.
 _TMP_SUFFIX = ".tmp"
 # A temporary file of a process that is still alive is left alone unless it is this old.
@@ -177,7 +179,7 @@ def output_path(path, name: str, *, inputs=(), npz: bool = False, folder: bool =
         under a regular file, or its folder is not writable.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {path!r}.")
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {shown(path)}.")
     if npz and not folder and Path(path).is_dir():
         raise ValueError(f"{name} {str(path)!r} is a folder; give a file path.")
     path = npz_path(path) if npz else Path(path)

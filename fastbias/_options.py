@@ -17,7 +17,7 @@ import math
 import textwrap
 from dataclasses import dataclass
 
-from ._validation import check_int, check_interval, check_option
+from ._validation import check_int, check_interval, check_option, shown
 
 __all__ = [
     "OptionSpec",
@@ -85,7 +85,7 @@ class OptionSpec:
             import numpy as np
 
             if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False; got {value!r}.")
+                raise TypeError(f"{name} must be True or False; got {shown(value)}.")
             return bool(value)
         if self.kind == "choice":
             return check_option(name, value, self.choices)

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_int, shown
 
 __all__ = [
     "EXECUTORS",
@@ -88,7 +88,7 @@ def check_progress(progress) -> bool:
         return bool(progress)
     raise TypeError(
         f"progress must be True or False, or None for the default (on where a "
-        f"person watches); got {progress!r}."
+        f"person watches); got {shown(progress)}."
     )
 
 
@@ -153,7 +153,7 @@ def check_executor(executor, max_workers=None) -> tuple[Any, int | None]:
         if executor not in EXECUTORS:
             raise ValueError(
                 f"executor must be None (threads), 'threads', 'processes', 'serial' "
-                f"or a concurrent.futures.Executor; got {executor!r}."
+                f"or a concurrent.futures.Executor; got {shown(executor)}."
             )
     elif not isinstance(executor, cf.Executor):
         raise TypeError(

@@ -19,11 +19,21 @@ _BRACKETS = {
 }
 
 
+def shown(value) -> str:
+    """A received value as a message shows it: arrays by shape and type, long reprs cut."""
+    if isinstance(value, np.ndarray) and value.size > 8:
+        return f"an array of shape {value.shape} ({value.dtype})"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value)} items ({shown(value[0])}, ...)"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def check_real(name: str, value) -> float:
     """Return ``value`` as a Python float; TypeError unless it is a real number (not bool)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         kind = type(value).__name__
-        raise TypeError(f"{name} must be a real number; got {value!r} of type {kind}.")
+        raise TypeError(f"{name} must be a real number; got {shown(value)} of type {kind}.")
     return float(value)
 
 
@@ -40,33 +50,33 @@ def check_interval(name: str, value, low: float, high: float, closed: str = "bot
     if not (ok_low and ok_high) or x != x:
         lo = "-inf" if low == -np.inf else f"{low:g}"
         hi = "inf" if high == np.inf else f"{high:g}"
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}; got {value!r}.")
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}; got {shown(value)}.")
     return x
 
 
 def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as a Python int; TypeError unless integral, ValueError if out of range."""
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
+        raise TypeError(f"{name} must be an integer; got {shown(value)}.")
     try:
         k = operator.index(value)
     except TypeError:
         raise TypeError(
-            f"{name} must be an integer; got {value!r} of type {type(value).__name__}."
+            f"{name} must be an integer; got {shown(value)} of type {type(value).__name__}."
         ) from None
     if (low is not None and k < low) or (high is not None and k > high):
         if high is None:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-        raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {value!r}.")
+            raise ValueError(f"{name} must be an integer >= {low}; got {shown(value)}.")
+        raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {shown(value)}.")
     return k
 
 
 def check_option(name: str, value, options) -> str:
     """Return ``value`` if it is one of the strings ``options``."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {sorted(options)}; got {value!r}.")
+        raise TypeError(f"{name} must be one of {sorted(options)}; got {shown(value)}.")
     if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}; got {value!r}.")
+        raise ValueError(f"{name} must be one of {sorted(options)}; got {shown(value)}.")
     return value
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_finite_array, check_interval, check_option, check_real
+from ._validation import check_finite_array, check_interval, check_option, check_real, shown
 from .datasets import Dataset, MulticlassDataset
 from .geometry import cosine, fixed_point, margin_ratio, max_margin, normalized_margin
 from .norms import MATRIX_NORMS, check_matrix_norm, check_norm, check_p, norm_values, summary_norms
@@ -90,7 +90,7 @@ def _reference_norm(ref, norm, multiclass: bool):
         if result_norm is None:
             raise ValueError(
                 "a margin metric needs a norm: give a max-margin result (fastbias.max_margin) as "
-                f"the reference, or norm= with the value gamma*; got the reference {ref!r}."
+                f"the reference, or norm= with the value gamma*; got the reference {shown(ref)}."
             )
         norm = result_norm
     return check_norm(norm, multiclass)
@@ -243,10 +243,12 @@ def _window(t: np.ndarray, tail) -> tuple[float, float]:
     """``(t_min, t_max)`` of the fit: given, or ``tail`` decades back from the largest t."""
     if isinstance(tail, (tuple, list)):
         if len(tail) != 2:
-            raise ValueError(f"tail must be a number of decades or (t_min, t_max); got {tail!r}.")
+            raise ValueError(
+                f"tail must be a number of decades or (t_min, t_max); got {shown(tail)}."
+            )
         lo, hi = check_real("tail[0]", tail[0]), check_real("tail[1]", tail[1])
         if not lo <= hi:
-            raise ValueError(f"tail must have t_min <= t_max; got {tail!r}.")
+            raise ValueError(f"tail must have t_min <= t_max; got {shown(tail)}.")
         return lo, hi
     decades = check_interval("tail", tail, 0.0, math.inf, "neither")
     hi = float(np.max(t))
@@ -579,7 +581,7 @@ def _binary_p(name: str) -> float:
     except (TypeError, ValueError):
         raise ValueError(
             f"candidates must name l_p max margins (as 'l2', 'l1.5', 'linf') or 'fixed_point' "
-            f"for binary data; got {name!r}."
+            f"for binary data; got {shown(name)}."
         ) from None
 
 
@@ -587,7 +589,7 @@ def _check_candidates(candidates, multiclass: bool) -> tuple:
     if candidates is None:
         return MULTICLASS_CANDIDATES if multiclass else BINARY_CANDIDATES
     if isinstance(candidates, str) or not all(isinstance(c, str) for c in candidates):
-        raise TypeError(f"candidates must be a list of names; got {candidates!r}.")
+        raise TypeError(f"candidates must be a list of names; got {shown(candidates)}.")
     names = tuple(dict.fromkeys(candidates))
     for name in names:
         if multiclass:
@@ -801,7 +803,9 @@ def trajectory_frame(tr, references=None, metrics=("cosine", "margin_ratio"), la
     metrics = [check_option("metrics", m, METRICS) for m in metrics]
     references = {} if references is None else references
     if not isinstance(references, Mapping):
-        raise TypeError(f"references must be a dict of names to references; got {references!r}.")
+        raise TypeError(
+            f"references must be a dict of names to references; got {shown(references)}."
+        )
     columns: dict = {} if label is None else {"run": [label] * len(tr.epochs)}
     columns.update(epoch=tr.epochs, log_loss=tr.log_loss, min_margin=tr.min_margin)
     for norm in summary_norms(tr.multiclass):

@@ -29,6 +29,7 @@ from ._io import (
     resolve_npz_path,
     text_field,
 )
+from ._validation import shown
 
 __all__ = [
     "RunState",
@@ -185,7 +186,7 @@ def read_checkpoint(path) -> tuple[dict, dict, Path]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(
                 f"checkpoint {str(path)!r} is corrupt: params {key!r} must be an "
-                f"integer >= 1; got {value!r}."
+                f"integer >= 1; got {shown(value)}."
             )
     return params, arrays, path
 

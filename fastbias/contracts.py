@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._kernels.scale import BOUNDS, default_limits
+from ._validation import shown
 
 __all__ = ["ContractReport", "ModelReport", "check_optimizer", "check_model"]
 
@@ -226,7 +227,7 @@ def check_model(model, *, k: int = 2, d: int = 5, seed: int = 0) -> ModelReport:
     from .models import Model
 
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a fastbias Model; got {model!r}.")
+        raise TypeError(f"model must be a fastbias Model; got {shown(model)}.")
     cls = type(model)
     m = cls.multiplicity
     mp = model.parameters()

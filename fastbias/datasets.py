@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._io import MAX_ARRAY_ELEMENTS, ArraySpec, atomic_savez, parse_json, read_npz, text_field
-from ._validation import check_finite_array, check_int, check_interval
+from ._validation import check_finite_array, check_int, check_interval, shown
 
 __all__ = [
     "Dataset",
@@ -260,7 +260,7 @@ def _check_rows(X: np.ndarray) -> None:
 
 def _check_flag(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r}.")
+        raise TypeError(f"{name} must be True or False; got {shown(value)}.")
     return bool(value)
 
 
@@ -944,7 +944,7 @@ def get_generator(name: str) -> Generator:
             return gen
     raise ValueError(
         f"data generator must be one of {sorted(GENERATORS)} (command line: "
-        f"{[g.cli for g in GENERATORS.values()]}); got {name!r}."
+        f"{[g.cli for g in GENERATORS.values()]}); got {shown(name)}."
     )
 
 
@@ -971,7 +971,7 @@ def from_source(source: dict, *, check_separable: bool = True):
     """
     if not isinstance(source, dict) or source.get("generator") not in GENERATORS:
         raise ValueError(
-            f"source must name one of the generators {sorted(GENERATORS)}; got {source!r}."
+            f"source must name one of the generators {sorted(GENERATORS)}; got {shown(source)}."
         )
     args = {k: v for k, v in source.items() if k != "generator"}
     _check_recipe_size(source, args)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_finite_array, check_int, check_interval
+from ._validation import check_finite_array, check_int, check_interval, shown
 from .datasets import Dataset, MulticlassDataset, is_separable
 from .norms import check_matrix_norm, check_p, lp_norm, norm_values
 from .solvers import (
@@ -262,7 +262,7 @@ def _data_and_iterate(first, second, function: str):
 def _resolve_norm(data, p, norm):
     """The norm of a call: ``p`` (binary, default 2) or ``norm`` (multiclass, default "fro")."""
     if p is not None and norm is not None and p != norm:
-        raise TypeError(f"give the norm once (p={p!r} or norm={norm!r}), not both.")
+        raise TypeError(f"give the norm once (p={shown(p)} or norm={shown(norm)}), not both.")
     value = norm if norm is not None else p
     if isinstance(data, MulticlassDataset):
         return check_matrix_norm("fro" if value is None else value)

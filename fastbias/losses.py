@@ -34,6 +34,7 @@ import numpy as np
 from ._jit import jitable
 from ._options import check_options
 from ._provenance import class_functions, with_code
+from ._validation import shown
 
 __all__ = [
     "Loss",
@@ -156,7 +157,7 @@ def register_loss(name: str):
         If the name is taken by another class, malformed, or the dry run fails.
     """
     if not isinstance(name, str) or not name or name != name.strip().lower() or " " in name:
-        raise ValueError(f"name must be a lower-case word such as 'exp'; got {name!r}.")
+        raise ValueError(f"name must be a lower-case word such as 'exp'; got {shown(name)}.")
 
     def decorate(cls):
         if not (isinstance(cls, type) and issubclass(cls, Loss) and dataclasses.is_dataclass(cls)):
@@ -227,7 +228,7 @@ def _dry_run(cls) -> None:
     if not isinstance(value, (float, int, np.floating, np.integer)) or isinstance(value, bool):
         raise TypeError(
             f"loss {cls.__name__}: its derivative must return a number (the "
-            f"largest log-derivative); got {value!r}."
+            f"largest log-derivative); got {shown(value)}."
         )
 
 
@@ -258,13 +259,13 @@ def get_loss(loss, multiclass: bool = False) -> Loss:
     if not isinstance(loss, str):
         raise TypeError(
             f"loss must be one of {sorted(table)} for {kind} data (or a "
-            f"fastbias Loss); got {loss!r}."
+            f"fastbias Loss); got {shown(loss)}."
         )
     if loss not in table:
         other = _REGISTRY[not multiclass]
         hint = f" ({loss!r} is a {_kind(not multiclass)} loss)" if loss in other else ""
         raise ValueError(
-            f"loss must be one of {sorted(table)} for {kind} data; got {loss!r}{hint}."
+            f"loss must be one of {sorted(table)} for {kind} data; got {shown(loss)}{hint}."
         )
     return table[loss]()
 
@@ -277,7 +278,7 @@ def loss_from_stored(value, multiclass: bool) -> Loss:
         params.pop("code", None)  # the fingerprint of a user's class: matched, not an option
         cls = type(get_loss(name, multiclass)) if isinstance(name, str) else None
         if cls is None:
-            raise ValueError(f"loss parameters must name a loss; got {value!r}.")
+            raise ValueError(f"loss parameters must name a loss; got {shown(value)}.")
         try:
             return cls(**params)
         except TypeError as exc:

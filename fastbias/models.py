@@ -35,6 +35,7 @@ import numpy as np
 from ._jit import jitable
 from ._options import check_options, option
 from ._provenance import class_functions, with_code
+from ._validation import shown
 
 __all__ = [
     "Model",
@@ -120,7 +121,7 @@ def register_model(name: str):
         or " " in name
         or name == "linear"
     ):
-        raise ValueError(f"name must be a lower-case word other than 'linear'; got {name!r}.")
+        raise ValueError(f"name must be a lower-case word other than 'linear'; got {shown(name)}.")
 
     def decorate(cls):
         if not (isinstance(cls, type) and issubclass(cls, Model) and dataclasses.is_dataclass(cls)):
@@ -130,7 +131,7 @@ def register_model(name: str):
                 raise TypeError(f"{cls.__name__}.{attr} must be a jitable function.")
         m = getattr(cls, "multiplicity", None)
         if not isinstance(m, int) or isinstance(m, bool) or m < 1:
-            raise TypeError(f"{cls.__name__}.multiplicity must be an integer >= 1; got {m!r}.")
+            raise TypeError(f"{cls.__name__}.multiplicity must be an integer >= 1; got {shown(m)}.")
 
         def same(other):
             return (other.__module__, other.__qualname__) == (cls.__module__, cls.__qualname__)
@@ -161,7 +162,9 @@ def unregister_model(name: str) -> type:
 def get_model(name: str) -> type:
     """The model class registered as ``name``; ValueError naming the choices otherwise."""
     if name not in _REGISTRY:
-        raise ValueError(f"model must be one of {sorted(_REGISTRY)} (or 'linear'); got {name!r}.")
+        raise ValueError(
+            f"model must be one of {sorted(_REGISTRY)} (or 'linear'); got {shown(name)}."
+        )
     return _REGISTRY[name]
 
 

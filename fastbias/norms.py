@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_interval
+from ._validation import check_interval, shown
 
 __all__ = [
     "Norm",
@@ -134,7 +134,8 @@ def check_p(p) -> float:
             return _P_NAMES[p.lower()]
         hint = f" ({p!r} is a matrix norm, for multiclass data)" if p in MATRIX_NORMS else ""
         raise TypeError(
-            f"p must be a real number in [1, inf] or one of {sorted(_P_NAMES)}; got {p!r}{hint}."
+            f"p must be a real number in [1, inf] or one of {sorted(_P_NAMES)}; "
+            f"got {shown(p)}{hint}."
         )
     return check_interval("p", p, 1.0, math.inf, "both")
 
@@ -143,7 +144,7 @@ def check_matrix_norm(norm) -> str:
     """A matrix norm name, one of :data:`MATRIX_NORMS`."""
     if not isinstance(norm, str) or norm not in MATRIX_NORMS:
         raise ValueError(
-            f"norm must be one of {sorted(MATRIX_NORMS)} for multiclass data; got {norm!r}."
+            f"norm must be one of {sorted(MATRIX_NORMS)} for multiclass data; got {shown(norm)}."
         )
     return norm
 

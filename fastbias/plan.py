@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_finite_array, check_int
+from ._validation import check_finite_array, check_int, shown
 from .datasets import Dataset, MulticlassDataset
 from .losses import Loss, get_loss
 from .models import Model
@@ -41,7 +41,9 @@ class Plan(NamedTuple):
 def check_path(name: str, value) -> None:
     """A file path argument (str or os.PathLike) or None; TypeError otherwise."""
     if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file path (str or os.PathLike) or None; got {value!r}.")
+        raise TypeError(
+            f"{name} must be a file path (str or os.PathLike) or None; got {shown(value)}."
+        )
 
 
 def check_epochs(name: str, value, low: int = 1) -> int:
@@ -55,7 +57,7 @@ def check_epochs(name: str, value, low: int = 1) -> int:
     elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral | bool):
         raise TypeError(
             f"{name} must be an integer (1e6 style is accepted when it is a whole "
-            f"number); got {value!r}."
+            f"number); got {shown(value)}."
         )
     return check_int(name, value, low)
 
@@ -113,7 +115,7 @@ def plan_run(
         )
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
-            f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {optimizer!r}."
+            f"optimizer must be a fastbias optimizer such as fb.IncAdam(); got {shown(optimizer)}."
         )
     lr = as_schedule(type(optimizer).default_lr if lr is None else lr, stored=stored)
     epochs = check_epochs("epochs", epochs)
@@ -140,7 +142,7 @@ def plan_run(
     if model is not None and not isinstance(model, Model):
         raise TypeError(
             f"model must be a fastbias model such as fb.DiagonalNet(), or None "
-            f"for the linear one; got {model!r}."
+            f"for the linear one; got {shown(model)}."
         )
     if model is None:
         if theta0 is not None:

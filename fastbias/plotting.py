@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._validation import shown
+
 if TYPE_CHECKING:  # the registry of experiments is imported when a figure is drawn
     from .experiments import FigureResult
 
@@ -194,7 +196,7 @@ def plot_trajectories(
     from .trajectory import Trajectory
 
     if x not in X_AXES:
-        raise ValueError(f"x must be one of {sorted(X_AXES)}; got {x!r}.")
+        raise ValueError(f"x must be one of {sorted(X_AXES)}; got {shown(x)}.")
     x_label, x_values = X_AXES[x]
     if isinstance(trajectories, Trajectory):
         trajectories = [trajectories]
@@ -204,7 +206,8 @@ def plot_trajectories(
     trajectories = list(trajectories)
     if not trajectories or not all(isinstance(tr, Trajectory) for tr in trajectories):
         raise TypeError(
-            f"trajectories must be a Trajectory or a non-empty list of them; got {trajectories!r}."
+            f"trajectories must be a Trajectory or a non-empty list of them; "
+            f"got {shown(trajectories)}."
         )
     if labels is None:
         labels = [(tr.params.get("optimizer") or {}).get("name", "run") for tr in trajectories]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_int, shown
 
 __all__ = ["MAX_RECORD_BYTES", "MAX_EPOCH", "record_epochs", "record_spec"]
 
@@ -114,7 +114,7 @@ def _explicit_epochs(record) -> np.ndarray:
     if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
         raise TypeError(
             f"record must be a count per decade or a 1-D sequence of integer epochs; "
-            f"got {record!r}."
+            f"got {shown(record)}."
         )
     if arr.size:
         low, high = int(arr.min()), int(arr.max())  # Python ints: no wrap-around

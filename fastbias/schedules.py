@@ -17,7 +17,7 @@ import numpy as np
 
 from ._kernels.schedule import CONSTANT, POLYNOMIAL, fill_learning_rates
 from ._provenance import with_code
-from ._validation import check_interval
+from ._validation import check_interval, shown
 
 __all__ = [
     "PolynomialDecay",
@@ -252,7 +252,7 @@ def as_schedule(lr, *, stored: bool) -> Schedule:
         return FunctionSchedule(lr)
     raise TypeError(
         f"lr must be a schedule such as fb.PolynomialDecay(0.1, 0.5) or "
-        f"fb.Constant(0.1), or a function t -> eta; got {lr!r}."
+        f"fb.Constant(0.1), or a function t -> eta; got {shown(lr)}."
     )
 
 

@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from ._validation import shown
+
 __all__ = [
     "ACCEPT_GAP",
     "InaccurateSolutionWarning",
@@ -128,7 +130,9 @@ def solver_setup(solver, solver_options, defaults: dict) -> tuple[str, dict]:
     """The solver's name and options: Clarabel's tight defaults, updated by the caller's."""
     cp = import_cvxpy()
     if not isinstance(solver, str):
-        raise TypeError(f"solver must be a CVXPY solver name such as 'CLARABEL'; got {solver!r}.")
+        raise TypeError(
+            f"solver must be a CVXPY solver name such as 'CLARABEL'; got {shown(solver)}."
+        )
     name = solver.upper()
     installed = cp.installed_solvers()
     if name not in installed:
@@ -140,12 +144,12 @@ def solver_setup(solver, solver_options, defaults: dict) -> tuple[str, dict]:
             )
         raise ValueError(
             f"solver must be one of the installed CVXPY solvers {sorted(installed)}; "
-            f"got {solver!r}."
+            f"got {shown(solver)}."
         )
     if solver_options is None:
         solver_options = {}
     if not isinstance(solver_options, dict):
-        raise TypeError(f"solver_options must be a dict or None; got {solver_options!r}.")
+        raise TypeError(f"solver_options must be a dict or None; got {shown(solver_options)}.")
     opts = dict(defaults) if name == "CLARABEL" else {}
     opts.update(solver_options)
     return name, opts

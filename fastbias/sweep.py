@@ -45,6 +45,7 @@ from ._io import (
     release_series,
 )
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
+from ._validation import shown
 from .checkpoints import read_checkpoint
 from .datasets import Dataset, MulticlassDataset
 from .models import Model
@@ -156,7 +157,7 @@ def _check_configs(configs) -> list[dict]:
         )
     if isinstance(configs, (str, bytes)) or not isinstance(configs, Iterable):
         raise TypeError(
-            f"configs must be a list of dicts of simulate() arguments; got {configs!r}."
+            f"configs must be a list of dicts of simulate() arguments; got {shown(configs)}."
         )
     checked = []
     for i, config in enumerate(configs):
@@ -239,7 +240,7 @@ def config_key(config: Mapping) -> str:
     True
     """
     if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a dict of simulate() arguments; got {config!r}.")
+        raise TypeError(f"config must be a dict of simulate() arguments; got {shown(config)}.")
     for name in config:
         _check_key_name(name, "config")
     params = _stored_form(_resolved(config))
@@ -516,9 +517,10 @@ def _check_references(references, jobs) -> tuple:
         return ()
     if isinstance(references, str):
         references = (references,)
-    if not isinstance(references, Iterable):
+    if not isinstance(references, (list, tuple)):
         raise TypeError(
-            f'references must be "summary", None or a sequence of norm names; got {references!r}.'
+            f'references must be "summary", None or a sequence of norm names; '
+            f"got {shown(references)}."
         )
     keys, named = [], []
     for name in references:
@@ -1008,13 +1010,13 @@ def sweep(
     kind, max_workers = check_executor(executor, max_workers)
     progress = check_progress(progress)
     if not isinstance(keep_states, bool):
-        raise TypeError(f"keep_states must be True or False; got {keep_states!r}.")
+        raise TypeError(f"keep_states must be True or False; got {shown(keep_states)}.")
     jobs = [_Job(i, config) for i, config in enumerate(configs)]
     reference_keys = _check_references(references, jobs)
     if out is not None:
         if not isinstance(out, (str, os.PathLike)):
             raise TypeError(
-                f"out must be a path to a folder (str or os.PathLike) or None; got {out!r}."
+                f"out must be a path to a folder (str or os.PathLike) or None; got {shown(out)}."
             )
         out = output_path(out, "out", folder=True)
         for job in jobs:

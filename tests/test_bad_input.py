@@ -1180,3 +1180,27 @@ def test_fuzz_simulate_names_the_invalid_parameter(drawn):
     assert tr.min_margin.shape == (k,)
     assert np.all(np.isfinite(tr.w)) and np.all(np.isfinite(tr.log_loss))
     assert np.all(np.isfinite(tr.min_margin))
+
+
+BIG = np.ones(300)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: fb.Constant(BIG),
+        lambda: fb.IncAdam(beta1=BIG),
+        lambda: fb.simulate(fb.datasets.gaussian(n=4, d=6), fb.IncAdam(), epochs=BIG),
+        lambda: fb.max_margin(fb.datasets.gaussian(n=4, d=6), p=BIG),
+        lambda: fb.Dataset(np.eye(3), np.ones(3), intercept=BIG),
+        lambda: fb.simulate(fb.datasets.gaussian(n=4, d=6), fb.IncAdam(), epochs=3, record=BIG),
+        lambda: fb.sweep(
+            [dict(data=fb.datasets.gaussian(n=4, d=6), optimizer=fb.SignGD(), epochs=3)],
+            references=BIG,
+        ),
+    ],
+)
+def test_an_array_where_a_number_belongs_is_shown_by_its_shape(call):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert "an array of shape (300,) (float64)" in str(info.value) and len(str(info.value)) < 300

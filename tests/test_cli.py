@@ -883,6 +883,19 @@ def test_fixed_point_on_shifted_diagonal_data(tmp_path, capsys):
         assert bool(saved["converged"]) and saved["residual"] <= 1e-8
 
 
+def test_fixed_point_summarizes_long_vectors(tmp_path, capsys):
+    out = tmp_path / "fp.npz"
+    argv = ["fixed-point", "--n", "30", "--d", "60", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    with np.load(out) as saved:
+        c = saved["c"]
+    support = np.flatnonzero(c > 0)
+    assert f"support (samples with c_i > 0): {support.size} of 30 samples: [" in text
+    assert f"c: largest c_{int(np.argmax(c))} = " in text and "all of it in the file" in text
+    assert len(text) < 1500
+
+
 def test_fixed_point_on_gr_data_is_the_l2_direction(capsys):
     assert main(["fixed-point", "--data", "gr", "--n", "6", "--d", "12"]) == 0
     text = capsys.readouterr().out

@@ -12,6 +12,9 @@ from ._args import positive_float, positive_int
 from ._data import add_data_arguments, data_text, dataset_of
 from ._files import output_file, write_error
 
+#: Vectors longer than this are summarized (the whole of them is in the file of --out).
+_SHOWN = 20
+
 
 def fixed_point_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``fastbias fixed-point``."""
@@ -76,11 +79,19 @@ def fixed_point(args) -> int:
         f"fixed point of T (Algorithm 3): converged {fp.converged} after {fp.iterations} "
         f"iterations in {seconds:.2f} s; residual ||T(c) - c||_1 = {fp.residual:.2e}"
     )
-    print(f"support (samples with c_i > 0): {fp.support.tolist()}")
-    print(
-        "c = "
-        + np.array2string(np.asarray(fp.c), precision=6, suppress_small=True, max_line_width=96)
-    )
+    support = fp.support.tolist()
+    c = np.asarray(fp.c)
+    if c.size <= _SHOWN:
+        print(f"support (samples with c_i > 0): {support}")
+        print("c = " + np.array2string(c, precision=6, suppress_small=True, max_line_width=96))
+    else:  # the whole vector goes to --out
+        top = int(np.argmax(c))
+        head = ", ".join(map(str, support[:_SHOWN])) + (", ..." if len(support) > _SHOWN else "")
+        print(f"support (samples with c_i > 0): {len(support)} of {c.size} samples: [{head}]")
+        print(
+            f"c: largest c_{top} = {c[top]:.6g}; "
+            + ("all of it in the file of --out" if out is not None else "all of it with --out FILE")
+        )
     margins = data.Z @ w
     print(
         f"direction w (unit l_2): gamma_2(w) = {margins.min():.6g} "

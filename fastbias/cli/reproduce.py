@@ -10,6 +10,7 @@ import csv
 import time
 from pathlib import Path
 
+from .._validation import shown
 from ._args import positive_int, progress_default
 
 
@@ -77,7 +78,7 @@ def _figure_list(names: list[str]) -> list[str]:
         elif name in known:
             out.append(name)
         else:
-            raise ValueError(f"figure must be one of {known} or 'all'; got {name!r}.")
+            raise ValueError(f"figure must be one of {known} or 'all'; got {shown(name)}.")
     return list(dict.fromkeys(out))
 
 

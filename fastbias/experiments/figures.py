@@ -7,6 +7,7 @@ every figure says which (``FigureSpec.notes``). A new experiment is one more bui
 
 from __future__ import annotations
 
+from .._validation import shown
 from ..models import DiagonalNet
 from ..optimizers import (
     GD,
@@ -1108,5 +1109,5 @@ def figure_names() -> list[str]:
 def get_figure(name: str) -> FigureSpec:
     """The :class:`FigureSpec` registered as ``name``; ValueError naming the choices if absent."""
     if name not in FIGURES:
-        raise ValueError(f"figure must be one of {figure_names()} or 'all'; got {name!r}.")
+        raise ValueError(f"figure must be one of {figure_names()} or 'all'; got {shown(name)}.")
     return FIGURES[name]

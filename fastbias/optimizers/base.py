@@ -22,7 +22,7 @@ from .._kernels import scale as _scale
 from .._kernels.engine import ENTRYWISE, FAMILIES, MATRIX, NORMALIZED, compiled_loop
 from .._options import check_options, option
 from .._provenance import with_code
-from .._validation import check_int, check_option
+from .._validation import check_int, check_option, shown
 from ..schedules import PolynomialDecay, Schedule
 
 __all__ = [
@@ -168,10 +168,12 @@ class Rule:
         object.__setattr__(self, "hp", tuple(self.hp))
         for state in self.states:
             if not isinstance(state, State):
-                raise TypeError(f"states must hold fastbias.extend.State objects; got {state!r}.")
+                raise TypeError(
+                    f"states must hold fastbias.extend.State objects; got {shown(state)}."
+                )
         for name in self.hp:
             if not isinstance(name, str):
-                raise TypeError(f"hp must name options (strings); got {name!r}.")
+                raise TypeError(f"hp must name options (strings); got {shown(name)}.")
         if self.scale == "step" and self.states:
             raise ValueError(
                 f"rule {self.name!r}: scale 'step' is for stateless rules (the scale changes "
@@ -234,19 +236,19 @@ class Rule:
                 "option it reads in Rule(hp=...), in the order of hp[0], hp[1], ..."
             ) from None
         if not isinstance(p, tuple):
-            raise RuleContractError(f"{where}: prepare must return a tuple; got {p!r}.")
+            raise RuleContractError(f"{where}: prepare must return a tuple; got {shown(p)}.")
         ns = len(self.states)
         try:
             if self.family in (ENTRYWISE, NORMALIZED):
                 state = np.zeros((ns, 1, 2))
                 w = update(0.5, 0.25, state, 0, 1, p)
                 if not isinstance(w, (float, int, np.floating, np.integer)):
-                    raise TypeError(f"update must return a number; got {w!r}")
+                    raise TypeError(f"update must return a number; got {shown(w)}")
                 if self.family == NORMALIZED:
                     for value in (_python(self.factor)(0.5, p), _python(self.divisor)(1.5, p)):
                         if not isinstance(value, (float, int, np.floating, np.integer)):
                             raise TypeError(
-                                f"factor and divisor must return numbers; got {value!r}"
+                                f"factor and divisor must return numbers; got {shown(value)}"
                             )
             else:
                 G = np.array([[0.5, -0.25, 0.125], [-0.5, 0.25, -0.125]])

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from .._options import OptionSpec, document_options, spec_of
+from .._validation import shown
 from .base import Optimizer, Rule
 
 __all__ = [
@@ -69,7 +70,7 @@ def register(name: str):
     See ``docs/extending.md`` and :mod:`fastbias.extend`.
     """
     if not isinstance(name, str) or not name or name != name.strip().lower() or " " in name:
-        raise ValueError(f"name must be a lower-case word such as 'inc-adam'; got {name!r}.")
+        raise ValueError(f"name must be a lower-case word such as 'inc-adam'; got {shown(name)}.")
 
     def decorate(cls):
         if not (

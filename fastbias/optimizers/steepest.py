@@ -20,7 +20,7 @@ from .._jit import jitable
 from .._kernels.engine import MATRIX, NORMALIZED
 from .._kernels.linalg import schatten_direction
 from .._options import option
-from .._validation import check_interval
+from .._validation import check_interval, shown
 from ..schedules import Constant, Schedule
 from .base import Optimizer, Rule, State, batch_size_option, sampling_option
 from .registry import register
@@ -70,7 +70,7 @@ def check_descent_norm(name: str, value):
         number = _float(text, name, value)
         return check_interval(name, number, 1.0, math.inf, "both")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be {_ALLOWED}; got {value!r}.")
+        raise TypeError(f"{name} must be {_ALLOWED}; got {shown(value)}.")
     return check_interval(name, value, 1.0, math.inf, "both")
 
 
@@ -78,7 +78,7 @@ def _float(text: str, name: str, value) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"{name} must be {_ALLOWED}; got {value!r}.") from None
+        raise ValueError(f"{name} must be {_ALLOWED}; got {shown(value)}.") from None
 
 
 def _power(norm) -> float:
