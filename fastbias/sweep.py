@@ -59,6 +59,8 @@ __all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME", "STATES_D
 
 #: Name of the table written into the ``out`` folder of :func:`sweep`.
 TABLE_NAME = "sweep.csv"
+#: Status of the configs an interrupted sweep did not finish, in its table.
+NOT_RUN = "not run"
 #: Folder of run states (for longer runs to continue from) inside the ``out`` folder.
 STATES_DIR = "states"
 
@@ -688,15 +690,15 @@ def _build_table(jobs, done: _Outcomes, reference_keys, solutions):
     table = []
     for job, row_params in zip(jobs, described, strict=True):
         i = job.index
-        if trajectories[i] is None and errors[i] is None:
-            continue  # not run: the sweep was interrupted
         row = dict.fromkeys(columns)
         row.update(row_params, index=i, key=job.key)
         if trajectories[i] is not None:
             row.update(_final_metrics(trajectories[i]))
             references = solutions.get(job.params["data"], {})
             row.update(_compared(trajectories[i], references))
-        if errors[i] is None:
+        if trajectories[i] is None and errors[i] is None:
+            row["status"] = NOT_RUN  # the sweep was interrupted before it finished
+        elif errors[i] is None:
             row["status"] = "ok"
         else:
             row["status"] = "error"
@@ -738,7 +740,8 @@ class SweepResult:
     Attributes
     ----------
     table : list of dict
-        One row per config: ``index``, ``key``, ``status`` (``"ok"`` or ``"error"``); the
+        One row per config: ``index``, ``key``, ``status`` (``"ok"``, ``"error"``, or
+        ``"not run"`` in the table of an interrupted sweep); the
         resolved parameters: ``data`` (the dataset's readable label, e.g.
         ``gaussian(n=10, d=50, seed=0)``), ``fingerprint`` (the first 16 hex digits of its
         content hash), ``kind`` (``"binary"`` or ``"multiclass"``), ``n``, ``d``, ``k``
@@ -788,13 +791,20 @@ class SweepResult:
         return len(self.table)
 
     def __repr__(self) -> str:
-        failed = len(self.failed)
-        return f"SweepResult(configs={len(self)}, ok={len(self) - failed}, failed={failed})"
+        failed, not_run = len(self.failed), len(self.not_run)
+        ok = len(self) - failed - not_run
+        tail = f", not run={not_run}" if not_run else ""
+        return f"SweepResult(configs={len(self)}, ok={ok}, failed={failed}{tail})"
 
     @property
     def failed(self) -> list[int]:
         """Indices of the configs that raised an error (or whose result was not saved)."""
-        return [row["index"] for row in self.table if row["status"] != "ok"]
+        return [row["index"] for row in self.table if row["status"] == "error"]
+
+    @property
+    def not_run(self) -> list[int]:
+        """Indices of the configs an interrupted sweep did not get to (run it again)."""
+        return [row["index"] for row in self.table if row["status"] == NOT_RUN]
 
     def to_frame(self):
         """The table as a pandas DataFrame: one row per config, the columns of :attr:`columns`.
@@ -936,7 +946,8 @@ def sweep(
         Folder for results, checked writable before any run: each run is saved as
         ``<key>.npz`` (a :class:`~fastbias.Trajectory`, written atomically, ``key`` from
         :func:`config_key`) as soon as it finishes, and the table as ``sweep.csv`` at the
-        end, whatever happened (also after an interruption, with the rows done so far).
+        end, whatever happened (also after an interruption, where the configs not done
+        yet have the status ``"not run"``).
         Running the sweep again with the same ``out`` reuses a saved result only if its
         stored parameters equal the config's fully resolved parameters; failed configs run
         again. A learning rate with no stored form (a plain function) is refused here.
@@ -980,7 +991,7 @@ def sweep(
         worker, ...) are not raised: they are that config's error row and the others go on.
     KeyboardInterrupt
         Re-raised after the sweep stopped its runs (threads at their next chunk boundary,
-        processes terminated) and wrote the table of the rows done so far.
+        processes terminated) and wrote the table (the configs not done: ``"not run"``).
 
     Notes
     -----

@@ -22,7 +22,7 @@ import pytest
 import fastbias as fb
 import fastbias.trajectory
 from fastbias import _parallel
-from fastbias.sweep import TABLE_NAME, config_key, grid, sweep
+from fastbias.sweep import TABLE_NAME, SweepResult, config_key, grid, sweep
 
 GAUSS = fb.datasets.gaussian(n=6, d=8, seed=2)
 
@@ -172,9 +172,13 @@ def test_keyboard_interrupt_writes_the_table_of_finished_rows(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         sweep(configs, executor, out=tmp_path, max_workers=2 if executor == "threads" else None)
     table = read_table(tmp_path / TABLE_NAME)
-    assert sorted(r["key"] for r in table) == sorted(saves)
-    assert all(r["status"] == "ok" for r in table)
-    assert [int(r["index"]) for r in table] == sorted(int(r["index"]) for r in table)
+    assert [int(r["index"]) for r in table] == list(range(len(configs)))  # every config
+    assert sorted(r["key"] for r in table if r["status"] == "ok") == sorted(saves)
+    assert [r["status"] for r in table].count("not run") == len(configs) - 2
+    assert all(r["final_log_loss"] == "" for r in table if r["status"] == "not run")
+    loaded = SweepResult.load(tmp_path)
+    assert len(loaded.not_run) == 4 and not loaded.failed
+    assert repr(loaded) == "SweepResult(configs=6, ok=2, failed=0, not run=4)"
     assert sorted(p.stem for p in tmp_path.glob("*.npz")) == sorted(saves)
     assert not fastbias_threads()  # the pool is gone, nothing runs on
     monkeypatch.undo()
@@ -383,8 +387,10 @@ def test_sigint_stops_the_sweep_and_writes_the_table_of_finished_rows(tmp_path, 
     assert time.monotonic() - stopped < 10  # the running minute-long runs were stopped
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     table = read_table(out / TABLE_NAME)
-    assert [(r["index"], r["status"]) for r in table] == [("0", "ok"), ("1", "ok")]
-    assert sorted(p.stem for p in out.glob("*.npz")) == sorted(r["key"] for r in table)
+    statuses = [(r["index"], r["status"]) for r in table]
+    assert statuses == [("0", "ok"), ("1", "ok")] + [(str(i), "not run") for i in range(2, 6)]
+    done = sorted(r["key"] for r in table if r["status"] == "ok")
+    assert sorted(p.stem for p in out.glob("*.npz")) == done
     assert_nothing_left(below)
 
 
@@ -396,7 +402,8 @@ def test_sigterm_writes_the_table_and_ends_the_sweep_as_sigterm(tmp_path, execut
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGTERM  # ended by the signal, as without the sweep
     table = read_table(out / TABLE_NAME)
-    assert [(r["index"], r["status"]) for r in table] == [("0", "ok"), ("1", "ok")]
+    statuses = [(r["index"], r["status"]) for r in table]
+    assert statuses == [("0", "ok"), ("1", "ok")] + [(str(i), "not run") for i in range(2, 6)]
     assert_nothing_left(below)
 
 
