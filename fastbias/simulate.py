@@ -329,23 +329,27 @@ def _warn_if_not_separated(tr: Trajectory, data, stacklevel: int) -> None:
     )
 
 
-def continue_run(data, optimizer, *, state=None, chunk_epochs=None, **arguments):
+def continue_run(data, optimizer, *, state=None, stored=True, chunk_epochs=None, **arguments):
     """:func:`simulate` from a saved state, returning the run and its final state (for sweeps).
+
+    It does not warn when the run ends unseparated (the sweep says so, naming the configs).
 
     Parameters
     ----------
     data, optimizer, arguments
         As for :func:`simulate` (``lr``, ``epochs``, ``loss``, ``seed``, ``record``, ``w0``,
-        ``model``, ``theta0``); the learning rate must have a stored form.
+        ``model``, ``theta0``).
     state : tuple (params, arrays), optional
         A state of this run at an epoch <= ``epochs``, as :func:`read_checkpoint` reads it
         from a checkpoint file (or as this function returned it); default: start at epoch 0.
+    stored : bool, default True
+        Whether the final state is returned (the learning rate must then have a stored form).
     chunk_epochs : int, optional
         As for :func:`simulate`.
 
     Returns
     -------
-    (Trajectory, (dict, dict))
+    (Trajectory, (dict, dict) or None)
         The run, bitwise equal to ``simulate(data, optimizer, **arguments)``, and its final
         state as ``(params, arrays)``: the arrays of a checkpoint file without the data.
     """
@@ -355,7 +359,7 @@ def continue_run(data, optimizer, *, state=None, chunk_epochs=None, **arguments)
     plan = plan_run(
         *(given[name] for name in ("data", "optimizer", "lr", "epochs", "loss", "seed")),
         *(given[name] for name in ("record", "w0")),
-        stored=True,
+        stored=stored,
         model=given["model"],
         theta0=given["theta0"],
     )
@@ -370,7 +374,8 @@ def continue_run(data, optimizer, *, state=None, chunk_epochs=None, **arguments)
         checked = (params, data, plan.spec, plan.steps_per_epoch, plan.grid, k, d)
         start = restore_state(saved, arrays, "the saved state", *checked)
     tr = _run(data, plan, params["epochs"], plan.grid, start, False, None, 1.0, chunk_epochs)
-    _warn_if_not_separated(tr, data, stacklevel=3)
+    if not stored:
+        return tr, None
     return tr, (params, start.arrays(params, data, carry_data=False))
 
 

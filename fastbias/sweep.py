@@ -53,7 +53,7 @@ from .norms import NORMS, norm_by_key, norm_key, summary_norms
 from .optimizers import Optimizer
 from .schedules import Schedule
 from .simulate import continue_run, record_epochs, run_parameters, simulate, warmup
-from .trajectory import Trajectory
+from .trajectory import NotSeparatedWarning, Trajectory
 
 __all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME", "STATES_DIR"]
 
@@ -292,9 +292,7 @@ def _run_config(config: dict, continued: bool = False, state=None):
     any order give the same result, and a continued run the result of a straight one.
     """
     try:
-        if continued:
-            return ("ok", *continue_run(**config, state=state))
-        return ("ok", simulate(**config, progress=False), None)
+        return ("ok", *continue_run(**config, state=state, stored=continued))
     except Exception as exc:  # reported in the table; the other configs go on
         return ("error", type(exc).__name__, str(exc))
 
@@ -497,6 +495,7 @@ def _final_metrics(tr: Trajectory) -> dict:
         "final_epoch": int(tr.epochs[-1]),
         "final_log_loss": float(tr.log_loss[-1]),
         "min_margin": float(tr.min_margin[-1]),
+        "separated": tr.separated,
         "norm_l2": float(np.linalg.norm(w)),
         **margins,
     }
@@ -564,6 +563,7 @@ def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
             continue
         data = job.config["data"]
         found = solutions[job.params["data"]] = {}
+        failed = {}
         for key in reference_keys:
             norm = norm_by_key(key, data.multiclass)
             if norm is None:
@@ -571,13 +571,34 @@ def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
             try:
                 found[key] = shared_max_margin(data, norm.value)
             except (SolverError, ValueError) as exc:
-                warnings.warn(
-                    f"the {norm.label} max-margin solution of {data.label} could not be "
-                    f"found ({exc}); its cosine_{key} and margin_ratio_{key} cells are empty.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+                failed[key] = exc
+        if failed:
+            reasons = "; ".join(f"{key}: {exc}" for key, exc in failed.items())
+            warnings.warn(
+                f"no max-margin solution of {data.label} in {', '.join(failed)} could be "
+                f"found, so the cells of their cosine_ and margin_ratio_ columns are empty "
+                f"({reasons})",
+                RuntimeWarning,
+                stacklevel=4,
+            )
     return solutions
+
+
+def _warn_unseparated(done: _Outcomes) -> None:
+    """One warning naming the configs whose runs end with an iterate that misclassifies."""
+    unseparated = [
+        i for i, tr in enumerate(done.trajectories) if tr is not None and not tr.separated
+    ]
+    if unseparated:
+        listed = unseparated[:10] + (["..."] if len(unseparated) > 10 else [])
+        warnings.warn(
+            f"{len(unseparated)} run(s) ended with smallest margin <= 0 (configs "
+            f"{', '.join(map(str, listed))}; column separated): their iterates do not "
+            "separate the data, so their cosines and normalized margins describe "
+            "misclassifying iterates; run longer, or check that the data are separable.",
+            NotSeparatedWarning,
+            stacklevel=4,
+        )
 
 
 def _describe(job: _Job) -> dict:
@@ -674,7 +695,15 @@ def _columns(described: list[dict], jobs, reference_keys) -> tuple:
         for key in dict.fromkeys(compared_norms)
         for metric in ("cosine", "margin_ratio")
     )
-    metrics = ("final_epoch", "final_log_loss", "min_margin", "norm_l2", *margins, *compared)
+    metrics = (
+        "final_epoch",
+        "final_log_loss",
+        "min_margin",
+        "separated",
+        "norm_l2",
+        *margins,
+        *compared,
+    )
     return ("index", "key", "status", *params, *metrics, "error_type", "error")
 
 
@@ -749,6 +778,7 @@ class SweepResult:
         ``lr`` and its parameters as ``lr.<name>`` (the default filled in), ``epochs``,
         ``loss``, ``seed``, ``record``, ``w0`` (``"zeros"`` or ``"given"``); the final
         metrics: ``final_epoch``, ``final_log_loss`` = log L(w), ``min_margin``,
+        ``separated`` (whether the smallest margin is positive),
         ``norm_l2`` (Euclidean norm of w, Frobenius for matrices) and the normalized margins
         min margin / ||w||: ``margin_l2``, ``margin_linf`` for binary data,
         ``margin_max``, ``margin_fro``, ``margin_spectral`` for multiclass data (None where
@@ -1066,6 +1096,7 @@ def sweep(
                 states = _States(out, keep_states)
                 _dispatch_waves(todo, kind, max_workers, out, done, states, bar)
         solutions = _solve_references(jobs, done, reference_keys)
+        _warn_unseparated(done)
     except BaseException:
         # Interrupted (or a bug): keep the table of the rows done so far, then go on raising.
         if out is not None:

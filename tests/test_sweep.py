@@ -467,9 +467,24 @@ def test_a_reference_that_cannot_be_solved_leaves_empty_cells():
     X = np.array([[1.0, 2.0], [-1.0, -2.0]])
     unseparable = fb.Dataset(X, np.array([1.0, 1.0]), check_separable=False)
     config = dict(data=unseparable, optimizer=fb.IncAdam(), epochs=5)
-    with pytest.warns(RuntimeWarning, match="max-margin solution .* could not be found"):
+    with pytest.warns(RuntimeWarning, match="no max-margin solution of .* in l2, linf could"):
         result = sweep([config], "serial")
     assert result.table[0]["status"] == "ok" and result.table[0]["cosine_l2"] is None
+
+
+def test_runs_that_end_unseparated_are_named_in_one_warning_and_a_column():
+    X = np.array([[1.0, 2.0], [-1.0, -2.0]])
+    unseparable = fb.Dataset(X, np.array([1.0, 1.0]), check_separable=False)
+    configs = [
+        dict(data=GAUSS, optimizer=fb.IncAdam(), epochs=50),
+        dict(data=unseparable, optimizer=fb.IncAdam(), epochs=5),
+        dict(data=unseparable, optimizer=fb.SignGD(), epochs=5),
+    ]
+    with pytest.warns(fb.NotSeparatedWarning) as caught:
+        result = sweep(configs, "threads", references=None)
+    messages = [str(w.message) for w in caught if w.category is fb.NotSeparatedWarning]
+    assert len(messages) == 1 and "2 run(s) ended" in messages[0] and "configs 1, 2;" in messages[0]
+    assert [row["separated"] for row in result.table] == [True, False, False]
 
 
 def test_csv_reads_back_exactly(tmp_path):
