@@ -776,7 +776,7 @@ def import_pandas():
     return pandas
 
 
-def trajectory_frame(tr, references=None, metrics=("cosine", "margin_ratio"), label=None):
+def trajectory_frame(tr, references=None, metrics=None, label=None):
     """The records of a run as a pandas DataFrame, one row per record.
 
     Parameters
@@ -787,8 +787,10 @@ def trajectory_frame(tr, references=None, metrics=("cosine", "margin_ratio"), la
         adds the columns ``<metric>_<name>`` for ``metrics``. The margin metrics are given for
         max-margin results only (they carry their norm); a fixed point or a plain direction
         gets the direction metrics.
-    metrics : sequence of str, default ("cosine", "margin_ratio")
-        Names in :data:`METRICS`.
+    metrics : sequence of str, optional
+        Names in :data:`METRICS`. Default ``("cosine", "margin_ratio")``. The margin metrics
+        are given for the max-margin references only; one asked for by name while no
+        reference is a max-margin result is a ValueError.
     label : str, optional
         A first column ``run`` with this value (to stack the frames of several runs).
 
@@ -798,6 +800,9 @@ def trajectory_frame(tr, references=None, metrics=("cosine", "margin_ratio"), la
         Columns ``epoch``, ``log_loss``, ``min_margin``, ``norm_<key>`` (binary: ``l2``,
         ``linf``; multiclass: ``max``, ``fro``, ``spectral``), then the metrics.
     """
+    asked = metrics is not None
+    if metrics is None:
+        metrics = ("cosine", "margin_ratio")
     if isinstance(metrics, str):
         metrics = (metrics,)
     metrics = [check_option("metrics", m, METRICS) for m in metrics]
@@ -815,4 +820,12 @@ def trajectory_frame(tr, references=None, metrics=("cosine", "margin_ratio"), la
             if METRICS[metric].needs_norm and not hasattr(ref, "margin"):
                 continue
             columns[f"{metric}_{name}"] = metric_values(tr, metric, ref)
+    unmade = [
+        m for m in metrics if references and not any(f"{m}_{n}" in columns for n in references)
+    ]
+    if asked and unmade:
+        raise ValueError(
+            f"metrics: {unmade[0]!r} needs a max-margin reference (one carries its norm and "
+            f"gamma*), and none of the references {sorted(references)} is one."
+        )
     return import_pandas().DataFrame(columns)

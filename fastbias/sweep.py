@@ -109,7 +109,8 @@ def grid(**axes) -> list[dict]:
     ----------
     **axes
         ``simulate()`` keyword arguments (``data``, ``optimizer``, ``lr``, ``epochs``,
-        ``loss``, ``seed``, ``record``, ``w0``, ``chunk_epochs``). A list, tuple or range is
+        ``loss``, ``seed``, ``record``, ``w0``, ``model``, ``theta0``, ``chunk_epochs``). A
+        list, tuple or range is
         an axis: one config per value. Any other value (a dataset, an optimizer, a number,
         a string, a NumPy array) is the same in every config. To give a list-valued argument
         such as ``record=[0, 10, 100]`` to every config, wrap it: ``record=[[0, 10, 100]]``.
@@ -776,6 +777,7 @@ class SweepResult:
         content hash), ``kind`` (``"binary"`` or ``"multiclass"``), ``n``, ``d``, ``k``
         (classes, multiclass only), ``optimizer`` and its options as ``optimizer.<name>``,
         ``lr`` and its parameters as ``lr.<name>`` (the default filled in), ``epochs``,
+        ``model`` (``"linear"``, or the model's name and its options as ``model.<name>``),
         ``loss``, ``seed``, ``record``, ``w0`` (``"zeros"`` or ``"given"``); the final
         metrics: ``final_epoch``, ``final_log_loss`` = log L(w), ``min_margin``,
         ``separated`` (whether the smallest margin is positive),
@@ -959,8 +961,8 @@ def sweep(
     ----------
     configs : sequence of dict
         Each a dict of ``simulate()`` keyword arguments: ``data``, ``optimizer`` and
-        ``epochs`` are required; ``lr``, ``loss``, ``seed``, ``record``, ``w0`` and
-        ``chunk_epochs`` are optional (``simulate()`` defaults; ``record=k`` keeps k
+        ``epochs`` are required; ``lr``, ``loss``, ``seed``, ``record``, ``w0``, ``model``,
+        ``theta0`` and ``chunk_epochs`` are optional (``simulate()`` defaults; ``record=k`` keeps k
         log-spaced epochs per decade on a fixed grid, plus the horizon). :func:`grid` builds
         such lists. ``progress``, ``checkpoint``, ``checkpoint_every`` and ``resume`` are not
         allowed: the sweep manages files and output itself.

@@ -185,7 +185,7 @@ class Trajectory:
 
         return fit_trajectory_rate(self, quantity, norm, ref, model, tail)
 
-    def to_frame(self, references=None, metrics=("cosine", "margin_ratio"), label=None):
+    def to_frame(self, references=None, metrics=None, label=None):
         """The records as a pandas DataFrame, one row each (epoch, log_loss, min margin, norms).
 
         ``references`` (a dict of names to references) adds a column ``<metric>_<name>`` per

@@ -435,6 +435,10 @@ def test_trajectory_to_frame(signgd_run, references):
     assert list(plain.columns) == ["epoch", "log_loss", "min_margin", "norm_l2", "norm_linf"]
     with pytest.raises(ValueError, match="metrics must be one of"):
         tr.to_frame(references, metrics=("cos",))
+    with pytest.raises(ValueError, match="'margin_ratio' needs a max-margin reference"):
+        tr.to_frame({"fp": references["fp"]}, metrics=["margin_ratio"])
+    fp_only = tr.to_frame({"fp": references["fp"]})  # the default metrics: what applies
+    assert list(fp_only.columns)[-1] == "cosine_fp"
     with pytest.raises(TypeError, match="references must be a dict"):
         tr.to_frame([references["l2"]])
 
