@@ -55,12 +55,23 @@ from .schedules import Schedule
 from .simulate import continue_run, record_epochs, run_parameters, simulate, warmup
 from .trajectory import NotSeparatedWarning, Trajectory
 
-__all__ = ["sweep", "grid", "SweepResult", "config_key", "TABLE_NAME", "STATES_DIR"]
+__all__ = [
+    "sweep",
+    "grid",
+    "SweepResult",
+    "config_key",
+    "TABLE_NAME",
+    "STATES_DIR",
+    "REFERENCES_DIR",
+    "NOT_RUN",
+]
 
 #: Name of the table written into the ``out`` folder of :func:`sweep`.
 TABLE_NAME = "sweep.csv"
 #: Status of the configs an interrupted sweep did not finish, in its table.
 NOT_RUN = "not run"
+#: Folder of the reference max-margin solutions inside the ``out`` folder.
+REFERENCES_DIR = "references"
 #: Folder of run states (for longer runs to continue from) inside the ``out`` folder.
 STATES_DIR = "states"
 
@@ -550,11 +561,63 @@ def _check_references(references, jobs) -> tuple:
     return tuple(dict.fromkeys(keys))
 
 
-def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
+# What a saved reference solution holds (the fields of MaxMarginResult or its matrix form).
+_REFERENCE_SPECS = {
+    "w": ArraySpec("f", (1, 2)),
+    "margin": ArraySpec("f", 0, 1),
+    "margin_upper": ArraySpec("f", 0, 1),
+    "dual": ArraySpec("f", (1, 2)),
+    "support": ArraySpec("i", (1, 2)),
+    "status": ArraySpec("U", 0, 1),
+}
+
+
+def _reference_path(out, data, key: str):
+    return None if out is None else out / REFERENCES_DIR / f"{data.fingerprint[:32]}-{key}.npz"
+
+
+def _load_reference(path: Path, data, norm):
+    """A reference solution saved by an earlier sweep, or None if there is none to use."""
+    from .geometry import MaxMarginResult
+    from .multiclass_geometry import MatrixMaxMarginResult
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        arrays = read_npz(path, "reference solution", _REFERENCE_SPECS)
+    except (OSError, ValueError):
+        return None  # solved again (and saved anew)
+    written = file_version(arrays)
+    if written is None or release_series(written) != release_series(package_version()):
+        return None
+    fields = {name: arrays[name] for name in ("w", "dual", "support")}
+    fields.update(
+        {name: float(arrays[name]) for name in ("margin", "margin_upper")},
+        status=str(arrays["status"]),
+    )
+    shape = (data.k, data.d) if data.multiclass else (data.d,)
+    if fields["w"].shape != shape:
+        return None
+    if data.multiclass:
+        return MatrixMaxMarginResult(**fields, norm=norm.value)
+    return MaxMarginResult(**fields, p=norm.value)
+
+
+def _save_reference(path, result) -> None:
+    if path is None:
+        return
+    arrays = {name: np.asarray(getattr(result, name)) for name in _REFERENCE_SPECS}
+    with contextlib.suppress(OSError):  # only a later sweep solves it again
+        path.parent.mkdir(exist_ok=True)
+        atomic_savez(path, arrays)
+
+
+def _solve_references(jobs, done: _Outcomes, reference_keys, out=None) -> dict:
     """The reference solutions of each data set with a finished run: fingerprint -> key -> it.
 
-    Solved once per data content and norm (and kept for later sweeps in this process); a
-    problem that cannot be solved leaves its cells empty, with a warning.
+    Solved once per data content and norm (and kept for later sweeps in this process, and
+    in ``out/references/`` for those of other processes); a problem that cannot be solved
+    leaves its cells empty, with a warning.
     """
     from .analysis import SolverError, shared_max_margin
 
@@ -569,10 +632,17 @@ def _solve_references(jobs, done: _Outcomes, reference_keys) -> dict:
             norm = norm_by_key(key, data.multiclass)
             if norm is None:
                 continue
+            path = _reference_path(out, data, key)
+            found[key] = _load_reference(path, data, norm)
+            if found[key] is not None:
+                continue
             try:
                 found[key] = shared_max_margin(data, norm.value)
             except (SolverError, ValueError) as exc:
+                del found[key]
                 failed[key] = exc
+            else:
+                _save_reference(path, found[key])
         if failed:
             reasons = "; ".join(f"{key}: {exc}" for key, exc in failed.items())
             warnings.warn(
@@ -1004,8 +1074,9 @@ def sweep(
         also ``"inf"``, ``"l_inf"``, ``"L2"``). A norm that no data set of the sweep has is
         refused (ValueError) before any run.
         ``"summary"``: the norms of the summary margins (``l2``, ``linf``; ``max``, ``fro``,
-        ``spectral``). Each is solved once per data set (by content) after the runs; None
-        adds no columns and solves nothing.
+        ``spectral``). Each is solved once per data set (by content) after the runs, and
+        kept in ``out/references/`` for later sweeps; None adds no columns and solves
+        nothing.
 
     Returns
     -------
@@ -1097,7 +1168,7 @@ def sweep(
             if todo:
                 states = _States(out, keep_states)
                 _dispatch_waves(todo, kind, max_workers, out, done, states, bar)
-        solutions = _solve_references(jobs, done, reference_keys)
+        solutions = _solve_references(jobs, done, reference_keys, out)
         _warn_unseparated(done)
     except BaseException:
         # Interrupted (or a bug): keep the table of the rows done so far, then go on raising.

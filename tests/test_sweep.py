@@ -13,7 +13,15 @@ import pytest
 import fastbias as fb
 from fastbias._io import atomic_savez
 from fastbias.checkpoints import read_checkpoint
-from fastbias.sweep import STATES_DIR, TABLE_NAME, SweepResult, config_key, grid, sweep
+from fastbias.sweep import (
+    REFERENCES_DIR,
+    STATES_DIR,
+    TABLE_NAME,
+    SweepResult,
+    config_key,
+    grid,
+    sweep,
+)
 
 GAUSS = fb.datasets.gaussian(n=6, d=8, seed=2)
 GR = fb.datasets.generalized_rademacher(n=6, d=8, seed=3)
@@ -768,3 +776,25 @@ def test_a_class_without_source_is_fingerprinted_by_its_compiled_code():
         return namespace["PromptRate"]().to_dict()["code"]
 
     assert define("self.eta") != define("self.eta / (t + 1)") == define("self.eta / (t + 1)")
+
+
+def test_reference_solutions_are_kept_in_out_for_later_sweeps(tmp_path, monkeypatch):
+    data = fb.datasets.gaussian(n=5, d=7, seed=92)  # not solved before in this process
+    multi = fb.datasets.gaussian_multiclass(n=9, d=5, k=3, seed=92)
+    configs = grid(data=[data, multi], optimizer=fb.SignGD(), epochs=30)
+    first = sweep(configs, "serial", out=tmp_path)
+    saved = sorted(p.name for p in (tmp_path / REFERENCES_DIR).glob("*.npz"))
+    assert len(saved) == 5  # l2, linf; max, fro, spectral
+    fb.analysis._SOLUTIONS._items.clear()  # as in a new process
+
+    def unavailable(*args, **kwargs):
+        raise AssertionError("solved again")
+
+    monkeypatch.setattr(fb.analysis, "max_margin", unavailable)
+    again = sweep(configs, "serial", out=tmp_path)
+    assert again.table == first.table
+    monkeypatch.undo()
+    damaged = tmp_path / REFERENCES_DIR / saved[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    fb.analysis._SOLUTIONS._items.clear()
+    assert sweep(configs, "serial", out=tmp_path).table == first.table  # solved anew
