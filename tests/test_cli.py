@@ -663,6 +663,8 @@ def test_run_on_non_separable_data_needs_the_flag(tmp_path, capsys):
     assert main([*base, "--no-separability-check"]) == 0
     out = capsys.readouterr().out
     assert "no max-margin references: the data are not linearly separable" in out
+    assert "misclassifies some samples; the data are not linearly separable)" in out
+    assert "run longer" not in out
     assert fb.Trajectory.load(tmp_path / "gd.npz").epochs[-1] == 20
 
 

@@ -96,12 +96,14 @@ def print_report(
         )
     if checkpoint is not None:
         print(f"checkpoint: {checkpoint}")
+    data_separable = separable(data) if references or not tr.separated else True
     if not tr.separated:
+        advice = "run longer" if data_separable else "the data are not linearly separable"
         print(
             f"separated: no (smallest margin {tr.min_margin[-1]:.3g} <= 0 at the last epoch: "
-            "the iterate misclassifies some samples; run longer)"
+            f"the iterate misclassifies some samples; {advice})"
         )
-    columns = [("log-loss", tr.log_loss)] + _norm_columns(tr, data, references)
+    columns = [("log-loss", tr.log_loss)] + _norm_columns(tr, data, references, data_separable)
     width = max(11, max(len(name) for name, _ in columns) + 1)
     print(f"{'epoch':>12s}" + "".join(f"{name:>{width}s}" for name, _ in columns))
     for i in _table_rows(tr.epochs, rows):
@@ -109,7 +111,7 @@ def print_report(
         print(f"{int(tr.epochs[i]):>12,d}{cells}")
 
 
-def _norm_columns(tr, data, references: bool) -> list:
+def _norm_columns(tr, data, references: bool, data_separable: bool) -> list:
     """Normalized margins in the summary norms of :data:`fastbias.norms.NORMS`.
 
     With the references, also the margin ratios and cosines (and the AdamProxy fixed
@@ -123,7 +125,7 @@ def _norm_columns(tr, data, references: bool) -> list:
     columns = [(f"gamma_{norm.short}", gammas[norm.key]) for norm in norms]
     if not references:
         return columns
-    if not separable(data):
+    if not data_separable:
         print("no max-margin references: the data are not linearly separable")
         return columns
     refs = {}
