@@ -288,3 +288,16 @@ def test_unbounded_adam_warns():
         warnings.simplefilter("error")
         fb.IncAdam(beta1=0.9, beta2=0.5, eps=1e-8)  # eps bounds the step: no warning
         fb.IncAdam(beta1=0.9, beta2=0.81)
+
+
+def test_unbounded_nadam_and_adamax_warn_on_their_own_conditions():
+    with pytest.warns(fb.UnboundedStepWarning, match=r"NAdam\(beta1=0.9, beta2=0.5\): beta1\*\*2"):
+        fb.NAdam(beta1=0.9, beta2=0.5)
+    # Adamax: u decays like beta2**k, m like beta1**k: unbounded iff beta1 > beta2
+    with pytest.warns(fb.UnboundedStepWarning, match=r"beta1 > beta2, so \|m\| / u"):
+        fb.Adamax(beta1=0.9, beta2=0.85)  # beta1**2 <= beta2, still unbounded
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fb.NAdam(beta1=0.9, beta2=0.5, eps=1e-8)
+        fb.Adamax(beta1=0.9, beta2=0.9)
+        fb.AdaBelief(beta1=0.9, beta2=0.5)  # s follows (g - m)^2: the ratio stays bounded

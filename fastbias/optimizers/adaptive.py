@@ -37,7 +37,8 @@ class UnboundedStepWarning(UserWarning):
     With ``beta1**2 <= beta2`` every step satisfies ``|m_k| / sqrt(v_k) <= (1 - beta1) /
     sqrt((1 - beta2)(1 - beta1**2 / beta2))``; otherwise the steps can grow geometrically
     and the iterates may diverge (the exact run then leaves the float64 range, and the
-    scaled arithmetic is not promised to follow it there).
+    scaled arithmetic is not promised to follow it there). The same holds for NAdam; for
+    Adamax, whose ``u`` decays like ``beta2**k``, the condition is ``beta1 > beta2``.
     """
 
 
@@ -175,12 +176,19 @@ _EPS_ROOT = (
 class _AdamChecks:
     """The unbounded-step warning and the scale behaviour of the Adam-type classes."""
 
+    #: The condition under which ``|m|`` over the denominator is not bounded, as words.
+    unbounded_when: ClassVar[tuple[str, str, str]] = ("beta1**2 > beta2", "sqrt(v)", "<=")
+
+    def _unbounded(self) -> bool:
+        return unbounded_moments(self.beta1, self.beta2)
+
     def _check(self):
-        if self.eps == 0.0 and unbounded_moments(self.beta1, self.beta2):
+        if self.eps == 0.0 and self._unbounded():
+            condition, denominator, fix = self.unbounded_when
             warnings.warn(
                 f"{type(self).__name__}(beta1={self.beta1!r}, beta2={self.beta2!r}): "
-                "beta1**2 > beta2, so |m| / sqrt(v) is not bounded and the steps can grow; "
-                "use beta1**2 <= beta2 or eps > 0.",
+                f"{condition}, so |m| / {denominator} is not bounded and the steps can grow; "
+                f"use {condition.replace('>', fix)} or eps > 0.",
                 UnboundedStepWarning,
                 stacklevel=5,
             )
@@ -398,7 +406,7 @@ def nadam_update(g, w, state, c, k, p):
 
 @register("nadam")
 @dataclass(frozen=True)
-class NAdam(Optimizer):
+class NAdam(_AdamChecks, Optimizer):
     """NAdam (Dozat 2016) with optax's semantics (``optax.nadam``).
 
     ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2`` first; then ``m_hat =
@@ -424,11 +432,6 @@ class NAdam(Optimizer):
     rule: ClassVar[Rule] = Rule(
         "nadam", nadam_prepare, nadam_update, hp=("beta1", "beta2", "eps"), states=_MOMENTS
     )
-
-    @property
-    def scale_invariant(self) -> bool:
-        """Whether the rule is invariant to a positive factor on the gradients (eps = 0)."""
-        return self.eps == 0.0
 
 
 @jitable
@@ -546,7 +549,7 @@ def adamax_update(g, w, state, c, k, p):
 
 @register("adamax")
 @dataclass(frozen=True)
-class Adamax(Optimizer):
+class Adamax(_AdamChecks, Optimizer):
     """Adamax (Kingma and Ba 2015, section 7.1) with optax's semantics (``optax.adamax``).
 
     ``m = beta1 m + (1 - beta1) g``, ``u = max(beta2 u, |g| + eps)``, ``w -= eta_t (m / (1 -
@@ -576,8 +579,7 @@ class Adamax(Optimizer):
         hp=("beta1", "beta2", "eps"),
         states=(_MOMENTS[0], State("u", 1, lambda o: (o.beta2, 1.0, o.beta2))),
     )
+    unbounded_when: ClassVar[tuple[str, str, str]] = ("beta1 > beta2", "u", "<=")
 
-    @property
-    def scale_invariant(self) -> bool:
-        """Whether the rule is invariant to a positive factor on the gradients (eps = 0)."""
-        return self.eps == 0.0
+    def _unbounded(self) -> bool:
+        return self.beta1 > self.beta2
