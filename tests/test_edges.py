@@ -300,4 +300,4 @@ def test_unbounded_nadam_and_adamax_warn_on_their_own_conditions():
         warnings.simplefilter("error")
         fb.NAdam(beta1=0.9, beta2=0.5, eps=1e-8)
         fb.Adamax(beta1=0.9, beta2=0.9)
-        fb.AdaBelief(beta1=0.9, beta2=0.5)  # s follows (g - m)^2: the ratio stays bounded
+        fb.AdaBelief(beta1=0.9, beta2=0.5)  # s follows (g - m)^2: no growth after a spike
