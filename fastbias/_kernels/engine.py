@@ -910,17 +910,21 @@ def _binary_batch(
     """Scores and log-derivatives of a batch for a binary loss (one margin per sample).
 
     Writes ``scores[r, 0]``, ``lp[r, 0]`` and ``sg[r, 0] = -1`` (binary losses decrease)
-    for each sample r of the batch ``order[er, start:start + nb]`` (the score of a one-sample
-    step from ``carry`` when ``use_carry``); returns the log-derivative and the row exponent
+    for each sample r of the batch ``order[er, start:start + nb]`` (scored four rows per pass
+    by :func:`_block_scores`; the score of a one-sample step from ``carry`` when
+    ``use_carry``); returns the log-derivative and the row exponent
     of the batch's largest coefficient (the anchor of a scale move).
     """
+    if use_carry:
+        scores[0, 0] = carry[1]
+    else:
+        _block_scores(W, X2, rowpow, order, er, start, nb, scores, 0)
     top = -math.inf
     anchor_lp = 0.0
     anchor_f = 0.0
     for r in range(nb):
         i = order[er, start + r]
-        s = carry[1] if use_carry else dot_row(W, 0, X2, i) * rowpow[i]
-        scores[r, 0] = s
+        s = scores[r, 0]
         best = derivative(s, lparams)
         lp[r, 0] = best
         sg[r, 0] = -1.0
