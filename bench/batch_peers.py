@@ -9,7 +9,8 @@ and batch size (1, 5 and the full batch) it times, in this process and in interl
 - ``plain``: the same recurrence as a plain compiled loop (:func:`plain_adam`,
   :func:`plain_proxy`, :func:`plain_gd`): per step the batch's margins one row at a time,
   the gradient summed row by row into a vector, then the update; default compiler flags;
-- ``numpy``: the full-batch steps as two BLAS matrix-vector products and array arithmetic.
+- ``numpy``: the full-batch steps as two BLAS matrix-vector products and array arithmetic
+  (on as many threads as the BLAS library uses; fastbias runs on one).
 
 Every peer's iterate is checked against fastbias's (relative 1e-9) after the first epochs
 (up to 200 steps) before it is timed; the horizons keep the plain float64 moments normal.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -160,6 +162,8 @@ def _timed(func, rounds_times):
 
 def measure(n, d, rounds=5):
     """Rows ``(shape, label, steps, fastbias ns/step, {peer: ns/step})``."""
+    # short runs on random data end before they separate it: that is not what is timed
+    warnings.simplefilter("ignore", fb.NotSeparatedWarning)
     data = fb.datasets.gaussian(n=n, d=d, seed=0, check_separable=False)
     data.kernel_arrays()
     Z = np.ascontiguousarray(data.Z)
