@@ -82,7 +82,7 @@ def kernel(**overrides):
     return numba.njit(**options)
 
 
-def jitable(func=None, *, nrt=True):
+def jitable(func=None, *, nrt=True, inline=False):
     """Mark a function as callable from kernels (compiled inside the kernel that calls it).
 
     Update rules and other pieces that the step loops of :mod:`fastbias._kernels.engine`
@@ -94,9 +94,17 @@ def jitable(func=None, *, nrt=True):
     helpers that take arrays, never allocate, and run once per sample or per step: each
     array argument would otherwise cost two atomic operations per call, which measured
     30-40% of a full-batch step on small data.
+
+    ``inline=True`` inlines the function into its callers before they are compiled (Numba
+    IR inlining). Otherwise such helpers stay calls, and each array argument is passed as
+    its 7-9 fields; for a small function called once per sample (a dot product) the call
+    costs more than its work. Inlining lengthens the compilation of every caller, so it is
+    kept for small functions.
     """
     if func is None:
-        return lambda f: jitable(f, nrt=nrt)
+        return lambda f: jitable(f, nrt=nrt, inline=inline)
+    if inline:
+        return register_jitable(inline="always")(func)
     if nrt:
         return register_jitable(func)
     return register_jitable(_nrt=False)(func)

@@ -296,6 +296,29 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                 limits,
             )
             return
+        if fused and batch_size < X2.shape[0]:
+            _binary_batch_steps(
+                update,
+                prepare,
+                derivative,
+                mode,
+                X2,
+                rowpow,
+                rowexp,
+                lparams,
+                order,
+                n_epochs,
+                batch_size,
+                lrs,
+                t0,
+                W,
+                state,
+                hp,
+                dyn,
+                scale,
+                limits,
+            )
+            return
         n, d = X2.shape
         kout = W.shape[0]
         scores = np.empty((batch_size, kout))
@@ -887,17 +910,21 @@ def _binary_batch(
     """Scores and log-derivatives of a batch for a binary loss (one margin per sample).
 
     Writes ``scores[r, 0]``, ``lp[r, 0]`` and ``sg[r, 0] = -1`` (binary losses decrease)
-    for each sample r of the batch ``order[er, start:start + nb]`` (the score of a one-sample
-    step from ``carry`` when ``use_carry``); returns the log-derivative and the row exponent
+    for each sample r of the batch ``order[er, start:start + nb]`` (scored four rows per pass
+    by :func:`_block_scores`; the score of a one-sample step from ``carry`` when
+    ``use_carry``); returns the log-derivative and the row exponent
     of the batch's largest coefficient (the anchor of a scale move).
     """
+    if use_carry:
+        scores[0, 0] = carry[1]
+    else:
+        _block_scores(W, X2, rowpow, order, er, start, nb, scores, 0)
     top = -math.inf
     anchor_lp = 0.0
     anchor_f = 0.0
     for r in range(nb):
         i = order[er, start + r]
-        s = carry[1] if use_carry else dot_row(W, 0, X2, i) * rowpow[i]
-        scores[r, 0] = s
+        s = scores[r, 0]
         best = derivative(s, lparams)
         lp[r, 0] = best
         sg[r, 0] = -1.0
@@ -1055,6 +1082,150 @@ def _binary_sample_steps(
             step += 1
     carry[0] = 1.0
     carry[1] = s
+
+
+#: Rows per pass of the fused mini-batch step: the last block of the batch gradient and the
+#: scores of the first rows of the next batch are formed in the update's pass.
+BLOCK = 4
+
+
+@jitable(nrt=False)
+def _block_scores(W, X2, rowpow, order, er, first, count, scores, offset):
+    """``scores[offset + r, 0] = <W[0], X[i_r]>`` for ``i_r = order[er, first + r]``, r < count.
+
+    Four rows per pass over ``W``, the rows after the last full block one at a time.
+    """
+    d = X2.shape[1]
+    r = 0
+    while r + BLOCK <= count:
+        i0, i1 = order[er, first + r], order[er, first + r + 1]
+        i2, i3 = order[er, first + r + 2], order[er, first + r + 3]
+        a0 = a1 = a2 = a3 = 0.0
+        for k in range(d):
+            wk = W[0, k]
+            a0 = accumulate(a0, wk, X2[i0, k])
+            a1 = accumulate(a1, wk, X2[i1, k])
+            a2 = accumulate(a2, wk, X2[i2, k])
+            a3 = accumulate(a3, wk, X2[i3, k])
+        scores[offset + r, 0] = a0 * rowpow[i0]
+        scores[offset + r + 1, 0] = a1 * rowpow[i1]
+        scores[offset + r + 2, 0] = a2 * rowpow[i2]
+        scores[offset + r + 3, 0] = a3 * rowpow[i3]
+        r += BLOCK
+    while r < count:
+        i = order[er, first + r]
+        scores[offset + r, 0] = dot_row(W, 0, X2, i) * rowpow[i]
+        r += 1
+
+
+@jitable
+def _binary_batch_steps(
+    update,
+    prepare,
+    derivative,
+    mode,
+    X2,
+    rowpow,
+    rowexp,
+    lparams,
+    order,
+    n_epochs,
+    batch_size,
+    lrs,
+    t0,
+    W,
+    state,
+    hp,
+    dyn,
+    scale,
+    limits,
+):
+    """The mini-batch steps (1 < batch_size < n) of an entrywise rule on binary data.
+
+    The recurrence of the general loop, with the passes over the coordinates fused: the
+    batch gradient's rows before its last block of :data:`BLOCK` rows are summed into ``G``
+    (as :func:`_batch_gradient`, four rows per pass), and one pass adds the last block (in
+    batch order, so each entry is bitwise the general loop's), updates the parameter and
+    forms the scores of the next batch's first rows in the same epoch; its other rows, and
+    the first batch of every epoch, are scored four rows per pass (:func:`_block_scores`).
+    A one-block batch (at most four samples) thus takes one pass per step.
+    """
+    n, d = X2.shape
+    rows = order.shape[0]
+    scores = np.empty((batch_size, 1))
+    coef = np.empty((batch_size, 1))
+    G = np.empty((1, d))
+    no_squares = np.empty((1, 0))
+    step = 0
+    for e in range(n_epochs):
+        er = e % rows
+        for start in range(0, n, batch_size):
+            nb = min(batch_size, n - start)
+            if start == 0:
+                _block_scores(W, X2, rowpow, order, er, 0, nb, scores, 0)
+            top = -math.inf
+            anchor_lp = 0.0
+            anchor_f = 0.0
+            for r in range(nb):
+                f = rowexp[order[er, start + r]]
+                lp = derivative(scores[r, 0], lparams)
+                coef[r, 0] = lp
+                if lp + f * LN2 > top:
+                    top = lp + f * LN2
+                    anchor_lp = lp
+                    anchor_f = f
+            follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
+            anchor = scale[ANCHOR]
+            bits = scale[BITS]
+            for r in range(nb):
+                f = rowexp[order[er, start + r]]
+                value = -math.exp(log_coefficient(coef[r, 0], anchor, bits, f))
+                coef[r, 0] = value / nb
+            p = prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor)
+            # the rows before the last block, then the last block in the fused pass (a
+            # shorter block is padded with zero coefficients: adding +-0 leaves every sum
+            # bitwise as it is, and the sums start at +0)
+            head = BLOCK * ((nb - 1) // BLOCK)
+            if head > 0:
+                _batch_gradient(X2, order, er, start, head, coef, G, no_squares)
+            last = nb - head
+            i0 = order[er, start + head]
+            i1 = order[er, start + head + 1] if last > 1 else i0
+            i2 = order[er, start + head + 2] if last > 2 else i0
+            i3 = order[er, start + head + 3] if last > 3 else i0
+            c0 = coef[head, 0]
+            c1 = coef[head + 1, 0] if last > 1 else 0.0
+            c2 = coef[head + 2, 0] if last > 2 else 0.0
+            c3 = coef[head + 3, 0] if last > 3 else 0.0
+            nxt = start + batch_size
+            count = min(batch_size, n - nxt) if nxt < n else 0
+            j0 = order[er, nxt] if count > 0 else i0
+            j1 = order[er, nxt + 1] if count > 1 else j0
+            j2 = order[er, nxt + 2] if count > 2 else j0
+            j3 = order[er, nxt + 3] if count > 3 else j0
+            a0 = a1 = a2 = a3 = 0.0
+            for k in range(d):
+                g = G[0, k] if head > 0 else 0.0
+                g = (((g + c0 * X2[i0, k]) + c1 * X2[i1, k]) + c2 * X2[i2, k]) + c3 * X2[i3, k]
+                wk = update(g, W[0, k], state, 0, k, p)
+                W[0, k] = wk
+                a0 = accumulate(a0, wk, X2[j0, k])
+                a1 = accumulate(a1, wk, X2[j1, k])
+                a2 = accumulate(a2, wk, X2[j2, k])
+                a3 = accumulate(a3, wk, X2[j3, k])
+            if mode == STATE:
+                update_bounds(scale, dyn, _gradient_bound(coef, nb))
+            if count > 0:
+                scores[0, 0] = a0 * rowpow[j0]
+            if count > 1:
+                scores[1, 0] = a1 * rowpow[j1]
+            if count > 2:
+                scores[2, 0] = a2 * rowpow[j2]
+            if count > 3:
+                scores[3, 0] = a3 * rowpow[j3]
+            if count > BLOCK:
+                _block_scores(W, X2, rowpow, order, er, nxt + BLOCK, count - BLOCK, scores, BLOCK)
+            step += 1
 
 
 @jitable(nrt=False)

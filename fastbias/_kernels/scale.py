@@ -82,9 +82,9 @@ def accumulate(acc, a, b):
     return acc + a * b
 
 
-@jitable(nrt=False)
+@jitable(inline=True)
 def dot_row(W, c, X, i):
-    """``<W[c], X[i]>`` (vectorized through :func:`accumulate`)."""
+    """``<W[c], X[i]>`` (vectorized through :func:`accumulate`; inlined: runs per sample)."""
     s = 0.0
     for k in range(X.shape[1]):
         s = accumulate(s, W[c, k], X[i, k])

@@ -57,9 +57,8 @@ def adam_prepare(hp, eta, t, log_scale):
     """Adam. ``hp = [beta1, beta2, eps, bias_correction (0 or 1), weight_decay, eps_root]``.
 
     Returns ``(beta1, 1 - beta1, beta2, 1 - beta2, step size, 1 / sqrt(1 - beta2^(t+1)),
-    scaled eps, 1 - eta * weight_decay, scaled eps_root, paper)``; ``paper`` is True for
-    the paper's Adam (no eps, eps_root or weight decay), whose step is ``size * m /
-    sqrt(v)``. Without bias correction the step size is eta and the correction factor is 1.
+    scaled eps, 1 - eta * weight_decay, scaled eps_root)``. Without bias correction the step
+    size is eta and the correction factor is 1.
     """
     beta1, beta2, eps, correct, weight_decay, eps_root = hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]
     size = eta
@@ -73,7 +72,6 @@ def adam_prepare(hp, eta, t, log_scale):
         else:
             size = eta / bc1
             inv_root = 1.0 / bc2_root
-    paper = eps == 0.0 and weight_decay == 0.0 and eps_root == 0.0
     return (
         beta1,
         1.0 - beta1,
@@ -84,7 +82,6 @@ def adam_prepare(hp, eta, t, log_scale):
         scaled_eps(eps, log_scale),
         1.0 - eta * weight_decay,
         scaled_eps(eps_root, 2.0 * log_scale),  # of degree 2, like v
-        paper,
     )
 
 
@@ -95,13 +92,15 @@ def _adam_step(m, v, w, p):
     ``v_hat = v / (1 - b2^(t+1))`` (or v); the step is 0 where ``denom == 0`` (the 0/0 rule,
     only possible for eps = eps_root = 0).
     """
-    size, inv_root, eps, decay, root, paper = p[4], p[5], p[6], p[7], p[8], p[9]
-    if paper:  # the same value as below with inv_root = 1, eps = 0, decay = 1; fewer operations
-        return w - size * (m / math.sqrt(v) if v > 0.0 else 0.0)
-    if root > 0.0:
-        denom = math.sqrt(v * (inv_root * inv_root) + root) + eps
-    else:
-        denom = math.sqrt(v) * inv_root + eps
+    size, inv_root, eps, decay, root = p[4], p[5], p[6], p[7], p[8]
+    # One square root and one division per coordinate whatever the options: the branches
+    # select operands only (a vectorized loop would otherwise evaluate both square roots).
+    # The paper's Adam (inv_root = 1, eps = 0, decay = 1) gets w - size * (m / sqrt(v)),
+    # exactly: x * 1 = x and x + 0 = x for x >= 0.
+    shifted = root > 0.0
+    x = v * (inv_root * inv_root) + root if shifted else v
+    r = math.sqrt(x)
+    denom = (r if shifted else r * inv_root) + eps
     q = m / denom if denom > 0.0 else 0.0
     return w * decay - size * q
 
