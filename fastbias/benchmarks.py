@@ -447,7 +447,7 @@ STARTUP_PROGRAMS = {
 _STARTUP_KERNEL = """import numba
 
 
-@numba.njit(cache=True)
+@numba.jit(cache=True)
 def one(x):
     return x + 1.0
 """
