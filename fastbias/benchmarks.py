@@ -20,6 +20,10 @@ The references are plain float64: their moments turn subnormal after about 1e5 e
 10 x 50 data, which slows them down and would flatter fastbias. They are timed only on
 normal floats (the horizons of :data:`REFERENCE_EPOCHS`), and :func:`reference_timings`
 checks that their final moments are normal and that their iterate equals fastbias's.
+
+Start-up: :func:`startup_timing` times fresh interpreters (``import fastbias``, and import,
+data and a first simulation with warm caches) beside ``import numpy, numba`` and beside
+Numba's own floor, the first call of one cached trivial kernel.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +59,8 @@ __all__ = [
     "floor_loop",
     "vector_widths",
     "FLOOR_SIZE",
+    "STARTUP_PROGRAMS",
+    "startup_timing",
 ]
 
 #: (n, d) shapes of the benchmark table.
@@ -417,3 +425,62 @@ def benchmark_table(shapes=SHAPES, optimizers=None, losses=("exp",), budget=0.2,
                     row[f"ratio_to_{name}"] = t.ns_per_step / ref.ns_per_step
                 rows.append(row)
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Start-up
+# --------------------------------------------------------------------------------------------
+
+#: The programs of :func:`startup_timing`, by name; each runs in a fresh interpreter.
+#: ``numba floor`` calls one cached trivial kernel (``startup_kernel.one``, written to a
+#: temporary folder): the target initialization that Numba does on the first call of any
+#: cached kernel, whatever the package.
+STARTUP_PROGRAMS = {
+    "numpy+numba": "import numpy, numba",
+    "numba floor": "import numpy, numba, startup_kernel; startup_kernel.one(1.0)",
+    "import fastbias": "import fastbias",
+    "first simulate": (
+        "import fastbias as fb; ds = fb.datasets.gaussian(n=10, d=50, seed=0); "
+        "fb.simulate(ds, fb.IncAdam(), epochs=10)"
+    ),
+}
+_STARTUP_KERNEL = """import numba
+
+
+@numba.jit(cache=True)
+def one(x):
+    return x + 1.0
+"""
+
+
+def startup_timing(rounds: int = 7) -> dict:
+    """Seconds of each of :data:`STARTUP_PROGRAMS` in a fresh interpreter, best of ``rounds``.
+
+    The programs are run once untimed (which fills the kernel and bytecode caches), then
+    ``rounds`` times each, interleaved, so that a busy machine slows them alike. The
+    fastbias programs use the caller's environment (and so its ``NUMBA_CACHE_DIR``); the
+    floor's kernel and its cache live in a temporary folder. Returns ``{name: seconds}``.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "startup_kernel.py").write_text(_STARTUP_KERNEL)
+        path = os.pathsep.join(filter(None, (folder, os.environ.get("PYTHONPATH"))))
+        floor_env = {**os.environ, "PYTHONPATH": path, "NUMBA_CACHE_DIR": folder}
+
+        def seconds(name: str) -> float:
+            env = floor_env if name == "numba floor" else None
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", STARTUP_PROGRAMS[name]],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            return time.perf_counter() - start
+
+        for name in STARTUP_PROGRAMS:
+            seconds(name)
+        best = dict.fromkeys(STARTUP_PROGRAMS, math.inf)
+        for _ in range(rounds):
+            for name in STARTUP_PROGRAMS:
+                best[name] = min(best[name], seconds(name))
+    return best

@@ -470,12 +470,6 @@ def test_sweep_result_to_frame(gaussian):
                 assert frow[name] == value
 
 
-def test_pandas_and_matplotlib_are_imported_lazily():
-    code = "import sys, fastbias; print('pandas' in sys.modules, 'matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
-
-
 # --------------------------------------------------------------------------------------------
 # Plots
 # --------------------------------------------------------------------------------------------

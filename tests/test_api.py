@@ -1,7 +1,10 @@
 """Public API: datasets, schedules, optimizers, records, trajectories, errors, kernel hygiene."""
 
+import importlib.metadata
 import pathlib
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -343,6 +346,78 @@ def test_checkpoint_before_the_first_record(tmp_path):
     assert np.load(ckpt)["rec_w"].shape == (1, 1, 8)
     resumed = fb.simulate(GAUSS, opt, epochs=100, record=[100], resume=ckpt)
     np.testing.assert_array_equal(resumed.w, full.w)
+
+
+# --- import hygiene -----------------------------------------------------------------------
+
+#: Libraries and fastbias modules that a run does not need: not imported by ``import
+#: fastbias``, nor by a first simulation (the solvers, analysis and plots load them on use).
+NOT_FOR_A_RUN = (
+    "cvxpy",
+    "clarabel",
+    "pandas",
+    "matplotlib",
+    "tqdm",
+    "hypothesis",
+    "distributed",
+    "scipy.optimize",
+    "scipy.sparse",
+    "scipy.stats",
+    "fastbias.analysis",
+    "fastbias.extend",
+    "fastbias.geometry",
+    "fastbias.multiclass_geometry",
+    "fastbias.plotting",
+    "fastbias.solvers",
+    "fastbias.theory",
+)
+
+
+def _loaded_after(code):
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import fastbias",
+        "import fastbias as fb\n"
+        "ds = fb.datasets.gaussian(n=10, d=50, seed=0)\n"
+        "fb.simulate(ds, fb.IncAdam(), epochs=10)",
+    ],
+    ids=["import", "first-simulate"],
+)
+def test_a_run_does_not_import_what_it_does_not_need(code):
+    loaded = _loaded_after(code)
+    assert "fastbias.simulate" in loaded  # the probe sees the package's modules
+    assert sorted(loaded.intersection(NOT_FOR_A_RUN)) == []
+
+
+def test_lazy_public_names_are_the_modules_objects():
+    import fastbias.analysis
+    import fastbias.extend
+    import fastbias.geometry
+    import fastbias.plotting
+    import fastbias.theory
+
+    assert fb.analysis is fastbias.analysis and fb.theory is fastbias.theory
+    assert fb.extend is fastbias.extend
+    for name in ("max_margin", "fixed_point", "cosine", "SolverError", "ConvergenceWarning"):
+        assert getattr(fb, name) is getattr(fastbias.geometry, name)
+    for name in ("fit_rate", "identify", "Identification", "RateFit"):
+        assert getattr(fb, name) is getattr(fastbias.analysis, name)
+    assert fb.plot_trajectories is fastbias.plotting.plot_trajectories
+    assert callable(fb.sweep) and callable(fb.simulate)  # the functions, not their modules
+    assert set(fb.__all__) <= set(dir(fb))
+    assert all(hasattr(fb, name) for name in fb.__all__)
+    assert fb.__version__ == importlib.metadata.version("fastbias")
+    namespace = {}
+    exec("from fastbias import *", namespace)
+    assert namespace["max_margin"] is fastbias.geometry.max_margin
+    with pytest.raises(AttributeError, match="module 'fastbias' has no attribute 'max_margn'"):
+        fb.max_margn  # noqa: B018
 
 
 # --- kernel hygiene -----------------------------------------------------------------------

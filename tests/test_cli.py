@@ -139,6 +139,32 @@ def test_bench_prints_one_row_per_entry_with_ratios(capsys):
     assert "ns per coordinate on this machine: one correctly rounded sqrt" in footer
 
 
+def test_bench_startup_prints_seconds_and_ratios(monkeypatch, capsys):
+    import fastbias.benchmarks as benchmarks
+
+    calls = []
+
+    def fake(rounds):  # the fresh interpreters are timed in bench/test_startup.py
+        calls.append(rounds)
+        names = ("numpy+numba", "numba floor", "import fastbias", "first simulate")
+        return dict(zip(names, (0.25, 0.5, 0.3, 0.6), strict=True))
+
+    monkeypatch.setattr(benchmarks, "startup_timing", fake)
+    assert main(["bench", "--startup"]) == 0
+    assert main(["bench", "--startup", "--rounds", "2"]) == 0
+    assert calls == [7, 2]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["program", "seconds", "x", "numpy+numba"]
+    rows = [line.rsplit(maxsplit=2) for line in lines[1:5]]
+    assert rows == [
+        ["numpy+numba", "0.250", "1.00"],
+        ["numba floor", "0.500", "2.00"],
+        ["import fastbias", "0.300", "1.20"],
+        ["first simulate", "0.600", "2.40"],
+    ]
+    assert "numba floor: the first call of one cached trivial kernel" in "\n".join(lines)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

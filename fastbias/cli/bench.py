@@ -1,6 +1,7 @@
 """``fastbias bench``: ns per step of every registered optimizer.
 
-Beside references timed in the same process.
+Beside references timed in the same process; with ``--startup``, the start-up time of fresh
+interpreters instead.
 """
 
 from __future__ import annotations
@@ -51,14 +52,23 @@ def bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rounds",
         type=positive_int,
-        default=3,
-        help="timed calls per entry; the best is reported (default 3)",
+        default=None,
+        help="timed calls per entry; the best is reported (default 3, with --startup 7)",
+    )
+    p.add_argument(
+        "--startup",
+        action="store_true",
+        help="time the start-up of fresh interpreters instead: import, data and a first "
+        "simulation with warm caches, beside `import numpy, numba` and Numba's own floor",
     )
 
 
 def bench(args) -> int:
-    """``fastbias bench``: print the table of ns per step."""
+    """``fastbias bench``: print the table of ns per step (or of start-up times)."""
     from ..benchmarks import SHAPES, bench_optimizers, benchmark_table
+
+    if args.startup:
+        return _startup(7 if args.rounds is None else args.rounds)
 
     shapes = SHAPES if args.shapes is None else tuple(args.shapes)
     optimizers = {
@@ -76,7 +86,7 @@ def bench(args) -> int:
         optimizers=optimizers,
         losses=tuple(args.loss),
         budget=args.budget,
-        rounds=args.rounds,
+        rounds=3 if args.rounds is None else args.rounds,
     )
     refs = [key[: -len("_ns_per_step")] for key in rows[0] if key.endswith("_ns_per_step")]
     header = ["shape", "optimizer", "loss", "ns/step", "ns/coord", "x floor"]
@@ -129,5 +139,39 @@ def bench(args) -> int:
         print(
             "diverged = the exact run leaves the float64 range at the optimizer's default "
             "learning rate on these data: not timed."
+        )
+    return 0
+
+
+def _startup(rounds: int) -> int:
+    """``fastbias bench --startup``: seconds of fresh interpreters, and their ratios."""
+    import os
+
+    from ..benchmarks import STARTUP_PROGRAMS, startup_timing
+
+    print(
+        f"timing fresh interpreters (one untimed run of each, then the best of {rounds}, "
+        "interleaved) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    seconds = startup_timing(rounds)
+    base = seconds["numpy+numba"]
+    width = max(map(len, seconds))
+    print(f"{'program'.ljust(width)}  seconds  x numpy+numba")
+    for name, value in seconds.items():
+        print(f"{name.ljust(width)}  {value:7.3f}  {value / base:13.2f}")
+    print(f"\nBest of {rounds} fresh interpreters each, caches warm (compiled kernels on disk).")
+    for name, code in STARTUP_PROGRAMS.items():
+        print(f"  {name}: {code}")
+    print(
+        "numba floor: the first call of one cached trivial kernel, i.e. Numba's target "
+        "initialization (with scipy.linalg, which Numba imports to look for BLAS), paid by "
+        "any package on its first cached kernel."
+    )
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print(
+            "PYTHONDONTWRITEBYTECODE is set: every process compiles the source of modules "
+            "without a bytecode cache (fastbias's, if it is not installed with one)."
         )
     return 0
