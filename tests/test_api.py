@@ -1,6 +1,7 @@
 """Public API: datasets, schedules, optimizers, records, trajectories, errors, kernel hygiene."""
 
 import importlib.metadata
+import math
 import pathlib
 import re
 import subprocess
@@ -307,6 +308,9 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, monkeypatch):
 
     atomic_savez = sim.atomic_savez
     monkeypatch.setattr(sim, "atomic_savez", save_and_keep)
+    # a checkpoint at every chunk, also where writing is slow (a loaded machine would space
+    # them 20 write-times apart, past the end of this short run)
+    monkeypatch.setattr(importlib.import_module("fastbias.simulate"), "_SLOW_WRITE", math.inf)
     part = fb.simulate(
         GAUSS,
         opt,

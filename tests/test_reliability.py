@@ -9,6 +9,7 @@ inputs and keep valid fingerprints across pickle and copy.
 """
 
 import copy
+import importlib
 import os
 import pickle
 import stat
@@ -86,10 +87,22 @@ def test_two_processes_and_a_requeue_on_one_checkpoint(tmp_path):
     assert not _io.lock_path(path).exists()  # released at the end
 
 
-def test_four_threads_on_one_checkpoint(tmp_path):
+def test_four_threads_on_one_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "thr.npz"
     outcome = {}
     barrier = threading.Barrier(4)
+    simulate_module = importlib.import_module("fastbias.simulate")
+    real_run = simulate_module._run
+
+    def run_once_the_others_were_refused(*args, **kwargs):
+        # the winner holds the checkpoint until the three others have tried it (however
+        # the threads are scheduled on a loaded machine)
+        deadline = time.monotonic() + 60
+        while len(outcome) < 3 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(simulate_module, "_run", run_once_the_others_were_refused)
 
     def run(seed):
         barrier.wait()
