@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -352,14 +353,23 @@ def simulate_timing(
     rate for GD and SGD), as :func:`fastbias.simulate` chooses it.
     """
     from .simulate import simulate
+    from .trajectory import NotSeparatedWarning
 
     data = _data(n, d)
     data.kernel_arrays()  # prepared once, as a user's dataset is
 
     def run():
-        return simulate(
-            data, optimizer, epochs=epochs, loss=loss, record=1, progress=False, chunk_epochs=epochs
-        )
+        with warnings.catch_warnings():  # short timed runs need not separate the data
+            warnings.simplefilter("ignore", NotSeparatedWarning)
+            return simulate(
+                data,
+                optimizer,
+                epochs=epochs,
+                loss=loss,
+                record=1,
+                progress=False,
+                chunk_epochs=epochs,
+            )
 
     return time_call(
         type(optimizer).__name__, run, tuple, epochs * optimizer.steps_per_epoch(n), rounds
