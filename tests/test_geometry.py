@@ -11,7 +11,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog, nnls
 
@@ -577,9 +577,16 @@ def test_T_is_in_simplex_and_supported_on_support_vectors(shape, c_seed, sparse)
 
 def _quiet_fixed_point(Z):
     with warnings.catch_warnings():
-        # the properties below concern the iterates, converged or not
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the tests look at .converged
         return fixed_point(Z, tol=1e-12, max_iter=300)
+
+
+def _assume_converged(*results):
+    """The invariances hold for the fixed point to 1e-9. An iteration that does not converge
+    (it can cycle: shape (6, 5, 49470) keeps a residual of 2.8e-3 after 2000 iterations)
+    carries each solve's error (the solver's accuracy, about 1e-8) in its iterates instead
+    of contracting it: two such runs on equivalent data differ by up to 9e-8."""
+    assume(all(result.converged for result in results))
 
 
 @settings(deadline=None, max_examples=15)
@@ -589,6 +596,7 @@ def test_fixed_point_is_invariant_to_data_scale(shape, log_alpha):
     Z = separable_Z(n, d, seed)
     base = _quiet_fixed_point(Z)
     scaled = _quiet_fixed_point(10.0**log_alpha * Z)
+    _assume_converged(base, scaled)
     np.testing.assert_allclose(scaled.c, base.c, atol=1e-9)
     assert cosine(scaled.w, base.w) >= 1 - 1e-12
 
@@ -601,6 +609,7 @@ def test_fixed_point_permutes_with_samples(shape, perm_seed):
     perm = np.random.default_rng(perm_seed).permutation(n)
     base = _quiet_fixed_point(Z)
     permuted = _quiet_fixed_point(Z[perm])
+    _assume_converged(base, permuted)
     np.testing.assert_allclose(permuted.c, base.c[perm], atol=1e-9)
     assert cosine(permuted.w, base.w) >= 1 - 1e-12
 
