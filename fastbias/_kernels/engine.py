@@ -919,13 +919,21 @@ def _binary_batch(
         scores[0, 0] = carry[1]
     else:
         _block_scores(W, X2, rowpow, order, er, start, nb, scores, 0)
+    return _binary_derivatives(derivative, scores, rowexp, lparams, order, er, start, nb, lp, sg)
+
+
+@jitable(nrt=False, inline=True)
+def _binary_derivatives(derivative, scores, rowexp, lparams, order, er, start, nb, lp, sg):
+    """``lp[r, 0]`` and ``sg[r, 0] = -1`` of a scored binary batch; the anchor of a scale move.
+
+    Returns the log-derivative and the row exponent of the batch's largest coefficient.
+    """
     top = -math.inf
     anchor_lp = 0.0
     anchor_f = 0.0
     for r in range(nb):
         i = order[er, start + r]
-        s = scores[r, 0]
-        best = derivative(s, lparams)
+        best = derivative(scores[r, 0], lparams)
         lp[r, 0] = best
         sg[r, 0] = -1.0
         if best + rowexp[i] * LN2 > top:
@@ -1153,6 +1161,8 @@ def _binary_batch_steps(
     n, d = X2.shape
     rows = order.shape[0]
     scores = np.empty((batch_size, 1))
+    lp = np.empty((batch_size, 1))
+    sg = np.empty((batch_size, 1))
     coef = np.empty((batch_size, 1))
     G = np.empty((1, d))
     no_squares = np.empty((1, 0))
@@ -1163,24 +1173,16 @@ def _binary_batch_steps(
             nb = min(batch_size, n - start)
             if start == 0:
                 _block_scores(W, X2, rowpow, order, er, 0, nb, scores, 0)
-            top = -math.inf
-            anchor_lp = 0.0
-            anchor_f = 0.0
-            for r in range(nb):
-                f = rowexp[order[er, start + r]]
-                lp = derivative(scores[r, 0], lparams)
-                coef[r, 0] = lp
-                if lp + f * LN2 > top:
-                    top = lp + f * LN2
-                    anchor_lp = lp
-                    anchor_f = f
+            anchor_lp, anchor_f = _binary_derivatives(
+                derivative, scores, rowexp, lparams, order, er, start, nb, lp, sg
+            )
             follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
             anchor = scale[ANCHOR]
             bits = scale[BITS]
+            # _coefficients with sg = -1, in place: its call per step costs more than this loop
             for r in range(nb):
                 f = rowexp[order[er, start + r]]
-                value = -math.exp(log_coefficient(coef[r, 0], anchor, bits, f))
-                coef[r, 0] = value / nb
+                coef[r, 0] = -math.exp(log_coefficient(lp[r, 0], anchor, bits, f)) / nb
             p = prepare(hp, lrs[step], t0 + step, bits * LN2 - anchor)
             # the rows before the last block, then the last block in the fused pass (a
             # shorter block is padded with zero coefficients: adding +-0 leaves every sum
