@@ -40,6 +40,20 @@ def _compiled_kernels():
     fb.warmup()
 
 
+def run_code_blocks(blocks, source: str) -> dict:
+    """Run documentation code blocks in order in one namespace, as a reader would.
+
+    A failing block fails the test with its number (``<source> block <i>``) and its code.
+    """
+    namespace = {"__name__": "__main__"}
+    for i, block in enumerate(blocks):
+        try:
+            exec(compile(block, f"{source} block {i + 1}", "exec"), namespace)
+        except Exception as exc:  # noqa: BLE001 (say which block failed)
+            pytest.fail(f"{source} block {i + 1} failed: {type(exc).__name__}: {exc}\n{block}")
+    return namespace
+
+
 def separable_data(n, d, seed, labels=(-1.0, 1.0)):
     """Separable data by construction: points labelled by a random w*, classes alternating.
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-import pytest
+from conftest import run_code_blocks
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
@@ -15,9 +15,4 @@ def test_the_readme_has_python_examples():
 
 def test_the_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write files where they run
-    namespace = {"__name__": "__main__"}
-    for i, block in enumerate(BLOCKS):
-        try:
-            exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
-        except Exception as exc:  # noqa: BLE001 (say which block failed)
-            pytest.fail(f"README python block {i + 1} failed: {type(exc).__name__}: {exc}\n{block}")
+    run_code_blocks(BLOCKS, "README.md python")

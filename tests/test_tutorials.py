@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_code_blocks
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "docs" / "tutorials"
 PAGES = sorted(p for p in TUTORIALS.glob("*.md") if p.name != "index.md")
@@ -40,11 +41,6 @@ def test_tutorial_runs(page, tmp_path, monkeypatch):
         if any(re.search(rf"^\s*(from|import) {module}\b", c, flags=re.M) for c in code):
             pytest.importorskip(package)
     monkeypatch.chdir(tmp_path)  # the tutorials write files where they run
-    namespace = {"__name__": "__main__"}
-    for i, block in enumerate(code):
-        try:
-            exec(compile(block, f"{page.name} block {i + 1}", "exec"), namespace)
-        except Exception as exc:  # noqa: BLE001 (say which block failed)
-            pytest.fail(f"{page.name} block {i + 1} failed: {type(exc).__name__}: {exc}\n{block}")
+    run_code_blocks(code, page.name)
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")  # the figures of the plots
