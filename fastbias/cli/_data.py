@@ -140,22 +140,24 @@ def read_data_file(path, check_separable: bool = True, intercept: bool = False):
     from .._io import ArraySpec, read_npz
 
     path = Path(path)
+    cls = None  # the kind of data: a fastbias file's own, else by the number of labels
     if path.suffix.lower() == ".csv":
         X, y = _read_csv(path)
-        cls = datasets.Dataset if np.unique(y).size <= 2 else datasets.MulticlassDataset
     else:
         head = read_npz(path, "data", {}, optional={"format": ArraySpec("U", 0, 1)})
-        if "format" in head and not intercept:
-            return datasets.load(path, check_separable=check_separable)
-        if "format" in head:  # the stored data, with the column: checked as new data
-            data = datasets.load(path, check_separable=False)
+        if "format" in head:
+            data = datasets.load(path, check_separable=check_separable and not intercept)
+            if not intercept:
+                return data
+            # the stored data, with the column: checked as new data
             X, cls = data.X, type(data)
             y = data.classes[data.y] if data.multiclass else data.y
         else:
             specs = {"X": ArraySpec("fiub", 2), "y": ArraySpec("fiuU", 1)}
             arrays = read_npz(path, "data", specs)
             X, y = arrays["X"], arrays["y"]
-            cls = datasets.Dataset if np.unique(y).size <= 2 else datasets.MulticlassDataset
+    if cls is None:
+        cls = datasets.Dataset if np.unique(y).size <= 2 else datasets.MulticlassDataset
     try:
         return cls(X, y, intercept=intercept, check_separable=check_separable)
     except (TypeError, ValueError) as exc:
