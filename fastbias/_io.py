@@ -463,6 +463,12 @@ def file_version(arrays: dict) -> str | None:
     return None if value is None else str(value[()])
 
 
+def of_this_series(arrays: dict) -> bool:
+    """Whether a file's arrays were written by this major.minor series (or carry no version)."""
+    written = file_version(arrays)
+    return written is None or release_series(written) == release_series(package_version())
+
+
 # --------------------------------------------------------------------------------------------
 # Ownership
 # --------------------------------------------------------------------------------------------

@@ -22,10 +22,10 @@ from ._io import (
     check_named,
     file_version,
     first_difference,
+    of_this_series,
     package_version,
     parse_json,
     read_npz,
-    release_series,
     resolve_npz_path,
     text_field,
 )
@@ -326,12 +326,11 @@ def restore_state(
     def bad(what):
         return ValueError(f"{where} is corrupt: {what}.")
 
-    written, mine = file_version(arrays), package_version()
-    if written is not None and release_series(written) != release_series(mine):
+    if not of_this_series(arrays):
         raise ValueError(
-            f"{where} was written by fastbias {written}; this is fastbias "
-            f"{mine}: runs are continued only within one major.minor series (kernels may "
-            "differ between them). Finish it with that version, or start the run anew."
+            f"{where} was written by fastbias {file_version(arrays)}; this is fastbias "
+            f"{package_version()}: runs are continued only within one major.minor series "
+            "(kernels may differ between them). Finish it with that version, or start the run anew."
         )
 
     for key in (*MATCHED, *MATCHED_MODEL):

@@ -37,12 +37,10 @@ from ._io import (
     atomic_savez,
     atomic_write_text,
     brief_json,
-    file_version,
     first_difference,
+    of_this_series,
     output_path,
-    package_version,
     read_npz,
-    release_series,
 )
 from ._parallel import check_executor, check_progress, executor_for, progress_bar, run_tasks
 from ._validation import shown
@@ -367,8 +365,7 @@ def _current_series(path: Path) -> bool:
         head = read_npz(path, "trajectory", {"format": ArraySpec("U", 0, 1)})
     except (OSError, ValueError):
         return True
-    written = file_version(head)
-    return written is None or release_series(written) == release_series(package_version())
+    return of_this_series(head)
 
 
 def _load_saved(path: Path, job: _Job) -> Trajectory:
@@ -453,8 +450,7 @@ class _States:
                     stacklevel=2,
                 )
                 continue
-            written = file_version(arrays)
-            if written is not None and release_series(written) != release_series(package_version()):
+            if not of_this_series(arrays):
                 continue  # kernels may differ between series: start the run anew
             return epoch, (saved, arrays)
         return None
@@ -587,8 +583,7 @@ def _load_reference(path: Path, data, norm):
         arrays = read_npz(path, "reference solution", _REFERENCE_SPECS)
     except (OSError, ValueError):
         return None  # solved again (and saved anew)
-    written = file_version(arrays)
-    if written is None or release_series(written) != release_series(package_version()):
+    if not of_this_series(arrays):
         return None
     fields = {name: arrays[name] for name in ("w", "dual", "support")}
     fields.update(
