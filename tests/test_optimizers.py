@@ -12,12 +12,18 @@ rule's functions and a loss's are independent pieces of them: the pairs tested c
 path a loss takes through the loops, at a fraction of the compile time of all pairs.
 """
 
+import math
+
+import numba
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from reference import PLAIN, REFERENCE_STEPS, TOL, run_reference
 
 import fastbias as fb
 from fastbias.optimizers import OPTIMIZERS
+from fastbias.optimizers.adaptive import _bias_correction
 
 EPOCHS = 12
 BINARY = fb.datasets.gaussian(n=7, d=9, seed=3)
@@ -180,3 +186,43 @@ def test_far_past_underflow_on_multiclass_data(optimizer):
     if not getattr(optimizer, "weight_decay", 0.0):  # weight decay moves even a frozen run
         frozen = reference_of(data, optimizer, "ce", ref_lr, w0=W0)  # plain float64 does not
         assert np.array_equal(frozen[-1], W0)
+
+
+# The bias corrections skip the power where ``1 - beta^(t+1)`` rounds to 1 (a bound, not a
+# table): the same bits as the plain formula, in Python and compiled, on both sides of it.
+SETTLING_BETAS = [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1.0 - 2.0**-30]
+
+
+def _plain_correction(beta, t):
+    return 1.0 - beta ** (t + 1.0)
+
+
+@numba.njit
+def _compiled_corrections(beta, steps):
+    ours, plain = np.empty(steps.size), np.empty(steps.size)
+    for i in range(steps.size):
+        ours[i] = _bias_correction(beta, steps[i])
+        plain[i] = 1.0 - beta ** (steps[i] + 1.0)
+    return ours, plain
+
+
+@given(beta=st.floats(0.0, 1.0, exclude_max=True), t=st.integers(0, 10**15))
+def test_bias_correction_is_the_plain_formula(beta, t):
+    assert _bias_correction(beta, float(t)) == _plain_correction(beta, float(t))
+
+
+@pytest.mark.parametrize("beta", SETTLING_BETAS)
+def test_bias_correction_across_the_points_where_it_settles(beta):
+    """Compiled as the kernels are: steps around the first one where ``1 - beta^(t+1)`` is
+    1.0 and around the first one that skips the power (the bound's, later)."""
+    if beta == 0.0:
+        windows = [0.0]
+    else:
+        exact = math.ceil(54.0 * math.log(2.0) / -math.log(beta))  # beta^t = 2^-54
+        windows = [float(exact), math.ceil(39.0 / (1.0 - beta)) - 1.0]
+    steps = np.concatenate([np.arange(max(0.0, c - 2000.0), c + 2000.0) for c in windows])
+    ours, plain = _compiled_corrections(beta, steps)
+    assert np.array_equal(ours, plain)
+    assert plain[-1] == 1.0  # where the power is skipped, the formula gives exactly 1.0
+    if beta >= 0.9:  # (a small beta settles in its first steps)
+        assert plain.min() < 1.0

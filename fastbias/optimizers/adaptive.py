@@ -53,6 +53,20 @@ def unbounded_moments(beta1: float, beta2: float) -> bool:
 
 
 @jitable
+def _bias_correction(beta, t):
+    """``1 - beta^(t+1)`` for ``0 <= beta < 1``, without the power where it rounds to 1.
+
+    ``beta^(t+1) <= exp(-(t+1)(1-beta))`` (as ``log(beta) <= beta - 1``); once that bound is
+    below ``exp(-39) < 2^-56``, the power is below half an ulp of 1 (``2^-54``) even with
+    the power's own rounding, so ``1 - beta^(t+1)`` is exactly 1.0: the same bits, without a
+    call to ``pow`` on every later step.
+    """
+    if (t + 1.0) * (1.0 - beta) >= 39.0:
+        return 1.0
+    return 1.0 - beta ** (t + 1.0)
+
+
+@jitable
 def adam_prepare(hp, eta, t, log_scale):
     """Adam. ``hp = [beta1, beta2, eps, bias_correction (0 or 1), weight_decay, eps_root]``.
 
@@ -64,8 +78,8 @@ def adam_prepare(hp, eta, t, log_scale):
     size = eta
     inv_root = 1.0
     if correct != 0.0:
-        bc1 = 1.0 - beta1 ** (t + 1.0)
-        bc2_root = math.sqrt(1.0 - beta2 ** (t + 1.0))
+        bc1 = _bias_correction(beta1, t)
+        bc2_root = math.sqrt(_bias_correction(beta2, t))
         if eps == 0.0 and eps_root == 0.0:
             # eta / bc1 * m / (sqrt(v) / bc2_root) = (eta bc2_root / bc1) m / sqrt(v)
             size = eta * bc2_root / bc1
@@ -383,9 +397,9 @@ def nadam_prepare(hp, eta, t, log_scale):
         1.0 - beta1,
         beta2,
         1.0 - beta2,
-        beta1 / (1.0 - beta1 ** (t + 2.0)),
-        (1.0 - beta1) / (1.0 - beta1 ** (t + 1.0)),
-        1.0 / math.sqrt(1.0 - beta2 ** (t + 1.0)),
+        beta1 / _bias_correction(beta1, t + 1.0),
+        (1.0 - beta1) / _bias_correction(beta1, t),
+        1.0 / math.sqrt(_bias_correction(beta2, t)),
         scaled_eps(hp[2], log_scale),
         eta,
     )
@@ -442,8 +456,8 @@ def adabelief_prepare(hp, eta, t, log_scale):
         1.0 - beta1,
         beta2,
         1.0 - beta2,
-        eta / (1.0 - beta1 ** (t + 1.0)),
-        1.0 / math.sqrt(1.0 - beta2 ** (t + 1.0)),
+        eta / _bias_correction(beta1, t),
+        1.0 / math.sqrt(_bias_correction(beta2, t)),
         scaled_eps(hp[2], log_scale),
         scaled_eps(hp[3], 2.0 * log_scale),
     )
@@ -530,7 +544,7 @@ def adamax_prepare(hp, eta, t, log_scale):
         beta1,
         1.0 - beta1,
         hp[1],
-        eta / (1.0 - beta1 ** (t + 1.0)),
+        eta / _bias_correction(beta1, t),
         scaled_eps(hp[2], log_scale),
     )
 
