@@ -15,6 +15,7 @@ path a loss takes through the loops, at a fraction of the compile time of all pa
 import math
 
 import numba
+import numba.extending
 import numpy as np
 import pytest
 from hypothesis import given
@@ -193,6 +194,7 @@ def test_far_past_underflow_on_multiclass_data(optimizer):
 SETTLING_BETAS = [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1.0 - 2.0**-30]
 
 
+@numba.extending.register_jitable  # plain Python here, compiled inside _compiled_corrections
 def _plain_correction(beta, t):
     return 1.0 - beta ** (t + 1.0)
 
@@ -202,7 +204,7 @@ def _compiled_corrections(beta, steps):
     ours, plain = np.empty(steps.size), np.empty(steps.size)
     for i in range(steps.size):
         ours[i] = _bias_correction(beta, steps[i])
-        plain[i] = 1.0 - beta ** (steps[i] + 1.0)
+        plain[i] = _plain_correction(beta, steps[i])
     return ours, plain
 
 
