@@ -43,6 +43,7 @@ __all__ = [
     "check_progress",
     "cpu_count",
     "executor_for",
+    "one_blas_thread",
     "progress_bar",
     "progress_default",
     "run_tasks",
@@ -125,6 +126,22 @@ def progress_bar(
 # --------------------------------------------------------------------------------------------
 # Executors
 # --------------------------------------------------------------------------------------------
+
+
+def one_blas_thread(threads: int):
+    """A context in which the BLAS runs on one thread, if a run uses ``threads`` > 1 threads.
+
+    A multithreaded BLAS keeps its threads spinning for a while after each call (the
+    records of a run call it, and so did the code that made the data); on a machine with as
+    many cores as the run has threads they take the cores from the run's own threads (a
+    full-batch step at 1000 x 1000 on 2 cores: 620 us instead of 180). The limit
+    (threadpoolctl) holds for the whole process while the run lasts.
+    """
+    if threads == 1:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def cpu_count() -> int:

@@ -16,11 +16,12 @@ import time
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from ._io import Claim, output_path, resolve_npz_path, same_file
 from ._kernels.scale import default_limits
-from ._parallel import check_progress, progress_bar
+from ._parallel import check_progress, one_blas_thread, progress_bar
 from ._validation import check_int, check_interval
 from .checkpoints import RunState, restore_state, resume_state
 from .datasets import Dataset, MulticlassDataset
@@ -135,6 +136,7 @@ def simulate(
     checkpoint_every: float = 60.0,
     resume=None,
     chunk_epochs: int | None = None,
+    threads: int = 1,
 ) -> Trajectory:
     """Run an optimizer on separable data for ``epochs`` epochs, exactly at any horizon.
 
@@ -188,6 +190,16 @@ def simulate(
     chunk_epochs : int, optional
         Most epochs per compiled call (default: about 20 ms of work). Results do not depend
         on it.
+    threads : int, default 1
+        Threads for the two passes over the data of each full-batch step (the scores and
+        the gradient), for optimizers whose steps take every sample (``batch_size`` = n):
+        at most Numba's thread count (``numba.config.NUMBA_NUM_THREADS``). Results are
+        bitwise those of one thread (the work is split by samples for the scores and by
+        coordinates for the gradient, so no sum changes its order). Worth it on large
+        data only: each step then pays two thread launches of a few microseconds (see
+        the performance guide). Threaded runs use Numba's threading layer; run them in
+        the main thread or in separate processes (``sweep(..., executor="processes")``),
+        not from several threads of one process at once.
 
     Returns
     -------
@@ -247,8 +259,7 @@ def simulate(
     )
     progress = check_progress(progress)
     checkpoint_every = check_interval("checkpoint_every", checkpoint_every, 0, np.inf, "neither")
-    if chunk_epochs is not None:
-        chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
+    execution = _check_execution(data, plan, chunk_epochs, threads)
     claim = None
     if checkpoint is not None:
         inputs = [("resume file", resume)] if resume not in (None, True) else []
@@ -260,15 +271,13 @@ def simulate(
         # owned until the run ends: a second run on this file fails here, at once
         claim = Claim(checkpoint, "checkpoint")
     try:
-        return _claimed_run(
-            data, plan, resume, progress, checkpoint, checkpoint_every, chunk_epochs
-        )
+        return _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, execution)
     finally:
         if claim is not None:
             claim.release()
 
 
-def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, chunk_epochs):
+def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, execution):
     """:func:`simulate` once its checkpoint, if any, is owned by this run."""
     params, spec, grid = plan.params, plan.spec, plan.grid
     k, d = plan.W0.shape
@@ -301,10 +310,24 @@ def _claimed_run(data, plan, resume, progress, checkpoint, checkpoint_every, chu
         progress,
         checkpoint,
         checkpoint_every,
-        chunk_epochs,
+        execution,
     )
     _warn_if_not_separated(tr, data, stacklevel=4)
     return tr
+
+
+def _check_execution(data, plan, chunk_epochs, threads) -> tuple:
+    """``(chunk_epochs, threads)`` of a run, checked: how it is run, not what it computes."""
+    if chunk_epochs is not None:
+        chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
+    threads = check_int("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    if threads > 1 and plan.spec.batch_size < data.n:
+        raise ValueError(
+            f"threads={threads} is for full-batch steps (batch_size = n = {data.n}); this "
+            f"optimizer takes batches of {plan.spec.batch_size} samples, which run on one "
+            "thread: leave threads at 1."
+        )
+    return chunk_epochs, threads
 
 
 def _start(plan) -> RunState:
@@ -329,7 +352,9 @@ def _warn_if_not_separated(tr: Trajectory, data, stacklevel: int) -> None:
     )
 
 
-def continue_run(data, optimizer, *, state=None, stored=True, chunk_epochs=None, **arguments):
+def continue_run(
+    data, optimizer, *, state=None, stored=True, chunk_epochs=None, threads=1, **arguments
+):
     """:func:`simulate` from a saved state, returning the run and its final state (for sweeps).
 
     It does not warn when the run ends unseparated (the sweep says so, naming the configs).
@@ -344,7 +369,7 @@ def continue_run(data, optimizer, *, state=None, stored=True, chunk_epochs=None,
         from a checkpoint file (or as this function returned it); default: start at epoch 0.
     stored : bool, default True
         Whether the final state is returned (the learning rate must then have a stored form).
-    chunk_epochs : int, optional
+    chunk_epochs, threads : optional
         As for :func:`simulate`.
 
     Returns
@@ -363,8 +388,7 @@ def continue_run(data, optimizer, *, state=None, stored=True, chunk_epochs=None,
         model=given["model"],
         theta0=given["theta0"],
     )
-    if chunk_epochs is not None:
-        chunk_epochs = check_int("chunk_epochs", chunk_epochs, 1)
+    execution = _check_execution(data, plan, chunk_epochs, threads)
     params = plan.params
     if state is None:
         start = _start(plan)
@@ -373,7 +397,7 @@ def continue_run(data, optimizer, *, state=None, stored=True, chunk_epochs=None,
         k, d = plan.W0.shape
         checked = (params, data, plan.spec, plan.steps_per_epoch, plan.grid, k, d)
         start = restore_state(saved, arrays, "the saved state", *checked)
-    tr = _run(data, plan, params["epochs"], plan.grid, start, False, None, 1.0, chunk_epochs)
+    tr = _run(data, plan, params["epochs"], plan.grid, start, False, None, 1.0, execution)
     if not stored:
         return tr, None
     return tr, (params, start.arrays(params, data, carry_data=False))
@@ -386,10 +410,10 @@ class Runner:
     declared state dynamics, see :func:`fastbias.extend.check_optimizer`).
     """
 
-    def __init__(self, data, plan, chunk_epochs: int | None = None, limits=None):
+    def __init__(self, data, plan, chunk_epochs: int | None = None, limits=None, threads=1):
         self.data, self.plan = data, plan
         self.arrays = data.kernel_arrays()
-        self.loop = plan.spec.rule.loop(plan.loss, plan.model)
+        self.loop = plan.spec.rule.loop(plan.loss, plan.model, threads)
         self.lparams = plan.loss.parameters()
         self.extra = () if plan.model is None else (plan.model.parameters(),)
         self.limits = default_limits() if limits is None else np.asarray(limits, np.float64)
@@ -446,59 +470,64 @@ class Runner:
 
 
 def _run(
-    data, plan, epochs, grid, state, progress, checkpoint, checkpoint_every, chunk_epochs
+    data, plan, epochs, grid, state, progress, checkpoint, checkpoint_every, execution
 ) -> Trajectory:
-    """The chunk loop: run, record, report progress, checkpoint, honour signals."""
-    runner = Runner(data, plan, chunk_epochs)
-    targets = np.append(grid[grid > state.epoch], epochs) if state.epoch < epochs else grid[:0]
-    targets = np.unique(targets)
-    on_grid = set(grid.tolist())
-    bar = progress_bar(progress, epochs, state.epoch, unit="epoch")
-    saver = _Saver(checkpoint, checkpoint_every, plan.params, data)
-    consistent = True  # False while the kernel's results and the counters disagree
-    last_finite = state.epoch  # the last epoch at which every score was a float64 number
-    try:
-        with _Signals(checkpoint is not None) as signals:
-            for target in targets:
-                while state.epoch < target:
-                    chunk = int(min(runner.max_chunk, target - state.epoch))
-                    consistent = False
-                    overflowed = runner.advance(state, chunk)
-                    if state.epoch == target and target in on_grid:
-                        state.record()
-                    consistent = True
-                    if overflowed or not np.all(np.isfinite(state.W)):
-                        raise FloatingPointError(
-                            f"the iterate left the float64 range before epoch {state.epoch}: "
-                            f"the exact run diverges (lr = {plan.lr!r} is too large for these "
-                            "data, or GD-type steps on data that are not separable)."
-                        )
-                    if not runner.scores_finite(state.W):
-                        raise FloatingPointError(
-                            f"the scores <w, x_i> left the float64 range (|s| > 1.8e308) "
-                            f"between epochs {last_finite} and {state.epoch}: the run cannot "
-                            "go further in float64; stop it before (or, if it diverges, "
-                            f"lr = {plan.lr!r} is too large for these data)."
-                        )
-                    last_finite = state.epoch
-                    bar.update(chunk)
-                    if signals.received is not None:
-                        _stop(signals.received, state, saver)
-                    saver.maybe_save(state)
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, RunInterrupted) or checkpoint is None:
-            raise
-        if not consistent:  # interrupted inside a chunk's bookkeeping: keep the last save
-            raise KeyboardInterrupt(
-                f"interrupted; the checkpoint {saver.path} holds the last saved epoch"
-            ) from None
-        saver.save(state)  # a KeyboardInterrupt raised outside our handler
-        raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
-    finally:
-        bar.close()
-    if checkpoint is not None:
-        saver.save(state)
-    return _trajectory(data, state, plan)
+    """The chunk loop: run, record, report progress, checkpoint, honour signals.
+
+    ``execution`` is ``(chunk_epochs, threads)``, see :func:`_check_execution`.
+    """
+    chunk_epochs, threads = execution
+    with one_blas_thread(threads):  # records and metrics too
+        runner = Runner(data, plan, chunk_epochs, threads=threads)
+        targets = np.append(grid[grid > state.epoch], epochs) if state.epoch < epochs else grid[:0]
+        targets = np.unique(targets)
+        on_grid = set(grid.tolist())
+        bar = progress_bar(progress, epochs, state.epoch, unit="epoch")
+        saver = _Saver(checkpoint, checkpoint_every, plan.params, data)
+        consistent = True  # False while the kernel's results and the counters disagree
+        last_finite = state.epoch  # the last epoch at which every score was a float64 number
+        try:
+            with _Signals(checkpoint is not None) as signals:
+                for target in targets:
+                    while state.epoch < target:
+                        chunk = int(min(runner.max_chunk, target - state.epoch))
+                        consistent = False
+                        overflowed = runner.advance(state, chunk)
+                        if state.epoch == target and target in on_grid:
+                            state.record()
+                        consistent = True
+                        if overflowed or not np.all(np.isfinite(state.W)):
+                            raise FloatingPointError(
+                                f"the iterate left the float64 range before epoch {state.epoch}: "
+                                f"the exact run diverges (lr = {plan.lr!r} is too large for these "
+                                "data, or GD-type steps on data that are not separable)."
+                            )
+                        if not runner.scores_finite(state.W):
+                            raise FloatingPointError(
+                                f"the scores <w, x_i> left the float64 range (|s| > 1.8e308) "
+                                f"between epochs {last_finite} and {state.epoch}: the run cannot "
+                                "go further in float64; stop it before (or, if it diverges, "
+                                f"lr = {plan.lr!r} is too large for these data)."
+                            )
+                        last_finite = state.epoch
+                        bar.update(chunk)
+                        if signals.received is not None:
+                            _stop(signals.received, state, saver)
+                        saver.maybe_save(state)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted) or checkpoint is None:
+                raise
+            if not consistent:  # interrupted inside a chunk's bookkeeping: keep the last save
+                raise KeyboardInterrupt(
+                    f"interrupted; the checkpoint {saver.path} holds the last saved epoch"
+                ) from None
+            saver.save(state)  # a KeyboardInterrupt raised outside our handler
+            raise RunInterrupted(signal.SIGINT, state.epoch, saver.path) from None
+        finally:
+            bar.close()
+        if checkpoint is not None:
+            saver.save(state)
+        return _trajectory(data, state, plan)
 
 
 def _stop(signum: int, state: RunState, saver) -> None:

@@ -82,7 +82,8 @@ _ALLOWED = tuple(name for name in _SIGNATURE.parameters if name not in _MANAGED)
 _REQUIRED = tuple(
     name for name, p in _SIGNATURE.parameters.items() if p.default is inspect.Parameter.empty
 )
-# The arguments that define a run (run_parameters); the others (chunk_epochs) do not change it.
+# The arguments that define a run (run_parameters); the others (chunk_epochs, threads) do not
+# change it.
 _RUN_ARGS = tuple(inspect.signature(run_parameters).parameters)
 # Stored parameters that name the data without being their content: not part of a key.
 _NAMING = ("data_label", "data_source")
@@ -118,7 +119,8 @@ def grid(**axes) -> list[dict]:
     ----------
     **axes
         ``simulate()`` keyword arguments (``data``, ``optimizer``, ``lr``, ``epochs``,
-        ``loss``, ``seed``, ``record``, ``w0``, ``model``, ``theta0``, ``chunk_epochs``). A
+        ``loss``, ``seed``, ``record``, ``w0``, ``model``, ``theta0``, ``chunk_epochs``,
+        ``threads``). A
         list, tuple or range is
         an axis: one config per value. Any other value (a dataset, an optimizer, a number,
         a string, a NumPy array) is the same in every config. To give a list-valued argument
@@ -189,6 +191,22 @@ def _check_configs(configs) -> list[dict]:
     return checked
 
 
+def _check_threads(configs: list, kind) -> None:
+    """Refuse ``threads`` > 1 in a sweep whose runs share this process's threads."""
+    if kind in ("processes", "serial"):
+        return
+    for i, config in enumerate(configs):
+        threads = config.get("threads", 1)
+        if threads != 1:
+            where = "a thread pool" if kind == "threads" else "a given Executor"
+            raise ValueError(
+                f"configs[{i}] has threads={shown(threads)}: the runs of a sweep on {where} "
+                "already share the cores, and Numba's threading layer may not be entered "
+                "from several threads at once; use executor='processes' or 'serial', or "
+                "leave threads at 1."
+            )
+
+
 def _resolved(config: Mapping) -> dict:
     """The run's fully resolved parameters (:func:`~fastbias.simulate.run_parameters`)."""
     return run_parameters(**{name: config[name] for name in _RUN_ARGS if name in config})
@@ -225,7 +243,8 @@ def config_key(config: Mapping) -> str:
     (:func:`~fastbias.simulate.run_parameters`): defaults filled in (so ``lr=None`` and the
     optimizer's default schedule given explicitly share a key), the data by content
     (:attr:`Dataset.fingerprint`, not by name), ``record`` normalized. Arguments that do not
-    change the result (``chunk_epochs``) are left out. :func:`sweep` names result files by it.
+    change the result (``chunk_epochs``, ``threads``) are left out. :func:`sweep` names
+    result files by it.
 
     Parameters
     ----------
@@ -1027,10 +1046,12 @@ def sweep(
     configs : sequence of dict
         Each a dict of ``simulate()`` keyword arguments: ``data``, ``optimizer`` and
         ``epochs`` are required; ``lr``, ``loss``, ``seed``, ``record``, ``w0``, ``model``,
-        ``theta0`` and ``chunk_epochs`` are optional (``simulate()`` defaults; ``record=k`` keeps k
-        log-spaced epochs per decade on a fixed grid, plus the horizon). :func:`grid` builds
-        such lists. ``progress``, ``checkpoint``, ``checkpoint_every`` and ``resume`` are not
-        allowed: the sweep manages files and output itself.
+        ``theta0``, ``chunk_epochs`` and ``threads`` are optional (``simulate()`` defaults;
+        ``record=k`` keeps k log-spaced epochs per decade on a fixed grid, plus the
+        horizon). :func:`grid` builds such lists. ``progress``, ``checkpoint``,
+        ``checkpoint_every`` and ``resume`` are not allowed: the sweep manages files and
+        output itself. ``threads`` > 1 only with the
+        ``"processes"`` or ``"serial"`` executor.
     executor : {"threads", "processes", "serial"}, concurrent.futures.Executor or None
         Where the runs happen. None or ``"threads"`` (default): a pool of threads in this
         process; the kernels release the GIL, so threads run in parallel, and no
@@ -1117,6 +1138,7 @@ def sweep(
     """
     configs = _check_configs(configs)
     kind, max_workers = check_executor(executor, max_workers)
+    _check_threads(configs, kind)
     progress = check_progress(progress)
     if not isinstance(keep_states, bool):
         raise TypeError(f"keep_states must be True or False; got {shown(keep_states)}.")

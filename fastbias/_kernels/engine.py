@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .._jit import jitable, kernel
+from .passes import BLOCK, batch_gradient, block_scores, passes
 from .scale import (
     ANCHOR,
     BITS,
@@ -103,6 +104,7 @@ def compiled_loop(
     weight=None,
     chain=None,
     multiplicity: int = 1,
+    threads: int = 1,
 ):
     """The step loop of a rule and a loss (built once per process, cached on disk by Numba).
 
@@ -137,6 +139,11 @@ def compiled_loop(
         Matrix rules that take the loss: the loss's log-value, binary ``value(s, lparams) =
         log l(s)`` or multiclass ``value(scores, r, label, lparams)``; the loop then passes
         the batch's mean loss, scaled like the gradients, as ``Q[0, 0]``.
+    threads : int, default 1
+        Threads for the passes over the data of steps with more than one sample (the batch's
+        scores and gradient, :mod:`fastbias._kernels.passes`; bitwise the results of one
+        thread). Binary entrywise rules on mini-batches smaller than the data take their
+        fused step on one thread whatever this is.
 
     Returns
     -------
@@ -158,6 +165,7 @@ def compiled_loop(
         weight,
         chain,
         multiplicity,
+        threads,
     )
     if key not in _LOOPS:
         token = "|".join(
@@ -175,9 +183,11 @@ def compiled_loop(
                 str(mode),
                 str(squares),
                 str(multiclass),
+                str(threads),
             )
         )
         batch = _multiclass_batch if multiclass else _binary_batch
+        scorer, gradient = passes(threads)
         summer = _multiclass_loss_sum if multiclass else _binary_loss_sum
         if weight is not None:
             if family not in FAMILIES:
@@ -192,6 +202,9 @@ def compiled_loop(
                 squares,
                 derivative,
                 batch,
+                scorer,
+                gradient,
+                threads,
                 value,
                 summer,
                 weight,
@@ -201,22 +214,55 @@ def compiled_loop(
             )
         elif family == ENTRYWISE:
             _LOOPS[key] = _entrywise_loop(
-                prepare, update, mode, derivative, batch, not multiclass, token
+                prepare,
+                update,
+                mode,
+                derivative,
+                batch,
+                scorer,
+                gradient,
+                threads,
+                not multiclass,
+                token,
             )
         elif family == NORMALIZED:
             _LOOPS[key] = _normalized_loop(
-                prepare, update, factor, divisor, mode, derivative, batch, not multiclass, token
+                prepare,
+                update,
+                factor,
+                divisor,
+                mode,
+                derivative,
+                batch,
+                scorer,
+                gradient,
+                threads,
+                not multiclass,
+                token,
             )
         elif family == MATRIX:
             _LOOPS[key] = _matrix_loop(
-                prepare, update, mode, squares, derivative, batch, value, summer, token
+                prepare,
+                update,
+                mode,
+                squares,
+                derivative,
+                batch,
+                scorer,
+                gradient,
+                threads,
+                value,
+                summer,
+                token,
             )
         else:
             raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
     return _LOOPS[key]
 
 
-def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
+def _entrywise_loop(
+    prepare, update, mode, derivative, batch, scorer, gradient, threads, fused, token
+):
     @kernel()
     def loop(
         X2,
@@ -339,6 +385,7 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                 use_carry = batch_size == 1 and carry[0] == 1.0
                 anchor_lp, anchor_f = batch(
                     derivative,
+                    scorer,
                     W,
                     X2,
                     rowpow,
@@ -354,6 +401,7 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                     scores,
                     lp,
                     sg,
+                    threads,
                 )
                 follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
@@ -371,7 +419,7 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
                         carry[1 + c] = acc * rowpow[j]
                     carry[0] = 1.0
                 else:
-                    _batch_gradient(X2, order, er, start, nb, coef, G, no_squares)
+                    gradient(X2, order, er, start, nb, coef, G, no_squares, threads)
                     for c in range(kout):
                         for k in range(d):
                             W[c, k] = update(G[c, k], W[c, k], state, c, k, p)
@@ -382,7 +430,20 @@ def _entrywise_loop(prepare, update, mode, derivative, batch, fused, token):
     return loop
 
 
-def _normalized_loop(prepare, update, factor, divisor, mode, derivative, batch, fused, token):
+def _normalized_loop(
+    prepare,
+    update,
+    factor,
+    divisor,
+    mode,
+    derivative,
+    batch,
+    scorer,
+    gradient,
+    threads,
+    fused,
+    token,
+):
     @kernel()
     def loop(
         X2,
@@ -449,6 +510,7 @@ def _normalized_loop(prepare, update, factor, divisor, mode, derivative, batch, 
                 use_carry = batch_size == 1 and carry[0] == 1.0
                 anchor_lp, anchor_f = batch(
                     derivative,
+                    scorer,
                     W,
                     X2,
                     rowpow,
@@ -464,10 +526,11 @@ def _normalized_loop(prepare, update, factor, divisor, mode, derivative, batch, 
                     scores,
                     lp,
                     sg,
+                    threads,
                 )
                 follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
-                _batch_gradient(X2, order, er, start, nb, coef, G, no_squares)
+                gradient(X2, order, er, start, nb, coef, G, no_squares, threads)
                 p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
                 top = 0.0
                 for c in range(kout):
@@ -585,7 +648,20 @@ def _binary_normalized_steps(
     carry[1] = s
 
 
-def _matrix_loop(prepare, update, mode, squares, derivative, batch, value, summer, token):
+def _matrix_loop(
+    prepare,
+    update,
+    mode,
+    squares,
+    derivative,
+    batch,
+    scorer,
+    gradient,
+    threads,
+    value,
+    summer,
+    token,
+):
     takes_loss = value is not None
     if value is None:
         value, summer = _no_value, _no_loss_sum
@@ -635,6 +711,7 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, value, summe
                 nb = min(batch_size, n - start)
                 anchor_lp, anchor_f = batch(
                     derivative,
+                    scorer,
                     W,
                     X2,
                     rowpow,
@@ -650,10 +727,11 @@ def _matrix_loop(prepare, update, mode, squares, derivative, batch, value, summe
                     scores,
                     lp,
                     sg,
+                    threads,
                 )
                 follow_scale(mode, scale, state, dyn, anchor_lp, anchor_f, limits)
                 _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef)
-                _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                gradient(X2, order, er, start, nb, coef, G, Q, threads)
                 p = prepare(hp, lrs[step], t0 + step, scale[BITS] * LN2 - scale[ANCHOR])
                 if takes_loss:
                     loss_sum[0, 0] = summer(
@@ -677,6 +755,9 @@ def _model_loop(
     squares,
     derivative,
     batch,
+    scorer,
+    gradient,
+    threads,
     value,
     summer,
     weight,
@@ -744,6 +825,7 @@ def _model_loop(
                 use_carry = batch_size == 1 and carry[0] == 1.0
                 anchor_lp, anchor_f = batch(
                     derivative,
+                    scorer,
                     W,
                     X2,
                     rowpow,
@@ -759,6 +841,7 @@ def _model_loop(
                     scores,
                     lp,
                     sg,
+                    threads,
                 )
                 # the chain-rule factors multiply the gradients: the scale bounds them too
                 offset = math.log(fmax) if fmax > 0.0 else 0.0
@@ -792,7 +875,7 @@ def _model_loop(
                         carry[1 + c] = acc * rowpow[nxt]
                     carry[0] = 1.0
                 else:
-                    _batch_gradient(X2, order, er, start, nb, coef, G, Q)
+                    gradient(X2, order, er, start, nb, coef, G, Q, threads)
                     for j in range(m):
                         for c in range(kout):
                             r = c + j * kout
@@ -891,6 +974,7 @@ def _multiclass_loss_sum(value, scores, labels, order, er, start, nb, lparams, s
 @jitable(nrt=False)
 def _binary_batch(
     derivative,
+    scorer,
     W,
     X2,
     rowpow,
@@ -906,19 +990,21 @@ def _binary_batch(
     scores,
     lp,
     sg,
+    threads,
 ):
     """Scores and log-derivatives of a batch for a binary loss (one margin per sample).
 
     Writes ``scores[r, 0]``, ``lp[r, 0]`` and ``sg[r, 0] = -1`` (binary losses decrease)
     for each sample r of the batch ``order[er, start:start + nb]`` (scored four rows per pass
-    by :func:`_block_scores`; the score of a one-sample step from ``carry`` when
-    ``use_carry``); returns the log-derivative and the row exponent
-    of the batch's largest coefficient (the anchor of a scale move).
+    by ``scorer``, a function of :func:`~fastbias._kernels.passes.passes`, on ``threads``
+    threads; the score of a one-sample step from ``carry`` when ``use_carry``); returns the
+    log-derivative and the row exponent of the batch's largest coefficient (the anchor of a
+    scale move).
     """
     if use_carry:
         scores[0, 0] = carry[1]
     else:
-        _block_scores(W, X2, rowpow, order, er, start, nb, scores, 0)
+        scorer(W, X2, rowpow, order, er, start, nb, scores, threads)
     return _binary_derivatives(derivative, scores, rowexp, lparams, order, er, start, nb, lp, sg)
 
 
@@ -946,6 +1032,7 @@ def _binary_derivatives(derivative, scores, rowexp, lparams, order, er, start, n
 @jitable(nrt=False)
 def _multiclass_batch(
     derivative,
+    scorer,
     W,
     X2,
     rowpow,
@@ -961,18 +1048,29 @@ def _multiclass_batch(
     scores,
     lp,
     sg,
+    threads,
 ):
     """Scores and log-derivatives of a batch for a multiclass loss; as :func:`_binary_batch`."""
+    if use_carry:
+        for c in range(W.shape[0]):
+            scores[0, c] = carry[1 + c]
+    else:
+        scorer(W, X2, rowpow, order, er, start, nb, scores, threads)
+    return _multiclass_derivatives(
+        derivative, scores, rowexp, labels, lparams, order, er, start, nb, lp, sg
+    )
+
+
+@jitable(nrt=False)
+def _multiclass_derivatives(
+    derivative, scores, rowexp, labels, lparams, order, er, start, nb, lp, sg
+):
+    """``lp``, ``sg`` of a scored multiclass batch; the anchor (as :func:`_binary_derivatives`)."""
     top = -math.inf
     anchor_lp = 0.0
     anchor_f = 0.0
     for r in range(nb):
         i = order[er, start + r]
-        for c in range(W.shape[0]):
-            if use_carry:
-                scores[r, c] = carry[1 + c]
-            else:
-                scores[r, c] = dot_row(W, c, X2, i) * rowpow[i]
         best = derivative(scores, r, labels[i], lp, sg, lparams)
         if best + rowexp[i] * LN2 > top:
             top = best + rowexp[i] * LN2
@@ -991,48 +1089,6 @@ def _coefficients(X2, rowexp, order, er, start, nb, scale, lp, sg, coef):
         for c in range(coef.shape[1]):
             value = sg[r, c] * math.exp(log_coefficient(lp[r, c], anchor, bits, f))
             coef[r, c] = value / nb if nb > 1 else value
-
-
-@jitable(nrt=False)
-def _batch_gradient(X2, order, er, start, nb, coef, G, Q):
-    """``G = sum_r coef[r] X2[i_r]``, and ``Q`` the sum of the squared terms unless it is empty.
-
-    Four rows per pass over ``G`` (gemv-style blocking: a quarter of the loads and stores of
-    G), each entry still summed over the rows in batch order, so the result is bitwise that
-    of one row at a time.
-    """
-    kout, d = G.shape
-    squares = Q.shape[1] > 0
-    G[:, :] = 0.0
-    if squares:
-        Q[:, :] = 0.0
-    for c in range(kout):
-        r = 0
-        while r + 4 <= nb:
-            i0, i1 = order[er, start + r], order[er, start + r + 1]
-            i2, i3 = order[er, start + r + 2], order[er, start + r + 3]
-            c0, c1, c2, c3 = coef[r, c], coef[r + 1, c], coef[r + 2, c], coef[r + 3, c]
-            if squares:
-                for k in range(d):
-                    g0, g1 = c0 * X2[i0, k], c1 * X2[i1, k]
-                    g2, g3 = c2 * X2[i2, k], c3 * X2[i3, k]
-                    G[c, k] = (((G[c, k] + g0) + g1) + g2) + g3
-                    Q[c, k] = (((Q[c, k] + g0 * g0) + g1 * g1) + g2 * g2) + g3 * g3
-            else:
-                for k in range(d):
-                    G[c, k] = (
-                        ((G[c, k] + c0 * X2[i0, k]) + c1 * X2[i1, k]) + c2 * X2[i2, k]
-                    ) + c3 * X2[i3, k]
-            r += 4
-        while r < nb:
-            i = order[er, start + r]
-            cc = coef[r, c]
-            for k in range(d):
-                gk = cc * X2[i, k]
-                G[c, k] += gk
-                if squares:
-                    Q[c, k] += gk * gk
-            r += 1
 
 
 @jitable
@@ -1092,40 +1148,6 @@ def _binary_sample_steps(
     carry[1] = s
 
 
-#: Rows per pass of the fused mini-batch step: the last block of the batch gradient and the
-#: scores of the first rows of the next batch are formed in the update's pass.
-BLOCK = 4
-
-
-@jitable(nrt=False)
-def _block_scores(W, X2, rowpow, order, er, first, count, scores, offset):
-    """``scores[offset + r, 0] = <W[0], X[i_r]>`` for ``i_r = order[er, first + r]``, r < count.
-
-    Four rows per pass over ``W``, the rows after the last full block one at a time.
-    """
-    d = X2.shape[1]
-    r = 0
-    while r + BLOCK <= count:
-        i0, i1 = order[er, first + r], order[er, first + r + 1]
-        i2, i3 = order[er, first + r + 2], order[er, first + r + 3]
-        a0 = a1 = a2 = a3 = 0.0
-        for k in range(d):
-            wk = W[0, k]
-            a0 = accumulate(a0, wk, X2[i0, k])
-            a1 = accumulate(a1, wk, X2[i1, k])
-            a2 = accumulate(a2, wk, X2[i2, k])
-            a3 = accumulate(a3, wk, X2[i3, k])
-        scores[offset + r, 0] = a0 * rowpow[i0]
-        scores[offset + r + 1, 0] = a1 * rowpow[i1]
-        scores[offset + r + 2, 0] = a2 * rowpow[i2]
-        scores[offset + r + 3, 0] = a3 * rowpow[i3]
-        r += BLOCK
-    while r < count:
-        i = order[er, first + r]
-        scores[offset + r, 0] = dot_row(W, 0, X2, i) * rowpow[i]
-        r += 1
-
-
 @jitable
 def _binary_batch_steps(
     update,
@@ -1151,11 +1173,12 @@ def _binary_batch_steps(
     """The mini-batch steps (1 < batch_size < n) of an entrywise rule on binary data.
 
     The recurrence of the general loop, with the passes over the coordinates fused: the
-    batch gradient's rows before its last block of :data:`BLOCK` rows are summed into ``G``
-    (as :func:`_batch_gradient`, four rows per pass), and one pass adds the last block (in
-    batch order, so each entry is bitwise the general loop's), updates the parameter and
-    forms the scores of the next batch's first rows in the same epoch; its other rows, and
-    the first batch of every epoch, are scored four rows per pass (:func:`_block_scores`).
+    batch gradient's rows before its last block of :data:`~fastbias._kernels.passes.BLOCK`
+    rows are summed into ``G`` (as :func:`~fastbias._kernels.passes.batch_gradient`, four
+    rows per pass), and one pass adds the last block (in batch order, so each entry is
+    bitwise the general loop's), updates the parameter and forms the scores of the next
+    batch's first rows in the same epoch; its other rows, and the first batch of every
+    epoch, are scored four rows per pass (:func:`~fastbias._kernels.passes.block_scores`).
     A one-block batch (at most four samples) thus takes one pass per step.
     """
     n, d = X2.shape
@@ -1172,7 +1195,7 @@ def _binary_batch_steps(
         for start in range(0, n, batch_size):
             nb = min(batch_size, n - start)
             if start == 0:
-                _block_scores(W, X2, rowpow, order, er, 0, nb, scores, 0)
+                block_scores(W, X2, rowpow, order, er, 0, nb, scores, 0)
             anchor_lp, anchor_f = _binary_derivatives(
                 derivative, scores, rowexp, lparams, order, er, start, nb, lp, sg
             )
@@ -1189,7 +1212,7 @@ def _binary_batch_steps(
             # bitwise as it is, and the sums start at +0)
             head = BLOCK * ((nb - 1) // BLOCK)
             if head > 0:
-                _batch_gradient(X2, order, er, start, head, coef, G, no_squares)
+                batch_gradient(X2, order, er, start, head, coef, G, no_squares)
             last = nb - head
             i0 = order[er, start + head]
             i1 = order[er, start + head + 1] if last > 1 else i0
@@ -1226,7 +1249,7 @@ def _binary_batch_steps(
             if count > 3:
                 scores[3, 0] = a3 * rowpow[j3]
             if count > BLOCK:
-                _block_scores(W, X2, rowpow, order, er, nxt + BLOCK, count - BLOCK, scores, BLOCK)
+                block_scores(W, X2, rowpow, order, er, nxt + BLOCK, count - BLOCK, scores, BLOCK)
             step += 1
 
 

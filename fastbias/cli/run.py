@@ -95,6 +95,7 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between checkpoints (default: 60)",
     )
+    add_threads_argument(group)
     group.add_argument(
         "--resume",
         type=Path,
@@ -149,7 +150,20 @@ def resume_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between checkpoints (default: 60)",
     )
+    add_threads_argument(group)
     add_report_arguments(group)
+
+
+def add_threads_argument(group) -> None:
+    """``--threads``: threads of full-batch steps (``simulate(threads=...)``)."""
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="threads for the passes over the data of full-batch steps (same results "
+        "bitwise; worth it on large data; default: 1)",
+    )
 
 
 def _saved_epoch(path) -> int | None:
@@ -225,6 +239,7 @@ def run(args) -> int:
         progress=progress_default(args.progress),
         checkpoint_every=args.checkpoint_every,
         resume=resume,
+        threads=args.threads,
     )
     seconds = time.perf_counter() - start
     path = save_trajectory(tr, out)
@@ -281,6 +296,7 @@ def resume(args) -> int:
         progress=progress_default(args.progress),
         checkpoint_every=args.checkpoint_every,
         resume=checkpoint,
+        threads=args.threads,
     )
     seconds = time.perf_counter() - start
     path = save_trajectory(tr, out)

@@ -189,10 +189,11 @@ class Rule:
             if not callable(getattr(self, name)):
                 raise TypeError(f"{name} must be a function; got {getattr(self, name)!r}.")
 
-    def loop(self, loss, model=None):
+    def loop(self, loss, model=None, threads: int = 1):
         """The compiled step loop of this rule for a loss and a model.
 
-        The model is the linear one by default; see :mod:`fastbias._kernels.engine`.
+        The model is the linear one by default; ``threads`` are those of the passes over the
+        data of batch steps. See :func:`fastbias._kernels.engine.compiled_loop`.
         """
         value = None
         if self.takes_loss:
@@ -216,6 +217,7 @@ class Rule:
             None if model is None else type(model).weight,
             None if model is None else type(model).chain,
             1 if model is None else type(model).multiplicity,
+            threads,
         )
 
     def dry_run(self, hp: np.ndarray, optimizer_name: str) -> None:
