@@ -197,7 +197,7 @@ def simulate(
         bitwise those of one thread (the work is split by samples for the scores and by
         coordinates for the gradient, so no sum changes its order). Worth it on large
         data only: each step then pays two thread launches of a few microseconds (see
-        the performance guide). Threaded runs use Numba's threading layer; run them in
+        the README, Performance). Threaded runs use Numba's threading layer; run them in
         the main thread or in separate processes (``sweep(..., executor="processes")``),
         not from several threads of one process at once.
 

@@ -122,15 +122,21 @@ def batch_gradient(X2, order, er, start, nb, coef, G, Q):
 
 
 @jitable(nrt=False, inline=True)
-def scores_on_one_thread(W, X2, rowpow, order, er, first, count, scores, threads):
-    """``scores[r, c] = <W[c], X[i_r]>`` for the batch (``threads`` is not used).
+def part_scores(W, X2, rowpow, order, er, first, count, scores, offset):
+    """``scores[offset + r, c] = <W[c], X[i_r]>`` for ``count`` samples from ``first``.
 
     One output row: :func:`block_scores`; several (classes): :func:`class_scores`.
     """
     if W.shape[0] == 1:
-        block_scores(W, X2, rowpow, order, er, first, count, scores, 0)
+        block_scores(W, X2, rowpow, order, er, first, count, scores, offset)
     else:
-        class_scores(W, X2, rowpow, order, er, first, count, scores, 0)
+        class_scores(W, X2, rowpow, order, er, first, count, scores, offset)
+
+
+@jitable(nrt=False, inline=True)
+def scores_on_one_thread(W, X2, rowpow, order, er, first, count, scores, threads):
+    """The scores of the batch, :func:`part_scores` of all of it (``threads`` is not used)."""
+    part_scores(W, X2, rowpow, order, er, first, count, scores, 0)
 
 
 @jitable(nrt=False, inline=True)
@@ -168,7 +174,7 @@ def passes(threads: int) -> tuple:
 
 @kernel(parallel=True)
 def threaded_scores(W, X2, rowpow, order, er, first, count, scores, threads):
-    """:func:`block_scores` (one class) or :func:`class_scores` on ``threads`` threads.
+    """:func:`part_scores` of the batch on ``threads`` threads.
 
     The samples are split into ``threads`` contiguous parts of whole blocks (the last part
     also takes the rows after the last block), so each score is computed as on one thread.
@@ -178,10 +184,7 @@ def threaded_scores(W, X2, rowpow, order, er, first, count, scores, threads):
     for t in prange(threads):
         lo = min(t * per, blocks * BLOCK)
         hi = count if t == threads - 1 else min(lo + per, blocks * BLOCK)
-        if W.shape[0] == 1:
-            block_scores(W, X2, rowpow, order, er, first + lo, hi - lo, scores, lo)
-        else:
-            class_scores(W, X2, rowpow, order, er, first + lo, hi - lo, scores, lo)
+        part_scores(W, X2, rowpow, order, er, first + lo, hi - lo, scores, lo)
 
 
 @kernel(parallel=True)
